@@ -1,0 +1,222 @@
+"""The `govkit` command line: one click group, one small function per command."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from playbook import __version__, resources
+from playbook.errors import GovkitError, UsageError, display_path
+from playbook.load import load_governance
+from playbook.site import BUILDERS, build_site
+
+
+class DateType(click.ParamType):
+    """A calendar date written as YYYY-MM-DD."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"expected a date as YYYY-MM-DD but received {value!r}", param, ctx)
+
+
+class GovkitGroup(click.Group):
+    """Turns govkit's own errors into a message and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GovkitError as exc:
+            click.echo(exc.format_message(), err=True)
+            ctx.exit(exc.exit_code)
+
+
+DATE = DateType()
+
+governance_option = click.option(
+    "--governance",
+    "governance_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("governance"),
+    show_default=True,
+    help="Directory holding the governance YAML (organisation, tiers, agents/...).",
+)
+today_option = click.option(
+    "--today",
+    type=DATE,
+    default=None,
+    help="Date the handbook is built as of (YYYY-MM-DD): sets the current rollout phase. "
+    "Default: today.",
+)
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="MkDocs configuration of the site. Default: ./mkdocs.yml, or govkit's own when absent.",
+)
+
+
+def _site_config(config_path: Path | None) -> Path:
+    if config_path is not None:
+        return config_path
+    local = Path("mkdocs.yml")
+    return local if local.is_file() else resources.default_site_config()
+
+
+def _progress(message: str) -> None:
+    click.echo(f"govkit: {message}", err=True)
+
+
+@click.group(cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="govkit")
+def cli() -> None:
+    """govkit: governance for organisations that run AI agents.
+
+    Keep who owns each agent, what it may do and how it is watched in YAML under governance/,
+    check it, and publish it as a handbook site.
+    """
+
+
+@cli.command()
+@governance_option
+@today_option
+def check(governance_dir: Path, today: date | None) -> None:
+    """Validate the governance YAML and report every problem as file:line.
+
+    Exit 0 when everything is valid, 2 when any problem is found (all are listed at once).
+    """
+    governance = load_governance(governance_dir, today=today or date.today())
+    files = len(governance.documents) + len(governance.agent_documents)
+    click.echo(
+        f"{display_path(governance_dir)}: {files} files valid: {len(governance.agents)} agents, "
+        f"{len(governance.tiers)} tiers, {len(governance.operating_models)} operating models, "
+        f"{len(governance.metrics)} metrics."
+    )
+
+
+@cli.command()
+@governance_option
+@click.option(
+    "--site-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("site"),
+    show_default=True,
+    help="Where the built site goes. It is replaced only when the whole build succeeds.",
+)
+@click.option(
+    "--builder",
+    type=click.Choice(BUILDERS),
+    default="mkdocs",
+    show_default=True,
+    help="Site builder: MkDocs Material, or Zensical (reads the same mkdocs.yml).",
+)
+@config_option
+@today_option
+def build(
+    governance_dir: Path,
+    site_dir: Path,
+    builder: str,
+    config_path: Path | None,
+    today: date | None,
+) -> None:
+    """Validate the governance YAML, render the handbook pages and build the site.
+
+    Generated pages are staged with the hand-written docs in a temporary directory; docs/ is never
+    written to. A failed validation or build leaves the previous site as it was.
+    """
+    today = today or date.today()
+    governance = load_governance(governance_dir, today=today)
+    _progress(f"{len(governance.agents)} agents validated")
+    result = build_site(
+        governance,
+        config_path=_site_config(config_path),
+        site_dir=site_dir,
+        builder=builder,
+        today=today,
+        report=_progress,
+    )
+    click.echo(f"Handbook built: {display_path(result.index_html)}")
+    click.echo(
+        f"Serve it with live reload: govkit serve --governance {display_path(governance_dir)}"
+    )
+
+
+@cli.command()
+@governance_option
+@config_option
+@click.option(
+    "--dev-addr",
+    default="127.0.0.1:8000",
+    show_default=True,
+    help="Address (IP:PORT) to serve the handbook on.",
+)
+@click.option(
+    "--builder",
+    type=click.Choice(BUILDERS),
+    default="mkdocs",
+    show_default=True,
+    help="Site builder whose development server is used.",
+)
+@today_option
+def serve(
+    governance_dir: Path,
+    config_path: Path | None,
+    dev_addr: str,
+    builder: str,
+    today: date | None,
+) -> None:
+    """Serve the handbook locally and rebuild it when governance YAML, templates or docs change.
+
+    Invalid YAML while serving is reported and the last good pages stay up. Stop with Ctrl-C.
+    """
+    from playbook.serve import serve_handbook
+
+    serve_handbook(
+        governance_dir,
+        config_path=_site_config(config_path),
+        dev_addr=dev_addr,
+        builder=builder,
+        today=today,
+        report=_progress,
+    )
+
+
+@cli.command()
+@click.argument(
+    "directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."), required=False
+)
+def init(directory: Path) -> None:
+    """Copy the example organisation (governance/, docs/, mkdocs.yml) into DIRECTORY.
+
+    A starting point to edit: nothing that already exists is overwritten.
+    """
+    targets = {
+        resources.example_governance(): directory / "governance",
+        resources.default_site_config().parent / "docs": directory / "docs",
+        resources.default_site_config(): directory / "mkdocs.yml",
+    }
+    existing = [display_path(target) for target in targets.values() if target.exists()]
+    if existing:
+        raise UsageError(f"{', '.join(existing)} already exist; nothing was copied")
+    directory.mkdir(parents=True, exist_ok=True)
+    for source, target in targets.items():
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copyfile(source, target)
+    click.echo(f"Example governance written to {display_path(directory)}.")
+    click.echo(f"Next: cd {display_path(directory)} && govkit check && govkit build")
+
+
+def main() -> None:
+    cli(prog_name="govkit")

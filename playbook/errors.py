@@ -1,0 +1,97 @@
+"""govkit's error hierarchy: each class carries the exit code the CLI ends with.
+
+0 success; 1 the run found what it was asked to fail on; 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem in a governance file: `file:line: path: message`."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        prefix = f"{where}: {self.path}: " if self.path else f"{where}: "
+        label = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{prefix}{label}{self.message}"
+
+
+class GovkitError(Exception):
+    """Base of every error govkit reports to a user instead of a traceback."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return str(self)
+
+
+class UsageError(GovkitError):
+    """Bad input or configuration that is not located in a governance file."""
+
+    exit_code = 2
+
+
+class ValidationFailed(GovkitError):
+    """Governance files failed validation; carries every problem found in one run."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = sorted(problems, key=_problem_order)
+        super().__init__(self.format_message())
+
+    def format_message(self) -> str:
+        lines = [str(problem) for problem in self.problems]
+        count = len(self.problems)
+        lines.append(f"{count} problem{'s' if count != 1 else ''} found; nothing was written.")
+        return "\n".join(lines)
+
+
+class BuildFailed(GovkitError):
+    """The site builder failed; the previous site is left untouched."""
+
+    exit_code = 2
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, str, str]:
+    return (problem.file, problem.line, problem.path, problem.message)
+
+
+def display_path(path: Path) -> str:
+    """A path as users expect it in messages: relative to the current directory when below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(Path(path).absolute()) if relative.startswith("..") else relative
+
+
+def did_you_mean(value: object, choices: Iterable[object]) -> str:
+    """` Did you mean 'x'?` for the closest choice, or an empty string when nothing is close."""
+    names = [str(choice) for choice in choices]
+    close = difflib.get_close_matches(str(value), names, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    quoted = " or ".join(repr(name) for name in close)
+    return f" Did you mean {quoted}?"
+
+
+def one_of(choices: Iterable[object]) -> str:
+    """`'a', 'b' or 'c'` for an 'expected one of' message."""
+    names = [repr(str(choice)) for choice in choices]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " or " + names[-1]

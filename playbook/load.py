@@ -1,0 +1,216 @@
+"""Read `governance/`, validate every file against its schema, and collect every problem.
+
+Problems are gathered across all files (parse errors, schema errors, cross-references) and
+reported together, once, as `ValidationFailed`: one `file:line: field: message` line each.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from playbook import model
+from playbook.errors import Problem, ValidationFailed, did_you_mean, display_path, one_of
+from playbook.governance import (
+    AGENTS_DIR,
+    METRICS_FILE,
+    OPERATING_MODELS_FILE,
+    ORGANISATION_FILE,
+    ROLES_FILE,
+    ROLLOUT_FILE,
+    TIERS_FILE,
+    Governance,
+)
+from playbook.validate import cross_check
+from playbook.yamlsrc import YamlDocument, YamlReadError, read_yaml
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+_FILE_SCHEMAS: dict[str, type[BaseModel]] = {
+    ORGANISATION_FILE: model.Organisation,
+    OPERATING_MODELS_FILE: model.OperatingModelsFile,
+    TIERS_FILE: model.TiersFile,
+    ROLES_FILE: model.RolesFile,
+    METRICS_FILE: model.MetricsFile,
+    ROLLOUT_FILE: model.Rollout,
+}
+
+_TYPE_NOUNS = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+}
+
+
+def load_governance(root: Path, *, today: date | None = None) -> Governance:
+    """Load and validate the organisation under `root`, or raise ValidationFailed."""
+    today = today or date.today()
+    if not root.is_dir():
+        problem = Problem(display_path(root), 1, "", "governance directory not found")
+        raise ValidationFailed([problem])
+    problems: list[Problem] = []
+    documents: dict[str, YamlDocument] = {}
+    parsed: dict[str, Any] = {}
+
+    for name, schema in _FILE_SCHEMAS.items():
+        document = _read(root / name, problems)
+        if document is not None:
+            documents[name] = document
+            parsed[name] = validate_document(document, schema, problems)
+
+    agents: list[model.Charter] = []
+    agent_documents: list[YamlDocument] = []
+    agent_dir = root / AGENTS_DIR
+    agent_paths = sorted(agent_dir.glob("*.yaml")) + sorted(agent_dir.glob("*.yml"))
+    if not agent_paths:
+        problems.append(
+            Problem(display_path(agent_dir), 1, "", "no charters found; expected agents/<id>.yaml")
+        )
+    for path in agent_paths:
+        document = _read(path, problems)
+        if document is None:
+            continue
+        charter = validate_document(document, model.Charter, problems)
+        if charter is not None:
+            agents.append(charter)
+            agent_documents.append(document)
+
+    files_ok = all(parsed.get(name) is not None for name in _FILE_SCHEMAS)
+    if not files_ok:
+        raise ValidationFailed(problems)
+    governance = Governance(
+        root=root,
+        organisation=parsed[ORGANISATION_FILE],
+        operating_models=parsed[OPERATING_MODELS_FILE].operating_models,
+        tiers=parsed[TIERS_FILE].tiers,
+        roles=parsed[ROLES_FILE].roles,
+        metrics=parsed[METRICS_FILE].metrics,
+        rollout=parsed[ROLLOUT_FILE],
+        agents=agents,
+        documents=documents,
+        agent_documents=agent_documents,
+    )
+    problems += cross_check(governance, today=today)
+    if problems:
+        raise ValidationFailed(problems)
+    return governance
+
+
+def _read(path: Path, problems: list[Problem]) -> YamlDocument | None:
+    if not path.is_file():
+        problems.append(Problem(display_path(path), 1, "", "file is missing"))
+        return None
+    try:
+        document = read_yaml(path)
+    except YamlReadError as exc:
+        problems.append(exc.problem)
+        return None
+    if not isinstance(document.data, dict):
+        problems.append(
+            document.problem(
+                (), f"expected a mapping at the top level but received {describe(document.data)}"
+            )
+        )
+        return None
+    return document
+
+
+def validate_document(
+    document: YamlDocument, schema: type[SchemaT], problems: list[Problem]
+) -> SchemaT | None:
+    """Validate one document against its schema; translate every error into a located problem."""
+    try:
+        return schema.model_validate(document.data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            problems.append(translate_error(document, schema, error))
+        return None
+
+
+def translate_error(document: YamlDocument, schema: type[BaseModel], error: Any) -> Problem:
+    """One pydantic error as `file:line: field: expected ... but received ...`."""
+    loc = tuple(part for part in error["loc"] if not _is_internal(part))
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "missing":
+        message = "field required"
+    elif kind == "extra_forbidden":
+        allowed = _fields_at(schema, loc[:-1])
+        message = f"unknown field; expected one of {one_of(allowed)}"
+        message += did_you_mean(loc[-1] if loc else "", allowed)
+    elif kind == "literal_error":
+        expected = error["ctx"]["expected"]
+        message = f"expected one of {expected} but received {value!r}"
+        message += did_you_mean(value, _literal_choices(expected))
+    elif kind in _TYPE_NOUNS:
+        message = f"expected {_TYPE_NOUNS[kind]} but received {describe(value)}"
+    elif kind == "value_error":
+        message = str(error["ctx"]["error"])
+    else:
+        message = f"{_lower_first(error['msg'])} (received {describe(value)})"
+    return document.problem(loc, message)
+
+
+def describe(value: object) -> str:
+    """A YAML-minded description of a received value."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, (int, float)):
+        return f"{value!r} (a number)"
+    if isinstance(value, str):
+        return f"{value!r} (text)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _is_internal(part: object) -> bool:
+    # pydantic adds validator names (e.g. "function-after[...]") to locations of some errors.
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _literal_choices(expected: str) -> list[str]:
+    return [part.strip(" '") for part in expected.replace(" or ", ", ").split(",")]
+
+
+def _fields_at(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names allowed in the mapping at `loc` of `schema`."""
+    current: type[BaseModel] | None = schema
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = {info.alias or name: info for name, info in current.model_fields.items()}
+        current = _model_in(fields[part].annotation) if part in fields else None
+    if current is None:
+        return []
+    return [info.alias or name for name, info in current.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,262 @@
+"""Render the governance model into Markdown pages with the Jinja2 templates in `templates/`.
+
+Rendering is pure: it returns `{page path: markdown}` and the site navigation; writing pages into a
+staging directory and running the site builder is `playbook.site`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from playbook import markdown
+from playbook.governance import Governance
+from playbook.model import Charter, OperatingModel, Person, Phase, Role, Rollout, Tier
+
+HOME = "index.md"
+OPERATING_MODELS = "operating-models.md"
+TIERS = "tiers/index.md"
+ROLES = "roles.md"
+ROLLOUT = "rollout.md"
+METRICS = "metrics.md"
+AGENTS = "agents/index.md"
+
+
+def tier_page(tier_id: int) -> str:
+    return f"tiers/tier-{tier_id}.md"
+
+
+def agent_page(agent_id: str) -> str:
+    return f"agents/{agent_id}.md"
+
+
+@dataclass(frozen=True)
+class PhaseStatus:
+    phase: Phase
+    start: date
+    end: date
+    state: str  # "done", "current" or "upcoming"
+    delivered: int
+
+    @property
+    def total(self) -> int:
+        return len(self.phase.deliverables)
+
+
+def rollout_status(rollout: Rollout, today: date) -> list[PhaseStatus]:
+    """Each phase with its calendar dates and where it stands relative to `today`."""
+    rows = []
+    for phase in rollout.phases:
+        start, end = phase.dates(rollout.start_date)
+        state = "done" if today > end else "current" if today >= start else "upcoming"
+        delivered = sum(1 for item in phase.deliverables if item.done)
+        rows.append(PhaseStatus(phase, start, end, state, delivered))
+    return rows
+
+
+def make_environment(template_dir: Path) -> jinja2.Environment:
+    """A Jinja2 environment where every printed value is escaped for Markdown and HTML."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        finalize=markdown.escape,
+        autoescape=False,  # escaping is `finalize`: Markdown needs more than HTML escaping
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        mailto=markdown.mailto,
+        external_link=markdown.external_link,
+        mermaid=markdown.mermaid_text,
+        anchor=markdown.anchor,
+        code=markdown.code,
+        money=lambda value: f"${value:,.2f}",
+        number=_number,
+    )
+    environment.globals.update(
+        url=_url,
+        link=_link,
+        tier_page=tier_page,
+        agent_page=agent_page,
+        owners_of=owners_of,
+        tier_link=_tier_link,
+        model_link=_model_link,
+        metric_link=_metric_link,
+        role_link=_role_link,
+        agent_link=_agent_link,
+        agent_links=_agent_links,
+        person_with_contact=_person,
+        bound=_bound,
+    )
+    return environment
+
+
+@jinja2.pass_context
+def _url(context: jinja2.runtime.Context, target: str) -> str:
+    return markdown.relative(context["page_path"], target)
+
+
+@jinja2.pass_context
+def _link(context: jinja2.runtime.Context, text: object, target: str) -> markdown.Markup:
+    return markdown.link(text, markdown.relative(context["page_path"], target))
+
+
+@jinja2.pass_context
+def _tier_link(context: jinja2.runtime.Context, tier: Tier) -> markdown.Markup:
+    return _link(context, f"Tier {tier.id}: {tier.name}", tier_page(tier.id))
+
+
+@jinja2.pass_context
+def _model_link(context: jinja2.runtime.Context, model: OperatingModel) -> markdown.Markup:
+    return _link(context, model.name, f"{OPERATING_MODELS}#{model.id}")
+
+
+@jinja2.pass_context
+def _metric_link(context: jinja2.runtime.Context, metric_id: str) -> markdown.Markup:
+    return _link(context, context["g"].metric(metric_id).name, f"{METRICS}#{metric_id}")
+
+
+@jinja2.pass_context
+def _role_link(context: jinja2.runtime.Context, role: Role) -> markdown.Markup:
+    return _link(context, role.name, f"{ROLES}#{role.id}")
+
+
+@jinja2.pass_context
+def _agent_link(context: jinja2.runtime.Context, agent: Charter) -> markdown.Markup:
+    return _link(context, agent.name, agent_page(agent.id))
+
+
+@jinja2.pass_context
+def _agent_links(
+    context: jinja2.runtime.Context, agents: list[Charter], empty: str = "none yet"
+) -> markdown.Markup:
+    if not agents:
+        return markdown.Markup(markdown.escape(empty))
+    return markdown.Markup(", ".join(_agent_link(context, agent) for agent in agents))
+
+
+def _person(person: Person) -> markdown.Markup:
+    return markdown.Markup(f"{markdown.escape(person.name)} ({markdown.mailto(person.email)})")
+
+
+@jinja2.pass_context
+def _bound(context: jinja2.runtime.Context, kind: str, value: float, metric_id: str) -> str:
+    return f"{kind} {_number(value)} {context['g'].metric(metric_id).unit}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+class Renderer:
+    """Renders every page of the handbook for one governance model and one `today`."""
+
+    def __init__(self, governance: Governance, *, template_dir: Path, today: date) -> None:
+        self.governance = governance
+        self.today = today
+        self.environment = make_environment(template_dir)
+        self.phases = rollout_status(governance.rollout, today)
+
+    def pages(self) -> dict[str, str]:
+        """`{page path: markdown}` for every generated page."""
+        plan: list[tuple[str, str, dict[str, Any]]] = [
+            (HOME, "home.md.j2", {}),
+            (OPERATING_MODELS, "operating-models.md.j2", {}),
+            (TIERS, "tiers.md.j2", {}),
+            (ROLES, "roles.md.j2", {}),
+            (ROLLOUT, "rollout.md.j2", {}),
+            (METRICS, "metrics.md.j2", {}),
+            (AGENTS, "agents.md.j2", {}),
+        ]
+        plan += [(tier_page(t.id), "tier.md.j2", {"tier": t}) for t in self.governance.tiers]
+        plan += [(agent_page(a.id), "agent.md.j2", {"agent": a}) for a in self.governance.agents]
+        return {path: self._render(path, template, extra) for path, template, extra in plan}
+
+    def nav(self, extra_pages: list[str]) -> list[Any]:
+        """MkDocs navigation: the generated pages, then hand-written pages in `extra_pages`."""
+        governance = self.governance
+        nav: list[Any] = [
+            {"Home": HOME},
+            {"Operating models": OPERATING_MODELS},
+            {
+                "Risk tiers": [{"Overview": TIERS}]
+                + [{f"Tier {t.id}: {t.name}": tier_page(t.id)} for t in governance.tiers]
+            },
+            {"Roles": ROLES},
+            {"Rollout plan": ROLLOUT},
+            {"Metric catalog": METRICS},
+            {
+                "Agents": [{"Registry": AGENTS}]
+                + [{a.name: agent_page(a.id)} for a in governance.agents]
+            },
+        ]
+        if extra_pages:
+            nav.append({"Guides": extra_pages})
+        return nav
+
+    def _render(self, path: str, template: str, extra: dict[str, Any]) -> str:
+        context = self._context(path) | extra
+        return self.environment.get_template(f"pages/{template}").render(context)
+
+    def _context(self, path: str) -> dict[str, Any]:
+        governance = self.governance
+        current = next((row for row in self.phases if row.state == "current"), None)
+        return {
+            "page_path": path,
+            "g": governance,
+            "org": governance.organisation,
+            "today": self.today,
+            "phases": self.phases,
+            "current_phase": current,
+            "role_for": self._role_for,
+            "describe_compute": self._describe_compute,
+            "agents_by_tier": {t.id: governance.agents_in_tier(t.id) for t in governance.tiers},
+            "agents_by_model": {
+                m.id: governance.agents_with_model(m.id) for m in governance.operating_models
+            },
+            "day_after": lambda day: day + timedelta(days=1),
+            "ROLES": ROLES,
+            "TIERS": TIERS,
+            "METRICS": METRICS,
+            "AGENTS": AGENTS,
+            "ROLLOUT": ROLLOUT,
+            "OPERATING_MODELS": OPERATING_MODELS,
+        }
+
+    def _role_for(self, charter_field: str) -> Any:
+        return next(r for r in self.governance.roles if r.charter_field == charter_field)
+
+    def _describe_compute(self, metric_id: str) -> str:
+        metric = self.governance.metric(metric_id)
+        if not metric.from_events:
+            return f"reported manually: {metric.how_reported}"
+        compute = metric.compute
+        assert compute is not None
+        where = " and ".join(f"{k} = {_yaml_value(v)}" for k, v in (compute.where or {}).items())
+        summed = " + ".join(compute.sum or [])
+        describe: dict[str, Callable[[], str]] = {
+            "proportion": lambda: f"share of tasks where {where}",
+            "continuous": lambda: f"per task: {summed}",
+            "ratio": lambda: f"({summed}) summed over tasks / number of tasks where {where}",
+            "count": lambda: f"tasks per day where {where}",
+        }
+        return describe[metric.kind]()
+
+
+def _yaml_value(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def owners_of(charter: Charter) -> list[tuple[str, Any]]:
+    """(charter field, person) for each owner a charter names, in role order."""
+    owners = charter.owners
+    named = [("agent_owner", owners.agent_owner), ("model_steward", owners.model_steward)]
+    if owners.reviewer is not None:
+        named.append(("reviewer", owners.reviewer))
+    return named

@@ -1,0 +1,230 @@
+"""Stage the handbook (hand-written docs + rendered pages) and build it with a site builder.
+
+Pages are rendered to plain Markdown before the builder runs, so MkDocs Material and Zensical build
+the same pages from the same `mkdocs.yml`. The site is built into a temporary directory next to the
+target and swapped in only when the build succeeds: a failed build never replaces a good site.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from playbook import resources
+from playbook.errors import BuildFailed, UsageError, display_path
+from playbook.governance import Governance
+from playbook.render import Renderer
+
+BUILDERS = ("mkdocs", "zensical")
+MERMAID_ASSET = "assets/govkit/mermaid.min.js"
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    site_dir: Path
+    pages: int
+    render_seconds: float
+    builder_seconds: float
+
+    @property
+    def index_html(self) -> Path:
+        return self.site_dir / "index.html"
+
+
+class TaggedValue:
+    """A YAML value with a tag govkit does not interpret (e.g. `!!python/name:` in mkdocs.yml).
+
+    It is carried through to the staged configuration unchanged and never constructed here: only
+    the site builder, which owns that file, gives it meaning.
+    """
+
+    def __init__(self, tag: str, value: Any) -> None:
+        self.tag = tag
+        self.value = value
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    pass
+
+
+class _ConfigDumper(yaml.SafeDumper):
+    pass
+
+
+def _construct_tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> TaggedValue:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return TaggedValue(node.tag, value)
+
+
+def _represent_tagged(dumper: yaml.SafeDumper, data: TaggedValue) -> yaml.Node:
+    if isinstance(data.value, list):
+        return dumper.represent_sequence(data.tag, data.value)
+    if isinstance(data.value, dict):
+        return dumper.represent_mapping(data.tag, data.value)
+    return dumper.represent_scalar(data.tag, data.value)
+
+
+_ConfigLoader.add_multi_constructor("!", _construct_tagged)
+_ConfigLoader.add_multi_constructor("tag:yaml.org,2002:python/", _construct_tagged)
+_ConfigDumper.add_representer(TaggedValue, _represent_tagged)
+
+
+def read_site_config(path: Path) -> dict[str, Any]:
+    """Read mkdocs.yml safely, keeping builder-specific tags as opaque values."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            config = yaml.load(handle, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+    except OSError as exc:
+        raise UsageError(
+            f"{display_path(path)}: cannot read site configuration: {exc.strerror}"
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise UsageError(f"{display_path(path)}:{line}: YAML syntax error: {exc.problem}") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{display_path(path)}:1: expected a mapping of MkDocs settings")
+    return config
+
+
+def stage(
+    governance: Governance,
+    *,
+    config_path: Path,
+    staging_dir: Path,
+    site_dir: Path,
+    today: date,
+) -> tuple[Path, int]:
+    """Write docs + generated pages + a builder configuration into `staging_dir`.
+
+    Returns the staged configuration file and the number of generated pages.
+    """
+    config = read_site_config(config_path)
+    docs_source = config_path.parent / str(config.get("docs_dir", "docs"))
+    docs_dir = staging_dir / "docs"
+    if docs_source.is_dir():
+        shutil.copytree(docs_source, docs_dir)
+    else:
+        docs_dir.mkdir(parents=True)
+    hand_written = sorted(path.relative_to(docs_dir).as_posix() for path in docs_dir.rglob("*.md"))
+
+    renderer = Renderer(governance, template_dir=resources.template_dir(), today=today)
+    pages = renderer.pages()
+    clashes = sorted(set(pages) & set(hand_written))
+    if clashes:
+        raise UsageError(
+            f"{display_path(docs_source)}: hand-written pages {', '.join(clashes)} clash with "
+            "generated pages of the same path; rename them"
+        )
+    for page_path, text in pages.items():
+        target = docs_dir / page_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+    mermaid = docs_dir / MERMAID_ASSET
+    mermaid.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(resources.asset("mermaid/mermaid.min.js"), mermaid)
+
+    config["docs_dir"] = "docs"  # relative to the staged configuration file
+    config["site_dir"] = str(site_dir)
+    config["site_name"] = governance.organisation.handbook_title
+    config["extra_javascript"] = [MERMAID_ASSET, *config.get("extra_javascript", [])]
+    if "nav" not in config:
+        config["nav"] = renderer.nav(hand_written)
+    staged_config = staging_dir / "mkdocs.yml"
+    staged_config.write_text(
+        yaml.dump(config, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+    return staged_config, len(pages)
+
+
+def builder_command(builder: str, config: Path) -> list[str]:
+    if builder not in BUILDERS:
+        raise UsageError(f"unknown builder {builder!r}; expected one of mkdocs or zensical")
+    if importlib.util.find_spec(builder) is None:
+        extra = "[zensical]" if builder == "zensical" else ""
+        raise UsageError(
+            f"the {builder} builder is not installed; install it with "
+            f"pip install 'agent-governance-kit{extra}'"
+        )
+    return [sys.executable, "-m", builder, "build", "-f", str(config)]
+
+
+def build_site(
+    governance: Governance,
+    *,
+    config_path: Path,
+    site_dir: Path,
+    builder: str = "mkdocs",
+    today: date,
+    report: Report = lambda message: None,
+) -> BuildResult:
+    """Render, stage and build the handbook; replace `site_dir` only when everything succeeded."""
+    site_dir = site_dir.resolve()
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    try:
+        with tempfile.TemporaryDirectory(prefix="govkit-stage-") as staging:
+            started = time.perf_counter()
+            staged_config, pages = stage(
+                governance,
+                config_path=config_path,
+                staging_dir=Path(staging),
+                site_dir=building,
+                today=today,
+            )
+            rendered = time.perf_counter()
+            report(f"rendered {pages} pages; building the site with {builder}")
+            _run_builder(builder_command(builder, staged_config), cwd=Path(staging))
+            built = time.perf_counter()
+        if not (building / "index.html").is_file():
+            raise BuildFailed(f"the {builder} build finished but wrote no index.html")
+        _swap_in(building, site_dir)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return BuildResult(site_dir, pages, rendered - started, built - rendered)
+
+
+def _run_builder(command: list[str], *, cwd: Path) -> None:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    completed = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        output = (completed.stdout + completed.stderr).strip()
+        tail = "\n".join(output.splitlines()[-30:])
+        raise BuildFailed(
+            f"the site builder failed (exit {completed.returncode}); "
+            f"the previous site was kept.\n{tail}"
+        )
+
+
+def _swap_in(new_site: Path, site_dir: Path) -> None:
+    """Move the fresh build into place; the old site is removed only after the new one is in."""
+    if site_dir.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
+        retired.rmdir()
+        site_dir.rename(retired)
+        new_site.rename(site_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        new_site.rename(site_dir)
