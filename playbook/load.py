@@ -6,6 +6,7 @@ reported together, once, as `ValidationFailed`: one `file:line: field: message` 
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, get_args
@@ -51,6 +52,14 @@ _TYPE_NOUNS = {
     "date_parsing": "a date (YYYY-MM-DD)",
     "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
     "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+}
+
+
+_BOUNDS = {
+    "greater_than_equal": ">=",
+    "greater_than": ">",
+    "less_than_equal": "<=",
+    "less_than": "<",
 }
 
 
@@ -134,9 +143,25 @@ def validate_document(
     try:
         return schema.model_validate(document.data)
     except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            problems.append(translate_error(document, schema, error))
+        errors = exc.errors(include_url=False)
+        for error in errors:
+            if not _explained_by_typo(error, errors, schema):
+                problems.append(translate_error(document, schema, error))
         return None
+
+
+def _explained_by_typo(error: Any, errors: list[Any], schema: type[BaseModel]) -> bool:
+    """A missing field next to a misspelt key for it is one mistake: report only the typo."""
+    if error["type"] != "missing":
+        return False
+    parent, name = tuple(error["loc"][:-1]), error["loc"][-1]
+    for other in errors:
+        other_loc = tuple(other["loc"])
+        if other["type"] == "extra_forbidden" and other_loc[:-1] == parent:
+            allowed = _fields_at(schema, parent)
+            if difflib.get_close_matches(str(other_loc[-1]), allowed, n=1, cutoff=0.6) == [name]:
+                return True
+    return False
 
 
 def translate_error(document: YamlDocument, schema: type[BaseModel], error: Any) -> Problem:
@@ -148,14 +173,17 @@ def translate_error(document: YamlDocument, schema: type[BaseModel], error: Any)
         message = "field required"
     elif kind == "extra_forbidden":
         allowed = _fields_at(schema, loc[:-1])
-        message = f"unknown field; expected one of {one_of(allowed)}"
-        message += did_you_mean(loc[-1] if loc else "", allowed)
+        hint = did_you_mean(loc[-1] if loc else "", allowed)
+        message = f"unknown field.{hint} Expected one of {one_of(allowed)}."
     elif kind == "literal_error":
         expected = error["ctx"]["expected"]
-        message = f"expected one of {expected} but received {value!r}"
+        message = f"expected one of {expected} but received {value!r}."
         message += did_you_mean(value, _literal_choices(expected))
     elif kind in _TYPE_NOUNS:
         message = f"expected {_TYPE_NOUNS[kind]} but received {describe(value)}"
+    elif kind in _BOUNDS:
+        limit = next(iter(error["ctx"].values()))
+        message = f"expected a number {_BOUNDS[kind]} {limit} but received {describe(value)}"
     elif kind == "value_error":
         message = str(error["ctx"]["error"])
     else:

@@ -75,6 +75,18 @@ def code(value: object) -> Markup:
     return Markup(f"<code>{html.escape(str(value), quote=False)}</code>")
 
 
+def front_matter_title(value: object) -> Markup:
+    """A `title:` for a page's YAML front matter, as a single-quoted YAML string.
+
+    Themes print it as HTML in <title>: MkDocs Material as given, Zensical after decoding
+    entities. Dropping angle brackets is the one form safe in both; the page's heading keeps the
+    exact text.
+    """
+    text = " ".join(str(value).replace("<", " ").replace(">", " ").split())
+    escaped = html.escape(text, quote=False).replace("'", "''")
+    return Markup(f"'{escaped}'")
+
+
 def mermaid_text(value: object) -> Markup:
     """A label safe inside a Mermaid diagram: letters, digits, spaces and simple punctuation."""
     return Markup(re.sub(r"[^\w .,&()/'+-]", " ", str(value)).strip() or "-")

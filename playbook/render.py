@@ -6,6 +6,7 @@ staging directory and running the site builder is `playbook.site`'s job.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -75,6 +76,7 @@ def make_environment(template_dir: Path) -> jinja2.Environment:
         external_link=markdown.external_link,
         mermaid=markdown.mermaid_text,
         anchor=markdown.anchor,
+        title=markdown.front_matter_title,
         code=markdown.code,
         money=lambda value: f"${value:,.2f}",
         number=_number,
@@ -186,14 +188,17 @@ class Renderer:
             {"Operating models": OPERATING_MODELS},
             {
                 "Risk tiers": [{"Overview": TIERS}]
-                + [{f"Tier {t.id}: {t.name}": tier_page(t.id)} for t in governance.tiers]
+                + [
+                    {_nav_title(f"Tier {t.id}: {t.name}"): tier_page(t.id)}
+                    for t in governance.tiers
+                ]
             },
             {"Roles": ROLES},
             {"Rollout plan": ROLLOUT},
             {"Metric catalog": METRICS},
             {
                 "Agents": [{"Registry": AGENTS}]
-                + [{a.name: agent_page(a.id)} for a in governance.agents]
+                + [{_nav_title(a.name): agent_page(a.id)} for a in governance.agents]
             },
         ]
         if extra_pages:
@@ -247,6 +252,11 @@ class Renderer:
             "count": lambda: f"tasks per day where {where}",
         }
         return describe[metric.kind]()
+
+
+def _nav_title(title: str) -> str:
+    # Themes print nav titles as HTML; YAML-sourced ones must arrive escaped.
+    return html.escape(" ".join(title.split()), quote=False)
 
 
 def _yaml_value(value: object) -> str:

@@ -181,26 +181,28 @@ def build_site(
     """Render, stage and build the handbook; replace `site_dir` only when everything succeeded."""
     site_dir = site_dir.resolve()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    # Staged next to the target: Zensical wants the site inside the project directory, and the
+    # finished site then moves into place with a rename on the same file system.
+    staging = Path(tempfile.mkdtemp(prefix=".govkit-stage-", dir=site_dir.parent))
+    building = staging / "site"
     try:
-        with tempfile.TemporaryDirectory(prefix="govkit-stage-") as staging:
-            started = time.perf_counter()
-            staged_config, pages = stage(
-                governance,
-                config_path=config_path,
-                staging_dir=Path(staging),
-                site_dir=building,
-                today=today,
-            )
-            rendered = time.perf_counter()
-            report(f"rendered {pages} pages; building the site with {builder}")
-            _run_builder(builder_command(builder, staged_config), cwd=Path(staging))
-            built = time.perf_counter()
+        started = time.perf_counter()
+        staged_config, pages = stage(
+            governance,
+            config_path=config_path,
+            staging_dir=staging,
+            site_dir=building,
+            today=today,
+        )
+        rendered = time.perf_counter()
+        report(f"rendered {pages} pages; building the site with {builder}")
+        _run_builder(builder_command(builder, staged_config), cwd=staging)
+        built = time.perf_counter()
         if not (building / "index.html").is_file():
             raise BuildFailed(f"the {builder} build finished but wrote no index.html")
         _swap_in(building, site_dir)
     finally:
-        shutil.rmtree(building, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(site_dir, pages, rendered - started, built - rendered)
 
 

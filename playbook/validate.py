@@ -168,6 +168,5 @@ def _charter(
 
 def _unknown(what: str, value: object, known: Iterable[object]) -> str:
     choices = sorted(known, key=str)
-    return f"unknown {what} {value!r}; expected one of {one_of(choices)}" + did_you_mean(
-        value, choices
-    )
+    hint = did_you_mean(value, choices)
+    return f"unknown {what} {value!r}.{hint} Expected one of {one_of(choices)}."

@@ -1,0 +1,247 @@
+"""`govkit check`: every class of mistake gives one exact, located line and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TODAY
+
+CHARTER = "agents/support-replies.yaml"
+WHERE = f"governance/{CHARTER}"
+
+OWNER = "  agent_owner:\n    name: Rosa Delgado\n    email: rosa.delgado@northwind.example\n"
+REVIEWER = "  reviewer:\n    name: Fiona MacLeod\n    email: fiona.macleod@northwind.example\n"
+
+CASES = {
+    "missing required field": (
+        OWNER,
+        "",
+        f"{WHERE}:10: owners.agent_owner: field required",
+    ),
+    "one guardrail": (
+        "  - metric: cost_per_successful_task\n    max: 2.0\n",
+        "",
+        f"{WHERE}:23: guardrails: expected exactly two guardrails but received 1",
+    ),
+    "wrong type": (
+        "tier: 2",
+        "tier: two",
+        f"{WHERE}:8: tier: expected a whole number but received 'two' (text)",
+    ),
+    "threshold given as text": (
+        "max: 0.15",
+        'max: "0.15"',
+        f"{WHERE}:25: guardrails[0].max: expected a number but received '0.15' (text)",
+    ),
+    "tier out of range": (
+        "tier: 2",
+        "tier: 7",
+        f"{WHERE}:8: tier: expected a number <= 4 but received 7 (a number)",
+    ),
+    "unknown operating model": (
+        "operating_model: human-on-the-loop",
+        "operating_model: human-on-loop",
+        f"{WHERE}:9: operating_model: unknown operating model 'human-on-loop'. Did you mean "
+        "'human-on-the-loop' or 'human-in-the-loop'? Expected one of 'agent-swarm', "
+        "'autonomous-with-guardrails', 'human-in-the-loop', 'human-on-the-loop' or "
+        "'internal-platform'.",
+    ),
+    "unknown field": (
+        "review:\n  cadence: weekly",
+        "reveiw:\n  cadence: weekly",
+        f"{WHERE}:47: reveiw: unknown field. Did you mean 'review'? Expected one of 'id', 'name', "
+        "'description', 'tier', 'operating_model', 'owners', 'north_star', 'guardrails', "
+        "'stop_conditions', 'work', 'review', 'budget' or 'monitor'.",
+    ),
+    "id differs from file name": (
+        "id: support-replies",
+        "id: support-reply",
+        f"{WHERE}:2: id: expected the file name's stem 'support-replies' but received "
+        "'support-reply'",
+    ),
+    "invalid window": (
+        "window: 7d",
+        "window: 7 days",
+        f"{WHERE}:31: stop_conditions[0].window: expected a window like 12h, 7d or 2w but "
+        "received '7 days'",
+    ),
+    "invalid date": (
+        'to: "2026-09-28"',
+        'to: "2026-13-28"',
+        f"{WHERE}:57: monitor.baseline.to: expected a date (YYYY-MM-DD) but received "
+        "'2026-13-28' (text)",
+    ),
+    "baseline not before today": (
+        'to: "2026-09-28"',
+        'to: "2026-12-28"',
+        f"{WHERE}:57: monitor.baseline.to: expected a baseline that ends before today "
+        f"({TODAY}) but received 2026-12-28",
+    ),
+    "reviewer missing from tier 2": (
+        REVIEWER,
+        "",
+        f"{WHERE}:10: owners.reviewer: field required: a tier 2 agent needs a last-mile "
+        "reviewer (required from tier 2)",
+    ),
+    "invalid choice": (
+        "cadence: weekly",
+        "cadence: daily",
+        f"{WHERE}:48: review.cadence: expected one of 'weekly', 'biweekly', 'monthly' or "
+        "'quarterly' but received 'daily'.",
+    ),
+    "guardrail with two bounds": (
+        "    max: 0.15\n",
+        "    max: 0.15\n    min: 0.1\n",
+        f"{WHERE}:24: guardrails[0]: expected exactly one of max or min",
+    ),
+    "invalid email": (
+        "email: rosa.delgado@northwind.example",
+        "email: rosa",
+        f"{WHERE}:13: owners.agent_owner.email: expected an email address like "
+        "name@example.org but received 'rosa'",
+    ),
+    "YAML syntax error": (
+        "tier: 2",
+        "tier: [2",
+        f"{WHERE}:9: YAML syntax error: expected ',' or ']', but got ':'",
+    ),
+}
+
+
+@pytest.mark.parametrize("old, new, expected", CASES.values(), ids=CASES.keys())
+def test_each_mistake_is_one_located_line(workspace, govkit, old, new, expected):
+    workspace.edit(CHARTER, old, new)
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [expected, "1 problem found; nothing was written."]
+    assert "Traceback" not in result.output
+
+
+def test_unknown_metric_suggests_the_closest(workspace, govkit):
+    workspace.edit(CHARTER, "    - policy_hit_rate", "    - policy_hits")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"{WHERE}:65: monitor.metrics[5]: unknown metric 'policy_hits'. "
+        "Did you mean 'policy_hit_rate'? Expected one of 'audit_findings', "
+    )
+
+
+def test_all_problems_are_reported_together_sorted_by_file_and_line(workspace, govkit):
+    workspace.edit(CHARTER, "cadence: weekly", "cadence: daily")
+    workspace.edit(CHARTER, "tier: 2", "tier: two")
+    workspace.edit(
+        "agents/refunds.yaml", "operating_model: human-in-the-loop", "operating_model: x"
+    )
+
+    result = govkit("check", "--today", TODAY)
+
+    refunds = (workspace.governance / "agents/refunds.yaml").read_text(encoding="utf-8")
+    refunds_line = refunds.splitlines().index("operating_model: x") + 1
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2
+    assert [line.split(": ")[0] for line in lines[:3]] == [
+        f"governance/agents/refunds.yaml:{refunds_line}",
+        f"{WHERE}:8",
+        f"{WHERE}:48",
+    ]
+    assert lines[-1] == "3 problems found; nothing was written."
+
+
+def test_python_tag_is_refused_and_never_runs(workspace, govkit):
+    marker = workspace.root / "pwned"
+    workspace.edit(
+        CHARTER,
+        "name: Support replies",
+        f"name: !!python/object/apply:os.system ['touch {marker}']",
+    )
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"{WHERE}:3: unsupported YAML tag '!!python/object/apply:os.system'; "
+        "expected plain YAML values (safe loading)"
+    )
+    assert not marker.exists()
+
+
+def test_python_object_tag_on_a_mapping_is_refused(workspace, govkit):
+    workspace.edit(CHARTER, "north_star:\n", "north_star: !!python/object:builtins.dict\n")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert "unsupported YAML tag '!!python/object:builtins.dict'" in result.stderr
+
+
+def test_empty_and_non_utf8_files_are_located(workspace, govkit):
+    workspace.write(CHARTER, "")
+    workspace.write("agents/refunds.yaml", b"id: refunds\nname: R\xe9funds\n")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "governance/agents/refunds.yaml:2: expected UTF-8 text, found byte 0xe9",
+        f"{WHERE}:1: file is empty; expected a YAML mapping",
+        "2 problems found; nothing was written.",
+    ]
+
+
+def test_missing_governance_file_is_named(workspace, govkit):
+    (workspace.governance / "tiers.yaml").unlink()
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert "governance/tiers.yaml:1: file is missing" in result.stderr.splitlines()
+
+
+def test_duplicate_key_is_located(workspace, govkit):
+    workspace.edit(CHARTER, "tier: 2\n", "tier: 2\ntier: 3\n")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.stderr.splitlines()[0] == f"{WHERE}:9: YAML syntax error: duplicate key 'tier'"
+
+
+def test_duplicate_ids_across_a_catalog(workspace, govkit):
+    text = (workspace.governance / "metrics.yaml").read_text(encoding="utf-8")
+    workspace.write("metrics.yaml", text.replace("id: rework_rate", "id: escalation_rate", 1))
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert "duplicate id 'escalation_rate'; ids must be unique" in result.stderr
+
+
+def test_tier_names_an_unknown_metric(workspace, govkit):
+    workspace.edit("tiers.yaml", "      - rework_rate", "      - rework")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert "tiers[1].minimum_metrics[0]: unknown metric 'rework'." in result.stderr
+
+
+def test_valid_example_passes(workspace, govkit):
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("governance: 13 files valid: 7 agents, 5 tiers,")
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path, govkit, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    result = govkit("check", "--governance", "nowhere")
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == "nowhere:1: governance directory not found"
