@@ -77,7 +77,9 @@ def _progress(message: str) -> None:
     click.echo(f"govkit: {message}", err=True)
 
 
-@click.group(cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="govkit", cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, "--version", prog_name="govkit")
 def cli() -> None:
     """govkit: governance for organisations that run AI agents.
