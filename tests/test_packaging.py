@@ -42,8 +42,17 @@ def test_wheel_ships_templates_example_and_assets(wheel):
 def test_installed_wheel_builds_a_handbook_from_an_empty_directory(wheel, tmp_path):
     target = tmp_path / "installed"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
-        + [str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            wheel,
+        ],
         check=True,
         capture_output=True,
     )

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 def fetch(url: str) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.read().decode("utf-8")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
@@ -49,8 +49,16 @@ def server(tmp_path: Path):
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "playbook", "serve", "--dev-addr", f"127.0.0.1:{port}"]
-        + ["--today", TODAY],
+        [
+            sys.executable,
+            "-m",
+            "playbook",
+            "serve",
+            "--dev-addr",
+            f"127.0.0.1:{port}",
+            "--today",
+            TODAY,
+        ],
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
