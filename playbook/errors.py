@@ -95,3 +95,10 @@ def one_of(choices: Iterable[object]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def unknown_choice(what: str, value: object, known: Iterable[object]) -> str:
+    """`unknown metric 'x'. Did you mean 'y'? Expected one of ...` for a bad reference."""
+    choices = sorted(known, key=str)
+    hint = did_you_mean(value, choices)
+    return f"unknown {what} {value!r}.{hint} Expected one of {one_of(choices)}."

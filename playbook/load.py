@@ -25,17 +25,18 @@ from playbook.governance import (
     TIERS_FILE,
     Governance,
 )
-from playbook.validate import cross_check
+from playbook.validate import charter_rules, file_rules
 from playbook.yamlsrc import YamlDocument, YamlReadError, read_yaml
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
+# In dependency order: each file's references are checked against the catalogs loaded before it.
 _FILE_SCHEMAS: dict[str, type[BaseModel]] = {
     ORGANISATION_FILE: model.Organisation,
     OPERATING_MODELS_FILE: model.OperatingModelsFile,
-    TIERS_FILE: model.TiersFile,
-    ROLES_FILE: model.RolesFile,
     METRICS_FILE: model.MetricsFile,
+    ROLES_FILE: model.RolesFile,
+    TIERS_FILE: model.TiersFile,
     ROLLOUT_FILE: model.Rollout,
 }
 
@@ -73,11 +74,15 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
     documents: dict[str, YamlDocument] = {}
     parsed: dict[str, Any] = {}
 
+    context: dict[str, dict[Any, bool]] = {}
     for name, schema in _FILE_SCHEMAS.items():
         document = _read(root / name, problems)
         if document is not None:
             documents[name] = document
-            parsed[name] = validate_document(document, schema, problems)
+            parsed[name] = validate_document(document, schema, problems, context=context)
+            if parsed[name] is not None:
+                problems += file_rules(document, parsed[name])
+                context |= _catalog_context(parsed[name])
 
     agents: list[model.Charter] = []
     agent_documents: list[YamlDocument] = []
@@ -91,7 +96,7 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         document = _read(path, problems)
         if document is None:
             continue
-        charter = validate_document(document, model.Charter, problems)
+        charter = validate_document(document, model.Charter, problems, context=context)
         if charter is not None:
             agents.append(charter)
             agent_documents.append(document)
@@ -111,7 +116,7 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         documents=documents,
         agent_documents=agent_documents,
     )
-    problems += cross_check(governance, today=today)
+    problems += charter_rules(governance, today=today)
     if problems:
         raise ValidationFailed(problems)
     return governance
@@ -136,12 +141,32 @@ def _read(path: Path, problems: list[Problem]) -> YamlDocument | None:
     return document
 
 
+def _catalog_context(parsed: BaseModel | None) -> dict[str, dict[Any, bool]]:
+    """What later files may reference in a loaded catalog: `{catalog: {id: computable}}`."""
+    if isinstance(parsed, model.MetricsFile):
+        return {"metrics": {metric.id: metric.from_events for metric in parsed.metrics}}
+    if isinstance(parsed, model.OperatingModelsFile):
+        return {"operating_models": {m.id: True for m in parsed.operating_models}}
+    if isinstance(parsed, model.RolesFile):
+        return {"roles": {role.id: True for role in parsed.roles}}
+    if isinstance(parsed, model.TiersFile):
+        return {"tiers": {tier.id: True for tier in parsed.tiers}}
+    return {}
+
+
 def validate_document(
-    document: YamlDocument, schema: type[SchemaT], problems: list[Problem]
+    document: YamlDocument,
+    schema: type[SchemaT],
+    problems: list[Problem],
+    *,
+    context: dict[str, Any] | None = None,
 ) -> SchemaT | None:
-    """Validate one document against its schema; translate every error into a located problem."""
+    """Validate one document against its schema; translate every error into a located problem.
+
+    `context` holds the catalogs loaded so far, against which references are checked.
+    """
     try:
-        return schema.model_validate(document.data)
+        return schema.model_validate(document.data, context=context)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         for error in errors:

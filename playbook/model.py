@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+from playbook.errors import unknown_choice
 
 WINDOW_PATTERN = re.compile(r"^([1-9][0-9]*)([hdw])$")
 AGENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -72,6 +74,33 @@ StopAction = Literal["pause", "rollback", "escalate"]
 CADENCE_DAYS: dict[str, int] = {"weekly": 7, "biweekly": 14, "monthly": 30, "quarterly": 91}
 
 
+def _reference(what: str, catalog: str, *, events_only: bool = False):
+    """A validator checking a reference against a catalog passed as validation context.
+
+    The loader validates catalogs first and charters with `context={catalog: {id: computable}}`;
+    without context (a charter validated alone) references are not checked.
+    """
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        known = (info.context or {}).get(catalog)
+        if known is None:
+            return value
+        if value not in known:
+            raise ValueError(unknown_choice(what, value, known))
+        if events_only and not known[value]:
+            raise ValueError(
+                f"metric {value!r} is reported manually; expected a metric the monitor can "
+                "compute from events"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+MetricRef = Annotated[str, _reference("metric", "metrics")]
+EventMetricRef = Annotated[str, _reference("metric", "metrics", events_only=True)]
+
+
 def window_to_timedelta(window: str) -> timedelta:
     """`7d` -> 7 days. The window must already be valid."""
     match = WINDOW_PATTERN.match(window)
@@ -126,7 +155,7 @@ class Tier(Schema):
     summary: Text
     example_tasks: list[Text] = Field(min_length=1)
     controls: list[Control] = Field(min_length=1)
-    minimum_metrics: list[str] = Field(min_length=1)
+    minimum_metrics: list[MetricRef] = Field(min_length=1)
 
     @property
     def slug(self) -> str:
@@ -236,7 +265,7 @@ class Phase(Schema):
     id: Slug
     name: Text
     weeks: Annotated[str | int, AfterValidator(_weeks)]
-    owner_role: str
+    owner_role: Annotated[str, _reference("role", "roles")]
     goals: list[Text] = Field(min_length=1)
     deliverables: list[Deliverable] = Field(min_length=1)
 
@@ -273,12 +302,12 @@ class Owners(Schema):
 
 
 class NorthStar(Schema):
-    metric: str
+    metric: MetricRef
     target: Number
 
 
 class Guardrail(Schema):
-    metric: str
+    metric: EventMetricRef
     max: Number | None = None
     min: Number | None = None
 
@@ -294,7 +323,7 @@ class Guardrail(Schema):
 
 
 class StopCondition(Schema):
-    metric: str
+    metric: EventMetricRef
     above: Number | None = None
     below: Number | None = None
     window: Window
@@ -359,7 +388,7 @@ class Baseline(Schema):
 class MonitorSpec(Schema):
     baseline: Baseline
     recent: Window = "7d"
-    metrics: list[str] = Field(min_length=1)
+    metrics: list[EventMetricRef] = Field(min_length=1)
 
 
 def _two_guardrails(value: list[Guardrail]) -> list[Guardrail]:
@@ -372,8 +401,8 @@ class Charter(Schema):
     id: AgentId
     name: Text
     description: str = ""
-    tier: int = Field(ge=0, le=4)
-    operating_model: str
+    tier: Annotated[int, Field(ge=0, le=4), _reference("tier", "tiers")]
+    operating_model: Annotated[str, _reference("operating model", "operating_models")]
     owners: Owners
     north_star: NorthStar
     guardrails: Annotated[list[Guardrail], AfterValidator(_two_guardrails)]
@@ -382,16 +411,3 @@ class Charter(Schema):
     review: Review
     budget: Budget | None = None
     monitor: MonitorSpec | None = None
-
-    def metric_references(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Every metric id this charter names, with the field path that names it."""
-        refs: list[tuple[tuple[str | int, ...], str]] = [
-            (("north_star", "metric"), self.north_star.metric)
-        ]
-        refs += [(("guardrails", i, "metric"), g.metric) for i, g in enumerate(self.guardrails)]
-        refs += [
-            (("stop_conditions", i, "metric"), s.metric) for i, s in enumerate(self.stop_conditions)
-        ]
-        if self.monitor is not None:
-            refs += [(("monitor", "metrics", i), m) for i, m in enumerate(self.monitor.metrics)]
-        return refs

@@ -219,7 +219,7 @@ def test_duplicate_ids_across_a_catalog(workspace, govkit):
     result = govkit("check", "--today", TODAY)
 
     assert result.exit_code == 2
-    assert "duplicate id 'escalation_rate'; ids must be unique" in result.stderr
+    assert "duplicate id 'escalation_rate'; each must be unique" in result.stderr
 
 
 def test_tier_names_an_unknown_metric(workspace, govkit):
@@ -245,3 +245,30 @@ def test_missing_directory_is_a_clear_error(tmp_path: Path, govkit, monkeypatch)
 
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == "nowhere:1: governance directory not found"
+
+
+def test_reference_and_schema_problems_of_one_charter_come_together(workspace, govkit):
+    workspace.edit(CHARTER, "operating_model: human-on-the-loop", "operating_model: human-on-loop")
+    workspace.edit(CHARTER, OWNER, "")
+    workspace.edit(CHARTER, "  - metric: cost_per_successful_task\n    max: 2.0\n", "")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert [line.split(": ")[0:2] for line in result.stderr.splitlines()] == [
+        [f"{WHERE}:9", "operating_model"],
+        [f"{WHERE}:10", "owners.agent_owner"],
+        [f"{WHERE}:20", "guardrails"],
+        ["3 problems found; nothing was written."],
+    ]
+
+
+def test_manual_metric_cannot_be_a_guardrail(workspace, govkit):
+    workspace.edit(CHARTER, "  - metric: escalation_rate\n", "  - metric: audit_findings\n")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.stderr.splitlines()[0] == (
+        f"{WHERE}:24: guardrails[0].metric: metric 'audit_findings' is reported manually; "
+        "expected a metric the monitor can compute from events"
+    )
