@@ -18,6 +18,7 @@ import jinja2
 from playbook import markdown
 from playbook.governance import Governance
 from playbook.model import Charter, OperatingModel, Person, Phase, Role, Rollout, Tier
+from playbook.validate import REVIEWER_FROM_TIER
 
 HOME = "index.md"
 OPERATING_MODELS = "operating-models.md"
@@ -220,6 +221,7 @@ class Renderer:
             "phases": self.phases,
             "current_phase": current,
             "role_for": self._role_for,
+            "reviewer_from_tier": REVIEWER_FROM_TIER,
             "describe_compute": self._describe_compute,
             "agents_by_tier": {t.id: governance.agents_in_tier(t.id) for t in governance.tiers},
             "agents_by_model": {
