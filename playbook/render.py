@@ -165,6 +165,7 @@ class Renderer:
         self.today = today
         self.environment = make_environment(template_dir)
         self.phases = rollout_status(governance.rollout, today)
+        self._shared = self._shared_context()
 
     def pages(self) -> dict[str, str]:
         """`{page path: markdown}` for every generated page."""
@@ -211,10 +212,13 @@ class Renderer:
         return self.environment.get_template(f"pages/{template}").render(context)
 
     def _context(self, path: str) -> dict[str, Any]:
+        return {"page_path": path, **self._shared}
+
+    def _shared_context(self) -> dict[str, Any]:
+        """What every page sees; computed once per build, not once per page."""
         governance = self.governance
         current = next((row for row in self.phases if row.state == "current"), None)
         return {
-            "page_path": path,
             "g": governance,
             "org": governance.organisation,
             "today": self.today,

@@ -17,6 +17,10 @@ from playbook.errors import Problem, display_path
 
 FieldPath = tuple[str | int, ...]
 
+# libyaml's loader when PyYAML was built with it (several times faster), the pure one otherwise;
+# both are safe loaders and both record the line of every node.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass
 class YamlDocument:
@@ -82,7 +86,7 @@ def read_yaml(path: Path) -> YamlDocument:
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     """Parse YAML text (one document) into data plus a line map."""
     where = display_path(path)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -110,9 +114,7 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
 _PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
-def _construct(
-    loader: yaml.SafeLoader, node: yaml.Node, loc: FieldPath, lines: dict[FieldPath, int]
-) -> Any:
+def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPath, int]) -> Any:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and (
         node.tag not in _PLAIN_COLLECTION_TAGS

@@ -105,7 +105,7 @@ CASES = {
     "YAML syntax error": (
         "tier: 2",
         "tier: [2",
-        f"{WHERE}:9: YAML syntax error: expected ',' or ']', but got ':'",
+        f"{WHERE}:9: YAML syntax error: did not find expected ',' or ']'",
     ),
 }
 

@@ -1,0 +1,260 @@
+"""Benchmark: govkit's own work against the site builder's, for an organisation of N agents.
+
+Copies the example governance into a temporary directory, replaces its charters with N synthetic
+ones (derived from the example charters, so they stay valid), then times
+
+* govkit: load + validate (`load_governance`) and render + stage (`site.stage`), in-process;
+* builder: the site builder (`mkdocs build` or `zensical build`) on the staged configuration,
+  as the subprocess `govkit build` runs.
+
+The target is govkit <= 25% of the builder's time at 1,000 agents. The script always exits 0 when
+the benchmark itself ran; read the printed PASS/FAIL line.
+
+    python bench/bench_build.py                     # 1,000 agents, MkDocs Material
+    python bench/bench_build.py --agents 100 --builder zensical
+    python bench/bench_build.py --profile           # also cProfile govkit's part
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(REPO))
+
+from playbook.errors import ValidationFailed  # noqa: E402
+from playbook.load import load_governance  # noqa: E402
+from playbook.site import BUILDERS, builder_command, stage  # noqa: E402
+
+EXAMPLE_GOVERNANCE = REPO / "governance"
+SITE_CONFIG = REPO / "mkdocs.yml"
+TARGET_AGENTS = 1000
+TARGET_RATIO = 0.25
+TIERS = (0, 1, 2, 3)
+
+FIRST_NAMES = (
+    "Ada", "Bilal", "Carmen", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ines", "Jonas",
+    "Keiko", "Luca", "Maya", "Nikos", "Olga", "Pedro", "Quinn", "Ravi", "Sofia", "Tariq",
+)  # fmt: skip
+LAST_NAMES = (
+    "Abara", "Berg", "Costa", "Dubois", "Eriksen", "Fujita", "Garcia", "Haddad", "Ivanova",
+    "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Osei", "Petrov", "Rossi", "Silva",
+    "Tanaka", "Weber", "Yilmaz",
+)  # fmt: skip
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=(
+            "Time govkit's own work (load + validate, render + stage) against the site builder "
+            "for an organisation of N synthetic agents. Target: govkit <= 25% of the builder's "
+            "time at 1,000 agents. Always exits 0 once the benchmark ran; read the PASS/FAIL line."
+        ),
+    )
+    parser.add_argument(
+        "--agents",
+        type=int,
+        default=TARGET_AGENTS,
+        metavar="N",
+        help="number of synthetic charters to generate (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--builder",
+        choices=BUILDERS,
+        default="mkdocs",
+        help="site builder to time (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory (governance, staging, site) and print its path",
+    )
+    parser.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=date.today(),
+        metavar="YYYY-MM-DD",
+        help="the date validation and rendering use (default: today)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run govkit's part once more under cProfile and print the top 15 by cumulative "
+        "time (not included in the timings above)",
+    )
+    args = parser.parse_args(argv)
+    if args.agents < 1:
+        parser.error("--agents must be at least 1")
+    return args
+
+
+# --- synthetic governance ------------------------------------------------------------------------
+
+
+def example_charters() -> dict[int, dict[str, Any]]:
+    """One example charter per tier 0-3, read from the example governance."""
+    by_tier: dict[int, dict[str, Any]] = {}
+    for path in sorted((EXAMPLE_GOVERNANCE / "agents").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        by_tier.setdefault(data["tier"], data)
+    missing = [tier for tier in TIERS if tier not in by_tier]
+    if missing:
+        raise SystemExit(f"bench: no example charter for tier(s) {missing} in {EXAMPLE_GOVERNANCE}")
+    return by_tier
+
+
+def operating_model_ids() -> list[str]:
+    data = yaml.safe_load((EXAMPLE_GOVERNANCE / "operating-models.yaml").read_text("utf-8"))
+    return [model["id"] for model in data["operating_models"]]
+
+
+def person(number: int) -> dict[str, str]:
+    first = FIRST_NAMES[number % len(FIRST_NAMES)]
+    last = LAST_NAMES[(number // len(FIRST_NAMES)) % len(LAST_NAMES)]
+    return {"name": f"{first} {last}", "email": f"{first}.{last}{number}@northwind.example".lower()}
+
+
+def synthetic_charter(
+    number: int, templates: dict[int, dict[str, Any]], models: list[str]
+) -> dict[str, Any]:
+    """Charter `agent-<number>`: tier and operating model cycle so every pairing occurs."""
+    tier = TIERS[number % len(TIERS)]
+    charter = yaml.safe_load(yaml.safe_dump(templates[tier]))  # a deep copy
+    agent_id = f"agent-{number:05d}"
+    charter["id"] = agent_id
+    charter["name"] = f"Agent {number:05d} ({templates[tier]['name']})"
+    charter["operating_model"] = models[number % len(models)]
+    owners = charter["owners"]
+    for offset, role in enumerate(("agent_owner", "model_steward", "reviewer")):
+        if role in owners:
+            owners[role] = person(number * 3 + offset)
+    return charter
+
+
+def make_governance(root: Path, agents: int) -> Path:
+    """Copy the example governance to `root/governance` with `agents` synthetic charters only."""
+    governance = root / "governance"
+    shutil.copytree(EXAMPLE_GOVERNANCE, governance)
+    agent_dir = governance / "agents"
+    shutil.rmtree(agent_dir)  # the examples go; exactly `agents` charters are counted
+    agent_dir.mkdir()
+    templates = example_charters()
+    models = operating_model_ids()
+    for number in range(1, agents + 1):
+        charter = synthetic_charter(number, templates, models)
+        (agent_dir / f"{charter['id']}.yaml").write_text(
+            yaml.safe_dump(charter, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+    return governance
+
+
+# --- timing --------------------------------------------------------------------------------------
+
+
+def govkit_work(governance_dir: Path, staging: Path, site: Path, today: date) -> tuple[Path, int]:
+    governance = load_governance(governance_dir, today=today)
+    return stage(
+        governance, config_path=SITE_CONFIG, staging_dir=staging, site_dir=site, today=today
+    )
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
+    print(f"generating {args.agents:,} charters in {work} ...", flush=True)
+    governance_dir = make_governance(work, args.agents)
+    staging = work / "staging"
+    site = staging / "site"  # as `govkit build` does: Zensical wants the site inside the project
+
+    started = time.perf_counter()
+    try:
+        governance = load_governance(governance_dir, today=args.today)
+    except ValidationFailed as exc:
+        print(f"bench: the synthetic governance did not validate:\n{exc}")
+        raise SystemExit(1) from None
+    loaded = time.perf_counter()
+    staged_config, pages = stage(
+        governance, config_path=SITE_CONFIG, staging_dir=staging, site_dir=site, today=args.today
+    )
+    staged = time.perf_counter()
+    print(f"staged {pages:,} pages; running {args.builder} ...", flush=True)
+
+    command = builder_command(args.builder, staged_config)
+    try:
+        subprocess.run(command, cwd=staging, check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        tail = "\n".join((exc.stdout + exc.stderr).strip().splitlines()[-30:])
+        print(f"bench: the {args.builder} build failed (exit {exc.returncode}):\n{tail}")
+        raise SystemExit(1) from None
+    built = time.perf_counter()
+    if not (site / "index.html").is_file():
+        print(f"bench: warning: {args.builder} wrote no {site / 'index.html'}")
+
+    load_s = loaded - started
+    stage_s = staged - loaded
+    govkit_s = staged - started
+    builder_s = built - staged
+    ratio = govkit_s / builder_s if builder_s > 0 else float("inf")
+    verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
+
+    rows = [
+        ("agents", f"{len(governance.agents):,}"),
+        ("pages rendered", f"{pages:,}"),
+        ("govkit: load + validate", f"{load_s:8.3f} s"),
+        ("govkit: render + stage", f"{stage_s:8.3f} s"),
+        ("govkit: total", f"{govkit_s:8.3f} s"),
+        (f"builder: {args.builder} build", f"{builder_s:8.3f} s"),
+        ("govkit / builder", f"{ratio * 100:7.1f} %"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    print()
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value:>12}")
+    print()
+    print(f"target: govkit <= 25% of builder time at 1,000 agents: {verdict}")
+    if args.agents != TARGET_AGENTS:
+        print(f"  (measured at {args.agents:,} agents; the target is defined at 1,000)")
+
+    if args.profile:
+        profile_govkit(governance_dir, work, args.today)
+
+
+def profile_govkit(governance_dir: Path, work: Path, today: date) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    staging = work / "staging-profile"
+    govkit_work(governance_dir, staging, staging / "site", today)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(15)
+    print("\ncProfile of govkit's part (load + stage), top 15 by cumulative time:")
+    print(out.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="govkit-bench-"))
+    try:
+        run(args, work)
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
