@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -30,7 +31,25 @@ class DateType(click.ParamType):
 
 
 class GovkitGroup(click.Group):
-    """Turns govkit's own errors into a message and an exit code, never a traceback."""
+    """Turns govkit's own errors into a message and an exit code, never a traceback.
+
+    The monitor's command groups load on first use, so that `govkit check` and `govkit build`
+    do not pay for importing DuckDB and SciPy.
+    """
+
+    lazy_commands: ClassVar[dict[str, str]] = {
+        "monitor": "monitor.cli:monitor",
+        "events": "monitor.cli:events",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands:
+            module_name, attribute = self.lazy_commands[name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -14,6 +14,7 @@ from playbook.model import (
     Rollout,
     Tier,
 )
+from playbook.settings import MonitorSettings
 from playbook.yamlsrc import YamlDocument
 
 # The governance files every organisation has, and the key each keeps its list under.
@@ -23,6 +24,7 @@ TIERS_FILE = "tiers.yaml"
 ROLES_FILE = "roles.yaml"
 METRICS_FILE = "metrics.yaml"
 ROLLOUT_FILE = "rollout.yaml"
+MONITOR_FILE = "monitor.yaml"
 AGENTS_DIR = "agents"
 
 
@@ -38,6 +40,7 @@ class Governance:
     metrics: list[Metric]
     rollout: Rollout
     agents: list[Charter]
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
     documents: dict[str, YamlDocument] = field(default_factory=dict, repr=False)
     agent_documents: list[YamlDocument] = field(default_factory=list, repr=False)
 
@@ -65,3 +68,12 @@ class Governance:
     @property
     def metric_ids(self) -> set[str]:
         return {metric.id for metric in self.metrics}
+
+    def effect_floor(self, charter: Charter, metric_id: str) -> float:
+        """The charter's floor for the metric, else the catalog's, else the kind's default."""
+        if charter.monitor is not None and metric_id in charter.monitor.effect_floors:
+            return charter.monitor.effect_floors[metric_id]
+        metric = self.metric(metric_id)
+        if metric.effect_floor is not None:
+            return metric.effect_floor
+        return getattr(self.monitor.effect_floors, metric.kind)

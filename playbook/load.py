@@ -18,6 +18,7 @@ from playbook.errors import Problem, ValidationFailed, did_you_mean, display_pat
 from playbook.governance import (
     AGENTS_DIR,
     METRICS_FILE,
+    MONITOR_FILE,
     OPERATING_MODELS_FILE,
     ORGANISATION_FILE,
     ROLES_FILE,
@@ -25,6 +26,7 @@ from playbook.governance import (
     TIERS_FILE,
     Governance,
 )
+from playbook.settings import MonitorSettings
 from playbook.validate import charter_rules, file_rules
 from playbook.yamlsrc import YamlDocument, YamlReadError, read_yaml
 
@@ -101,8 +103,15 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
             agents.append(charter)
             agent_documents.append(document)
 
+    monitor_settings = MonitorSettings()
+    if (root / MONITOR_FILE).is_file():
+        document = _read(root / MONITOR_FILE, problems)
+        if document is not None:
+            documents[MONITOR_FILE] = document
+            monitor_settings = validate_document(document, MonitorSettings, problems)
+
     files_ok = all(parsed.get(name) is not None for name in _FILE_SCHEMAS)
-    if not files_ok:
+    if not files_ok or monitor_settings is None:
         raise ValidationFailed(problems)
     governance = Governance(
         root=root,
@@ -113,6 +122,7 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         metrics=parsed[METRICS_FILE].metrics,
         rollout=parsed[ROLLOUT_FILE],
         agents=agents,
+        monitor=monitor_settings,
         documents=documents,
         agent_documents=agent_documents,
     )

@@ -18,6 +18,7 @@ WINDOW_PATTERN = re.compile(r"^([1-9][0-9]*)([hdw])$")
 AGENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EMAIL_PATTERN = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+COLUMN_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 WEEKS_PATTERN = re.compile(r"^([1-9][0-9]*)(?:\s*-\s*([1-9][0-9]*))?$")
 
 _WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -58,7 +59,16 @@ def _non_blank(value: str) -> str:
     return value
 
 
+def _column(value: str) -> str:
+    if not COLUMN_PATTERN.match(value):
+        raise ValueError(
+            f"expected an event column name (letters, digits, '_') but received {value!r}"
+        )
+    return value
+
+
 Window = Annotated[str, AfterValidator(_window)]
+ColumnName = Annotated[str, AfterValidator(_column)]
 AgentId = Annotated[str, AfterValidator(_agent_id)]
 Slug = Annotated[str, AfterValidator(_slug)]
 Email = Annotated[str, AfterValidator(_email)]
@@ -194,8 +204,8 @@ class Compute(Schema):
     count: the number of tasks matching `where` per day.
     """
 
-    where: dict[str, str | bool | int | float] | None = None
-    sum: list[str] | None = None
+    where: dict[ColumnName, str | bool | int | float] | None = None
+    sum: list[ColumnName] | None = None
 
 
 _COMPUTE_NEEDS: dict[str, tuple[str, ...]] = {
@@ -215,8 +225,9 @@ class Metric(Schema):
     description: Text
     source: Literal["events", "manual", "custom_column"] = "events"
     compute: Compute | None = None
-    column: str | None = None
+    column: ColumnName | None = None
     how_reported: str | None = None
+    effect_floor: NonNegative | None = None
 
     @model_validator(mode="after")
     def _source_matches_compute(self) -> Metric:
@@ -389,6 +400,7 @@ class MonitorSpec(Schema):
     baseline: Baseline
     recent: Window = "7d"
     metrics: list[EventMetricRef] = Field(min_length=1)
+    effect_floors: dict[EventMetricRef, NonNegative] = Field(default_factory=dict)
 
 
 def _two_guardrails(value: list[Guardrail]) -> list[Guardrail]:

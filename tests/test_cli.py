@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import importlib.util
 
+import click
 import pytest
 
 from playbook import __version__
 from playbook.cli import cli
 
-COMMANDS = sorted(cli.commands)
+def all_commands() -> dict[str, click.Command]:
+    """Every command by its full name ('build', 'monitor run', ...), lazy groups included."""
+    found: dict[str, click.Command] = {}
+
+    def walk(group: click.Group, prefix: str) -> None:
+        context = click.Context(group)
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            assert command is not None
+            found[f"{prefix}{name}"] = command
+            if isinstance(command, click.Group):
+                walk(command, f"{prefix}{name} ")
+
+    walk(cli, "")
+    return found
+
+
+COMMANDS = all_commands()
 
 
 def test_version(govkit):
@@ -18,12 +36,12 @@ def test_version(govkit):
     assert result.output.strip() == f"govkit, version {__version__}"
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_explains_itself(govkit, command):
-    result = govkit(command, "--help")
+    result = govkit(*command.split(), "--help")
     assert result.exit_code == 0
     assert f"Usage: govkit {command}" in result.output
-    for parameter in cli.commands[command].params:
+    for parameter in COMMANDS[command].params:
         if parameter.param_type_name == "option" and parameter.name != "help":
             assert parameter.help, f"--{parameter.name} of {command} has no help text"
 

@@ -1,0 +1,1 @@
+"""govkit's drift monitor: events -> metrics -> drift tests -> stop conditions -> alerts."""

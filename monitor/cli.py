@@ -1,0 +1,250 @@
+"""`govkit monitor ...` and `govkit events ...`: the drift monitor's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from playbook.load import load_governance
+
+DEFAULT_STATE = Path(".govkit/monitor.db")
+
+
+class InstantType(click.ParamType):
+    """A moment in ISO 8601; without an offset it is taken as UTC."""
+
+    name = "iso8601"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(
+                f"expected an ISO 8601 time such as 2026-11-24T09:00:00Z but received {value!r}",
+                param,
+                ctx,
+            )
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class FractionType(click.ParamType):
+    name = "fraction"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = -1.0
+        if not 0 <= number <= 1:
+            self.fail(f"expected a number from 0 to 1 but received {value!r}", param, ctx)
+        return number
+
+
+INSTANT = InstantType()
+
+governance_option = click.option(
+    "--governance",
+    "governance_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("governance"),
+    show_default=True,
+    help="Directory holding the governance YAML (charters, metric catalog, monitor.yaml).",
+)
+events_option = click.option(
+    "--events",
+    required=True,
+    help="Events: a CSV, JSON Lines or Parquet file or glob, or a DuckDB database "
+    "(table `events`, or PATH::TABLE).",
+)
+state_option = click.option(
+    "--state",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="SQLite state: alerts, run history, findings, outbox. A JSON snapshot of the latest "
+    "run is written beside it (same name, .json).",
+)
+
+
+def _progress_printer() -> Any:
+    if sys.stderr.isatty():
+        return lambda message: click.echo(f"govkit: {message}", err=True)
+    return lambda message: None
+
+
+@click.group()
+def monitor() -> None:
+    """Drift monitor: test recent agent behaviour against each charter's baseline."""
+
+
+@monitor.command("run")
+@governance_option
+@events_option
+@click.option(
+    "--now", type=INSTANT, default=None, help="End of the recent window (ISO 8601). Default: now."
+)
+@state_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table per agent and a summary; json: one object on stdout.",
+)
+@click.option(
+    "--webhook",
+    "webhooks",
+    multiple=True,
+    help="Also notify this URL with Alertmanager webhook JSON (repeatable).",
+)
+@click.option(
+    "--fail-on-alert",
+    is_flag=True,
+    help="Exit 1 when any alert is firing after the run.",
+)
+@click.option(
+    "--max-bad-fraction",
+    type=FractionType(),
+    default=0.01,
+    show_default=True,
+    help="Stop with exit 2 when more than this share of rows is invalid (rows of agents "
+    "without a charter are reported but not counted).",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for another run on the same state before giving up (exit 2).",
+)
+def run_command(
+    governance_dir: Path,
+    events: str,
+    now: datetime | None,
+    state: Path,
+    output_format: str,
+    webhooks: tuple[str, ...],
+    fail_on_alert: bool,
+    max_bad_fraction: float,
+    lock_timeout: float,
+) -> None:
+    """Run one monitor pass and report findings and alerts.
+
+    Exit 0; 1 with --fail-on-alert when an alert is firing; 2 on bad input.
+    """
+    from monitor.report import format_text
+    from monitor.run import RunOptions, run_monitor
+
+    moment = now or datetime.now(UTC)
+    governance = load_governance(governance_dir, today=moment.date())
+    options = RunOptions(
+        events=events,
+        now=moment,
+        state=state,
+        webhooks=list(webhooks),
+        max_bad_fraction=max_bad_fraction,
+        lock_timeout=lock_timeout,
+    )
+    report = run_monitor(governance, options, progress=_progress_printer())
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(format_text(governance, report))
+    if fail_on_alert and report.firing:
+        sys.exit(1)
+
+
+@monitor.command("schedule")
+@governance_option
+@events_option
+@state_option
+@click.option("--every", default=None, help="Run at this interval, e.g. 15m, 1h, 1d. Default: 1h.")
+@click.option(
+    "--cron", default=None, help="Run on this crontab schedule instead, e.g. '0 * * * *'."
+)
+@click.option("--webhook", "webhooks", multiple=True, help="Also notify this URL (repeatable).")
+@click.option(
+    "--max-bad-fraction",
+    type=FractionType(),
+    default=0.01,
+    show_default=True,
+    help="Share of invalid rows above which a run fails (it is logged; the schedule goes on).",
+)
+def schedule_command(
+    governance_dir: Path,
+    events: str,
+    state: Path,
+    every: str | None,
+    cron: str | None,
+    webhooks: tuple[str, ...],
+    max_bad_fraction: float,
+) -> None:
+    """Run the monitor on a schedule until SIGINT or SIGTERM.
+
+    One run at a time; missed runs are coalesced; a failing run is logged and the schedule goes
+    on. A signal stops the scheduler after the current run finishes.
+    """
+    from monitor.schedule import MonitorScheduler, parse_trigger
+
+    trigger = parse_trigger(every=every, cron=cron)
+    scheduler = MonitorScheduler(
+        governance_dir=governance_dir,
+        events=events,
+        state=state,
+        webhooks=list(webhooks),
+        max_bad_fraction=max_bad_fraction,
+        trigger=trigger,
+    )
+    scheduler.run_until_stopped()
+
+
+@click.group()
+def events() -> None:
+    """Agent events: generate example data."""
+
+
+@events.command("generate")
+@governance_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="File to write: .parquet, .csv or .jsonl.",
+)
+@click.option(
+    "--now", type=INSTANT, default=None, help="End of the generated period. Default: now."
+)
+@click.option(
+    "--seed", type=int, default=7, show_default=True, help="Random seed (same seed, same data)."
+)
+@click.option(
+    "--tasks-per-day",
+    type=click.IntRange(min=1),
+    default=120,
+    show_default=True,
+    help="Average tasks per agent per day.",
+)
+def generate_command(
+    governance_dir: Path, out: Path, now: datetime | None, seed: int, tasks_per_day: int
+) -> None:
+    """Write seeded example events for the charters, with one planted drift and one stop-condition
+    breach in the most recent week (see the README)."""
+    from monitor.simulate import generate_events
+
+    governance = load_governance(governance_dir, today=(now or datetime.now(UTC)).date())
+    summary = generate_events(
+        governance, out, now=now or datetime.now(UTC), seed=seed, tasks_per_day=tasks_per_day
+    )
+    click.echo(summary)

@@ -1,0 +1,252 @@
+"""One monitor pass: events -> metrics -> drift tests -> checks -> alerts -> state -> notify."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor import stats
+from monitor.alerts import FIRING, Alert, Condition, check_condition, drift_condition, iso
+from monitor.events import BadRows, load_events
+from monitor.metrics import BASELINE, RECENT, compute
+from monitor.notify import Delivery, deliver_outbox, webhook_payload
+from monitor.rules import Check, evaluate_checks
+from monitor.state import Receiver, StateStore
+from playbook.governance import Governance
+from playbook.model import window_to_timedelta
+
+SNAPSHOT_VERSION = 1
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunOptions:
+    events: str
+    now: datetime
+    state: Path
+    webhooks: list[str] = field(default_factory=list)
+    max_bad_fraction: float = 0.01
+    lock_timeout: float = 10.0
+
+
+@dataclass
+class RunReport:
+    now: datetime
+    run_id: int
+    findings: list[dict[str, Any]]
+    checks: list[Check]
+    alerts: list[Alert]
+    bad_rows: BadRows
+    delivery: Delivery
+    tasks: int
+
+    @property
+    def firing(self) -> list[Alert]:
+        return [alert for alert in self.alerts if alert.status == FIRING]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "now": iso(self.now),
+            "findings": [{k: v for k, v in f.items() if k != "floor"} for f in self.findings],
+            "alerts": [alert.to_json() for alert in self.alerts],
+            "bad_rows": self.bad_rows.to_json(),
+        }
+
+
+def _clean(value: float | None) -> float | None:
+    """JSON has no infinity or NaN: such figures are reported as null."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def drift_findings(
+    governance: Governance, window_stats: dict[tuple[str, str, str], Any]
+) -> list[dict[str, Any]]:
+    """Test every monitored (agent, metric); BH across the run; verdict with the effect floor."""
+    settings = governance.monitor
+    findings: list[dict[str, Any]] = []
+    tested: list[tuple[dict[str, Any], float]] = []
+    for charter in governance.agents:
+        if charter.monitor is None:
+            continue
+        for metric_id in charter.monitor.metrics:
+            metric = governance.metric(metric_id)
+            base = window_stats[(charter.id, BASELINE, metric_id)]
+            recent = window_stats[(charter.id, RECENT, metric_id)]
+            finding: dict[str, Any] = {
+                "agent": charter.id,
+                "metric": metric_id,
+                "kind": metric.kind,
+                "test": None,
+                "baseline": _clean(base.value),
+                "recent": _clean(recent.value),
+                "n_baseline": base.n,
+                "n_recent": recent.n,
+                "statistic": None,
+                "p_value": None,
+                "q_value": None,
+                "effect": None,
+                "floor": governance.effect_floor(charter, metric_id),
+                "verdict": stats.INSUFFICIENT,
+            }
+            findings.append(finding)
+            if not stats.has_enough(base, recent, settings.min_samples):
+                continue
+            result = stats.drift_test(base, recent)
+            finding |= {
+                "test": result.test,
+                "statistic": _clean(result.statistic),
+                "p_value": result.p_value,
+                "effect": result.effect,
+            }
+            tested.append((finding, result.p_value if result.p_value is not None else 1.0))
+    q_values = stats.benjamini_hochberg([p for _, p in tested])
+    for (finding, _), q in zip(tested, q_values, strict=True):
+        metric = governance.metric(finding["metric"])
+        finding["q_value"] = q
+        finding["verdict"] = stats.verdict(
+            finding["effect"], q, fdr=settings.fdr, floor=finding["floor"], worse=metric.worse
+        )
+        finding["effect"] = _clean(finding["effect"])
+    return findings
+
+
+def run_monitor(
+    governance: Governance, options: RunOptions, *, progress: Progress = lambda _: None
+) -> RunReport:
+    started = datetime.now(UTC)
+    charters = governance.agents
+    custom = {m.column for m in governance.metrics if m.column}
+    custom |= {
+        column
+        for m in governance.metrics
+        if m.compute is not None
+        for column in [*(m.compute.where or {}), *(m.compute.sum or [])]
+    }
+    receivers = [Receiver(r.name, r.url) for r in governance.monitor.receivers]
+    receivers += [Receiver("webhook", url) for url in options.webhooks]
+
+    with StateStore(options.state, lock_timeout=options.lock_timeout) as state:
+        progress(f"reading events from {options.events}")
+        store = load_events(
+            options.events,
+            agents={c.id for c in charters},
+            human_hourly_rate_usd=governance.organisation.human_hourly_rate_usd,
+            custom_columns=custom,
+            max_bad_fraction=options.max_bad_fraction,
+        )
+        try:
+            tasks = store.connection.execute("SELECT count(*) FROM events").fetchone()[0]
+            progress(f"{tasks:,} valid events; computing metrics for {len(charters)} agents")
+            window_stats = compute(store, governance, charters, options.now)
+        finally:
+            store.close()
+        progress("testing for drift")
+        findings = drift_findings(governance, window_stats)
+        checks: list[Check] = []
+        for charter in charters:
+            checks += evaluate_checks(
+                governance, charter, window_stats, min_samples=governance.monitor.min_samples
+            )
+        conditions = _conditions(governance, findings, checks)
+        run_id, alerts = state.record_run(
+            started_at=started,
+            now=options.now,
+            source=options.events,
+            tasks=tasks,
+            bad_rows=store.bad_rows.to_json(),
+            findings=findings,
+            checks=[check.to_json() for check in checks],
+            conditions=conditions,
+            receivers=receivers,
+            repeat_interval=window_to_timedelta(governance.monitor.repeat_interval),
+            payload_for=lambda alert, name: webhook_payload(
+                alert, name, external_url=governance.monitor.handbook_url or ""
+            ),
+        )
+        report = RunReport(
+            options.now, run_id, findings, checks, alerts, store.bad_rows, Delivery(), tasks
+        )
+        write_snapshot(snapshot_path(options.state), governance, report)
+        if state.pending_outbox():
+            progress("delivering notifications")
+            report.delivery = deliver_outbox(state)
+    return report
+
+
+def _conditions(
+    governance: Governance, findings: list[dict[str, Any]], checks: list[Check]
+) -> list[Condition]:
+    conditions: list[Condition] = []
+    for finding in findings:
+        if finding["verdict"] == stats.INSUFFICIENT:
+            continue  # not evaluated: a firing alert stays as it is
+        charter = governance.agent(finding["agent"])
+        active = finding["verdict"] == stats.DRIFT
+        conditions.append(drift_condition(governance, charter, finding, active=active))
+    for check in checks:
+        if check.status == "insufficient_data":
+            continue
+        condition = check_condition(governance, governance.agent(check.agent), check)
+        if condition is not None:
+            conditions.append(condition)
+    return conditions
+
+
+def snapshot_path(state: Path) -> Path:
+    return state.with_suffix(".json")
+
+
+def write_snapshot(path: Path, governance: Governance, report: RunReport) -> None:
+    """The published result the handbook reads (schema `govkit.monitor/1`), written atomically."""
+    agents: dict[str, Any] = {}
+    for charter in governance.agents:
+        own_findings = [f for f in report.findings if f["agent"] == charter.id]
+        own_checks = [c.to_json() for c in report.checks if c.agent == charter.id]
+        own_alerts = [a.to_json() for a in report.firing if a.labels["agent"] == charter.id]
+        agents[charter.id] = {
+            "status": agent_status(own_findings, own_checks, own_alerts),
+            "findings": own_findings,
+            "checks": own_checks,
+            "firing_alerts": own_alerts,
+        }
+    document = {
+        "schema": f"govkit.monitor/{SNAPSHOT_VERSION}",
+        "run_id": report.run_id,
+        "generated_at": iso(datetime.now(UTC)),
+        "now": iso(report.now),
+        "tasks": report.tasks,
+        "agents": agents,
+        "alerts": [alert.to_json() for alert in report.alerts],
+        "bad_rows": report.bad_rows.to_json(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(document, out, indent=2)
+    os.replace(temporary, path)
+
+
+def agent_status(
+    findings: list[dict[str, Any]], checks: list[dict[str, Any]], alerts: list[dict[str, Any]]
+) -> str:
+    """Worst first: stop_condition, guardrail_breach, drift, insufficient_data, ok."""
+    names = {alert["labels"]["alertname"] for alert in alerts}
+    if "StopCondition" in names:
+        return "stop_condition"
+    if "GuardrailBreach" in names:
+        return "guardrail_breach"
+    if "MetricDrift" in names:
+        return "drift"
+    verdicts = [f["verdict"] for f in findings] + [c["status"] for c in checks]
+    if verdicts and all(v == stats.INSUFFICIENT for v in verdicts):
+        return "insufficient_data"
+    return "ok"

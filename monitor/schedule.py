@@ -1,0 +1,161 @@
+"""`govkit monitor schedule`: one monitor job on an APScheduler schedule.
+
+Lifecycle: `run_until_stopped()` installs signal handlers, starts the scheduler and blocks; SIGINT
+or SIGTERM shut it down after the current run; teardown runs in reverse order of set-up. The job
+runs at most one instance at a time, coalesces missed runs into one, and a failing run is logged
+while the schedule goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from playbook.errors import GovkitError, UsageError
+from playbook.load import load_governance
+
+LOG = logging.getLogger("govkit.monitor")
+MISFIRE_GRACE_SECONDS = 300
+DEFAULT_EVERY = "1h"
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_trigger(*, every: str | None, cron: str | None) -> BaseTrigger:
+    """`--every 15m` or `--cron '0 * * * *'` (not both); default every hour."""
+    if every and cron:
+        raise UsageError("give either --every or --cron, not both")
+    if cron:
+        try:
+            return CronTrigger.from_crontab(cron, timezone=UTC)
+        except ValueError as exc:
+            raise UsageError(
+                f"--cron: expected a crontab expression such as '0 * * * *': {exc}"
+            ) from None
+    text = (every or DEFAULT_EVERY).strip()
+    number, unit = text[:-1], text[-1:]
+    if not number.isdigit() or int(number) == 0 or unit not in _UNITS:
+        raise UsageError(
+            f"--every: expected an interval such as 30m, 1h or 1d but received {text!r}"
+        )
+    return IntervalTrigger(**{_UNITS[unit]: int(number)}, timezone=UTC)
+
+
+class MonitorScheduler:
+    """One scheduled monitor job. Keyword-only options; state guarded by a lock."""
+
+    def __init__(
+        self,
+        *,
+        governance_dir: Path,
+        events: str,
+        state: Path,
+        trigger: BaseTrigger,
+        webhooks: list[str] | None = None,
+        max_bad_fraction: float = 0.01,
+        run_once: Callable[[], Any] | None = None,
+    ) -> None:
+        self.governance_dir = governance_dir
+        self.events = events
+        self.state = state
+        self.trigger = trigger
+        self.webhooks = webhooks or []
+        self.max_bad_fraction = max_bad_fraction
+        self._run_once = run_once or self.monitor_once
+        self._scheduler: BackgroundScheduler | None = None
+        self._stopped = threading.Event()
+        self._guard = threading.Lock()
+        self.runs = 0
+        self.failures = 0
+
+    def monitor_once(self) -> None:
+        from monitor.run import RunOptions, run_monitor
+
+        now = datetime.now(UTC)
+        governance = load_governance(self.governance_dir, today=now.date())
+        options = RunOptions(
+            events=self.events,
+            now=now,
+            state=self.state,
+            webhooks=self.webhooks,
+            max_bad_fraction=self.max_bad_fraction,
+        )
+        report = run_monitor(governance, options)
+        LOG.info(
+            "run %s: %d events, %d alerts firing", report.run_id, report.tasks, len(report.firing)
+        )
+
+    def _job(self) -> None:
+        try:
+            self._run_once()
+        except GovkitError as exc:  # a user's mistake: say it plainly, keep the schedule
+            LOG.error("monitor run failed: %s", exc.format_message())
+            raise
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        with self._guard:
+            self.runs += 1
+            if event.exception is not None:
+                self.failures += 1
+                if not isinstance(event.exception, GovkitError):
+                    LOG.error("monitor run failed: %r", event.exception)
+
+    def start(self) -> None:
+        with self._guard:
+            if self._scheduler is not None:
+                raise RuntimeError("scheduler already started")
+            scheduler = BackgroundScheduler(timezone=UTC)
+            scheduler.add_listener(self._on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+            scheduler.add_job(
+                self._job,
+                self.trigger,
+                id="govkit-monitor",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=MISFIRE_GRACE_SECONDS,
+                next_run_time=datetime.now(UTC),  # first run at once, then on schedule
+            )
+            scheduler.start()
+            self._scheduler = scheduler
+            LOG.info("monitor scheduled: %s", self.trigger)
+
+    def stop(self) -> None:
+        """Stop after the current run finishes. Safe to call more than once."""
+        with self._guard:
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+        self._stopped.set()
+
+    def run_until_stopped(self) -> None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s govkit: %(message)s")
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            LOG.info("received %s; stopping after the current run", signal.Signals(signum).name)
+            threading.Thread(target=self.stop, daemon=True).start()
+
+        for sig in previous:
+            signal.signal(sig, request_stop)
+        try:
+            self.start()
+            while not self._stopped.wait(0.5):
+                pass
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            LOG.info(
+                "monitor scheduler stopped after %d run(s), %d failed", self.runs, self.failures
+            )
