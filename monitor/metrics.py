@@ -93,8 +93,12 @@ class MetricSql:
     def __init__(self, metric: Metric, present: set[str]) -> None:
         assert metric.compute is not None
         self.metric = metric
-        self.where = _where(metric.compute.where or {})
-        self.where_known = _known(metric.compute.where or {})
+        conditions = metric.compute.where or {}
+        if all(column in present for column in conditions):
+            self.where = _where(conditions)
+            self.where_known = _known(conditions)
+        else:  # the source lacks a column the metric needs: no task can be classified
+            self.where = self.where_known = "false"
         self.value = _sum(metric.compute.sum or [], present)
 
 

@@ -1,0 +1,161 @@
+"""Reading events: every format, every kind of bad row reported with its rows and skipped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from monitor.events import load_events
+from playbook.errors import UsageError
+from tests.conftest import EXAMPLE_GOVERNANCE
+
+HEADER = "timestamp,agent,outcome,latency_s,cost_usd,reviewer_minutes,reworked\n"
+GOOD = "2026-11-20T10:00:00+00:00,refunds,success,1.5,0.02,3,false\n"
+BAD = {
+    "bad_timestamp": "yesterday,refunds,success,1,0.01,1,false\n",
+    "bad_outcome": "2026-11-20T10:00:00Z,refunds,maybe,1,0.01,1,false\n",
+    "bad_value": "2026-11-20T10:00:00Z,refunds,success,fast,0.01,1,false\n",
+    "negative_value": "2026-11-20T10:00:00Z,refunds,success,1,-0.01,1,false\n",
+    "unknown_agent": "2026-11-20T10:00:00Z,ghost,success,1,0.01,1,false\n",
+    "missing_agent": "2026-11-20T10:00:00Z,,success,1,0.01,1,false\n",
+}
+
+
+def load(spec: str | Path, **options):
+    return load_events(
+        str(spec),
+        agents={"refunds"},
+        human_hourly_rate_usd=60.0,
+        **({"max_bad_fraction": 1.0} | options),
+    )
+
+
+def test_each_bad_row_is_counted_by_reason_with_its_row(tmp_path):
+    rows = [GOOD] * 3 + list(BAD.values()) + [GOOD]
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + "".join(rows))
+
+    store = load(path)
+
+    assert store.bad_rows.by_reason == dict.fromkeys(BAD, 1)
+    assert store.bad_rows.examples == {
+        reason: [f"events.csv:{4 + index}"] for index, reason in enumerate(BAD)
+    }
+    assert store.connection.execute("SELECT count(*) FROM events").fetchone() == (4,)
+
+
+def test_at_most_five_examples_per_reason(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + BAD["bad_outcome"] * 8)
+    bad = load(path).bad_rows
+    assert bad.by_reason == {"bad_outcome": 8}
+    assert bad.examples["bad_outcome"] == [f"events.csv:{n}" for n in range(1, 6)]
+
+
+def test_too_many_bad_rows_stop_the_run(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD * 97 + BAD["bad_outcome"] * 3)
+    with pytest.raises(UsageError) as caught:
+        load(path, max_bad_fraction=0.01)
+    assert "3 of 100 rows are invalid (3.0%), more than --max-bad-fraction 0.01" in str(
+        caught.value
+    )
+    assert "bad_outcome: events.csv:98, events.csv:99, events.csv:100" in str(caught.value)
+
+
+def test_rows_of_agents_without_a_charter_are_reported_not_fatal(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD * 10 + BAD["unknown_agent"] * 10)
+    bad = load(path, max_bad_fraction=0.01).bad_rows
+    assert bad.by_reason == {"unknown_agent": 10}
+
+
+def test_timestamps_with_offsets_and_epoch_seconds(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(
+        HEADER
+        + "2026-11-20T11:00:00+01:00,refunds,success,1,0.01,1,false\n"
+        + "1795168800,refunds,failure,1,0.01,1,false\n"
+    )
+    store = load(path)
+    times = store.connection.execute("SELECT epoch(ts) FROM events ORDER BY outcome").fetchall()
+    assert times == [(1795168800.0,), (1795168800.0,)]
+
+
+def test_missing_required_column_is_a_usage_error(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("timestamp,agent\n2026-11-20T10:00:00Z,refunds\n")
+    with pytest.raises(UsageError, match=r"missing required column\(s\) outcome; found agent, "):
+        load(path)
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(UsageError, match="no such file"):
+        load(tmp_path / "nope.csv")
+    (tmp_path / "events.xlsx").write_text("x")
+    with pytest.raises(UsageError, match=r"unsupported events format '\.xlsx'"):
+        load(tmp_path / "events.xlsx")
+
+
+@pytest.fixture
+def csv_events(tmp_path) -> Path:
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD * 4 + BAD["negative_value"])
+    return path
+
+
+def test_jsonl_parquet_duckdb_and_glob_sources_read_the_same(tmp_path, csv_events):
+    rows = duckdb.sql(f"SELECT * FROM read_csv('{csv_events}', all_varchar=true)").fetchall()
+    columns = HEADER.strip().split(",")
+    (tmp_path / "events.jsonl").write_text(
+        "".join(json.dumps(dict(zip(columns, row, strict=True))) + "\n" for row in rows)
+    )
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{csv_events}')) TO '{tmp_path / 'a.parquet'}'")
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{csv_events}')) TO '{tmp_path / 'b.parquet'}'")
+    database = tmp_path / "events.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(f"CREATE TABLE events AS SELECT * FROM read_csv('{csv_events}')")
+        connection.execute(f"CREATE TABLE other AS SELECT * FROM read_csv('{csv_events}')")
+
+    for spec, valid, bad in [
+        (csv_events, 4, 1),
+        (tmp_path / "events.jsonl", 4, 1),
+        (tmp_path / "a.parquet", 4, 1),
+        (f"{tmp_path}/*.parquet", 8, 2),
+        (database, 4, 1),
+        (f"{database}::other", 4, 1),
+    ]:
+        store = load(spec)
+        assert store.connection.execute("SELECT count(*) FROM events").fetchone() == (valid,), spec
+        assert store.bad_rows.by_reason == {"negative_value": bad}, spec
+
+
+def test_cli_reports_bad_rows_in_json(tmp_path, govkit):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD * 200 + BAD["bad_timestamp"])
+    result = govkit(
+        "monitor", "run", "--governance", str(EXAMPLE_GOVERNANCE), "--events", str(path),
+        "--state", str(tmp_path / "m.db"), "--now", "2026-11-24T12:00:00Z", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["bad_rows"] == {
+        "count": 1,
+        "by_reason": {"bad_timestamp": 1},
+        "examples": {"bad_timestamp": ["events.csv:201"]},
+    }
+
+
+def test_cli_too_many_bad_rows_exit_2_without_traceback(tmp_path, govkit):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD + BAD["bad_outcome"])
+    result = govkit(
+        "monitor", "run", "--governance", str(EXAMPLE_GOVERNANCE), "--events", str(path),
+        "--state", str(tmp_path / "m.db"),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "rows are invalid" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "m.db").with_suffix(".json").exists()

@@ -1,0 +1,106 @@
+"""`govkit monitor schedule`: one job at a time, failures logged, clean shutdown on a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.schedule import MonitorScheduler, parse_trigger
+from playbook.errors import UsageError
+from tests.conftest import EXAMPLE_GOVERNANCE, REPO
+from tests.monitor.conftest import write_events
+
+
+def test_trigger_options_are_checked():
+    assert "interval[0:15:00]" in str(parse_trigger(every="15m", cron=None))
+    assert "cron[" in str(parse_trigger(every=None, cron="0 * * * *"))
+    with pytest.raises(UsageError, match="either --every or --cron, not both"):
+        parse_trigger(every="1h", cron="0 * * * *")
+    with pytest.raises(
+        UsageError, match="expected an interval such as 30m, 1h or 1d but received '1x'"
+    ):
+        parse_trigger(every="1x", cron=None)
+    with pytest.raises(UsageError, match="--cron: expected a crontab expression"):
+        parse_trigger(every=None, cron="every hour")
+
+
+def test_a_failing_run_is_logged_and_the_schedule_goes_on(caplog):
+    calls: list[float] = []
+
+    def flaky() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+
+    scheduler = MonitorScheduler(
+        governance_dir=EXAMPLE_GOVERNANCE, events="unused", state=Path("unused"),
+        trigger=parse_trigger(every="1s", cron=None), run_once=flaky,
+    )  # fmt: skip
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+    assert len(calls) >= 2
+    assert scheduler.failures == 1
+    assert "monitor run failed: RuntimeError('boom')" in caplog.text
+
+
+def test_never_two_runs_at_once_and_stop_waits_for_the_current_run():
+    running = threading.Event()
+    finish = threading.Event()
+    overlaps: list[int] = []
+    active = [0]
+
+    def slow() -> None:
+        active[0] += 1
+        overlaps.append(active[0])
+        running.set()
+        finish.wait(5)
+        active[0] -= 1
+
+    scheduler = MonitorScheduler(
+        governance_dir=EXAMPLE_GOVERNANCE, events="unused", state=Path("unused"),
+        trigger=parse_trigger(every="1s", cron=None), run_once=slow,
+    )  # fmt: skip
+    scheduler.start()
+    assert running.wait(5)
+    time.sleep(2.5)  # two more ticks fall due while the first run is still going
+    stopper = threading.Thread(target=scheduler.stop)
+    stopper.start()
+    time.sleep(0.3)
+    assert stopper.is_alive()  # stop() waits for the run in progress
+    finish.set()
+    stopper.join(5)
+    assert not stopper.is_alive()
+    assert max(overlaps) == 1
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_scheduler_cleanly(tmp_path):
+    events = write_events(tmp_path / "events.parquet")
+    state = tmp_path / "monitor.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playbook", "monitor", "schedule", "--governance",
+         str(EXAMPLE_GOVERNANCE), "--events", str(events), "--state", str(state), "--every", "1h"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not state.with_suffix(".json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state.with_suffix(".json").exists(), "the first run did not happen"
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "received SIGTERM; stopping after the current run" in output
+    assert "monitor scheduler stopped after 1 run(s), 0 failed" in output
