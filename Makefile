@@ -17,8 +17,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/govkit check --governance governance
+	$(BIN)/govkit events generate --governance governance --out .govkit/demo-events.parquet
+	$(BIN)/govkit monitor run --governance governance --events .govkit/demo-events.parquet --state .govkit/monitor.db
 	$(BIN)/govkit build --governance governance --site-dir site
 	@echo
+	@echo "Monitor state: $(CURDIR)/.govkit/monitor.db (snapshot: .govkit/monitor.json)"
 	@echo "The handbook is at: $(CURDIR)/site/index.html"
 	@echo "Serve it with live reload: $(BIN)/govkit serve   (then open http://127.0.0.1:8000/)"
 

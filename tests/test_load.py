@@ -235,7 +235,7 @@ def test_valid_example_passes(workspace, govkit):
     result = govkit("check", "--today", TODAY)
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("governance: 13 files valid: 7 agents, 5 tiers,")
+    assert result.stdout.startswith("governance: 14 files valid: 7 agents, 5 tiers,")
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path, govkit, monkeypatch):
@@ -272,3 +272,22 @@ def test_manual_metric_cannot_be_a_guardrail(workspace, govkit):
         f"{WHERE}:24: guardrails[0].metric: metric 'audit_findings' is reported manually; "
         "expected a metric the monitor can compute from events"
     )
+
+
+def test_monitor_settings_are_validated(workspace, govkit):
+    workspace.edit("monitor.yaml", "fdr: 0.05", "fdr: 0.7")
+    workspace.edit("monitor.yaml", "receivers: []", "receivers:\n  - {name: pager, url: ftp://x}")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:2] == [
+        "governance/monitor.yaml:2: fdr: expected a number <= 0.5 but received 0.7 (a number)",
+        "governance/monitor.yaml:12: receivers[0].url: expected an http(s) URL but received "
+        "'ftp://x'",
+    ]
+
+
+def test_monitor_settings_file_is_optional(workspace, govkit):
+    (workspace.governance / "monitor.yaml").unlink()
+    assert govkit("check", "--today", TODAY).exit_code == 0
