@@ -107,13 +107,19 @@ def drift_findings(
                 "p_value": result.p_value,
                 "effect": result.effect,
             }
+            finding["_consistent"] = result.consistent
             tested.append((finding, result.p_value if result.p_value is not None else 1.0))
     q_values = stats.benjamini_hochberg([p for _, p in tested])
     for (finding, _), q in zip(tested, q_values, strict=True):
         metric = governance.metric(finding["metric"])
         finding["q_value"] = q
         finding["verdict"] = stats.verdict(
-            finding["effect"], q, fdr=settings.fdr, floor=finding["floor"], worse=metric.worse
+            finding["effect"],
+            q,
+            fdr=settings.fdr,
+            floor=finding["floor"],
+            worse=metric.worse,
+            consistent=finding.pop("_consistent"),
         )
         finding["effect"] = _clean(finding["effect"])
     return findings

@@ -37,6 +37,9 @@ class TestResult:
     statistic: float | None
     p_value: float | None
     effect: float | None  # proportion: recent - baseline; others: recent / baseline - 1
+    # False when the test's shift and the effect point different ways (a rank test can find
+    # most tasks faster while a heavier tail raises the mean): no verdict is drawn then.
+    consistent: bool = True
 
 
 def drift_test(baseline: WindowStats, recent: WindowStats) -> TestResult:
@@ -75,7 +78,12 @@ def _continuous(baseline: WindowStats, recent: WindowStats) -> TestResult:
     if np.ptp(np.concatenate((baseline.values, recent.values))) == 0:
         return TestResult("mann_whitney_u", None, 1.0, effect)  # all values equal: no shift
     result = scipy_stats.mannwhitneyu(recent.values, baseline.values, alternative="two-sided")
-    return TestResult("mann_whitney_u", float(result.statistic), float(result.pvalue), effect)
+    centre = len(recent.values) * len(baseline.values) / 2
+    rank_shift = float(result.statistic) - centre  # > 0: recent values tend to be larger
+    consistent = rank_shift == 0 or effect == 0 or (rank_shift > 0) == (effect > 0)
+    return TestResult(
+        "mann_whitney_u", float(result.statistic), float(result.pvalue), effect, consistent
+    )
 
 
 def _ratio_and_variance(stats: WindowStats) -> tuple[float, float]:
@@ -129,9 +137,11 @@ def has_enough(baseline: WindowStats, recent: WindowStats, min_samples: int) -> 
     return True
 
 
-def verdict(effect: float, q_value: float, *, fdr: float, floor: float, worse: str) -> str:
+def verdict(
+    effect: float, q_value: float, *, fdr: float, floor: float, worse: str, consistent: bool = True
+) -> str:
     """drift / improved / ok for a tested shift (sufficient data already established)."""
-    if q_value > fdr or abs(effect) < floor or effect == 0:
+    if not consistent or q_value > fdr or abs(effect) < floor or effect == 0:
         return OK
     worse_way = effect > 0 if worse == "higher" else effect < 0
     return DRIFT if worse_way else IMPROVED
