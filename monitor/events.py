@@ -59,11 +59,21 @@ class BadRows:
 
 @dataclass(frozen=True)
 class Source:
-    """Where events come from: a DuckDB table expression and how to name rows in messages."""
+    """Where events come from: a DuckDB table expression and how to number its rows.
+
+    Columnar sources (Parquet, a DuckDB table) are cheap to scan again and are read through a
+    view; text sources (CSV, JSON Lines) are parsed once into a table.
+    """
 
     relation: str
     description: str
     attach: str | None = None
+    row_number: str | None = None  # expression for the 1-based row within its file
+    file_name: str = "filename"
+
+    @property
+    def materialise(self) -> bool:
+        return self.row_number is None
 
 
 def resolve_source(spec: str) -> Source:
@@ -76,7 +86,13 @@ def resolve_source(spec: str) -> Source:
         table = table or "events"
         if not table.replace("_", "").isalnum():
             raise UsageError(f"{spec}: expected a plain table name but received {table!r}")
-        return Source(f"src.{_identifier(table)}", f"{database}::{table}", attach=str(database))
+        return Source(
+            f"(SELECT *, rowid + 1 AS _row FROM src.{_identifier(table)})",
+            f"{database}::{table}",
+            attach=str(database),
+            row_number="_row",
+            file_name="NULL",
+        )
     matches = sorted(glob.glob(path_part))
     if not matches:
         raise UsageError(f"{spec}: no such file (or no file matches the pattern)")
@@ -90,7 +106,8 @@ def resolve_source(spec: str) -> Source:
     elif suffix in {".jsonl", ".ndjson", ".json"}:
         relation = f"read_json({files}, format='newline_delimited', sample_size=-1, filename=true)"
     elif suffix == ".parquet":
-        relation = f"read_parquet({files}, filename=true)"
+        relation = f"read_parquet({files}, filename=true, file_row_number=true)"
+        return Source(relation, spec, row_number="file_row_number + 1")
     else:
         raise UsageError(
             f"{spec}: unsupported events format {suffix!r}; expected .csv, .jsonl, .parquet "
@@ -147,19 +164,19 @@ def load_events(
                 f"found {', '.join(sorted(columns)) or 'none'}"
             )
         connection.execute("CREATE TEMP TABLE charter_agents (agent VARCHAR PRIMARY KEY)")
-        connection.executemany(
-            "INSERT INTO charter_agents VALUES (?)", [[a] for a in sorted(agents)]
-        )
+        if agents:
+            placeholders = ", ".join(["(?)"] * len(agents))
+            connection.execute(f"INSERT INTO charter_agents VALUES {placeholders}", sorted(agents))
         select = _typed_select(columns, source, human_hourly_rate_usd, custom_columns)
-        connection.execute(f"CREATE TEMP TABLE checked AS {select}")
+        kind = "TABLE" if source.materialise else "VIEW"
+        connection.execute(f"CREATE TEMP {kind} checked AS {select}")
         bad_rows = _count_bad_rows(connection, source)
         if bad_rows.total and bad_rows.invalid / bad_rows.total > max_bad_fraction:
             raise UsageError(_too_many_bad_rows(source, bad_rows, max_bad_fraction))
         connection.execute(
-            "CREATE TEMP TABLE events AS SELECT * EXCLUDE (reason, _file) FROM checked "
+            "CREATE TEMP VIEW events AS SELECT * EXCLUDE (reason, _file, _row) FROM checked "
             "WHERE reason IS NULL"
         )
-        connection.execute("DROP TABLE checked")
     except duckdb.Error as exc:
         connection.close()
         raise UsageError(f"{source.description}: cannot read events: {_first_line(exc)}") from None
@@ -244,12 +261,12 @@ def _typed_select(
     )
     booleans = "".join(f", {bools[name]} AS {name}" for name in BOOLEAN)
     numeric = "".join(f", {numbers[name]} AS {name}" for name in NUMERIC)
-    file_name = "filename" if source.attach is None else "NULL"
+    row = source.row_number or "NULL"
     return f"""
         SELECT ts, {agent} AS agent, {outcome} AS outcome,
                CAST({column("task_id")} AS VARCHAR) AS task_id{numeric}{booleans}{custom},
                {numbers["reviewer_minutes"]} / 60.0 * {float(rate)!r} AS human_cost_usd,
-               {reason} AS reason, {file_name} AS _file
+               {reason} AS reason, {source.file_name} AS _file, {row} AS _row
         FROM (SELECT *, {timestamp} AS ts FROM {source.relation})
     """
 
@@ -262,12 +279,13 @@ def _count_bad_rows(connection: duckdb.DuckDBPyConnection, source: Source) -> Ba
     bad.by_reason = {reason: count for reason, count in counts if reason is not None}
     if bad.by_reason:
         # Row numbers are only worked out when there is something to point at.
+        # A parsed text file's rowid follows the order its rows were read in.
+        row = (
+            "rowid - min(rowid) OVER (PARTITION BY _file) + 1" if source.materialise else "_row"
+        )
         examples = connection.execute(
-            """
-            WITH numbered AS (  -- rowid follows the order rows were read in
-                SELECT reason, _file, rowid - min(rowid) OVER (PARTITION BY _file) + 1 AS row
-                FROM checked
-            )
+            f"""
+            WITH numbered AS (SELECT reason, _file, {row} AS row FROM checked)
             SELECT reason, _file, row FROM numbered WHERE reason IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY reason ORDER BY _file, row) <= ?
             ORDER BY reason, _file, row
