@@ -4,9 +4,9 @@
   is below 5, where the normal approximation is poor;
 - continuous: Mann-Whitney U, a rank test: no normality assumption, robust to the heavy tails of
   latency and cost;
-- ratio (e.g. cost per successful task): a z-test on the difference of two ratios of means with
-  delta-method variances (numerator and denominator come from the same tasks, so their
-  covariance matters); deterministic, no resampling;
+- ratio (e.g. cost per successful task): a z-test on the difference of the logs of two ratios
+  of means, with delta-method variances (numerator and denominator come from the same tasks, so
+  their covariance matters); deterministic, no resampling;
 - count: the exact conditional test of two Poisson rates (the recent count given the total is
   binomial with p = recent days / all days).
 
@@ -102,8 +102,14 @@ def _ratio(baseline: WindowStats, recent: WindowStats) -> TestResult:
     r0, v0 = _ratio_and_variance(baseline)
     r1, v1 = _ratio_and_variance(recent)
     effect = _relative(r1, r0)
-    se = math.sqrt(v0 + v1)
-    z = (r1 - r0) / se if se else 0.0
+    if r0 > 0 and r1 > 0:
+        # On the log scale the sampling distribution of a ratio of skewed costs is far more
+        # symmetric, so rises and falls are detected alike: Var(log R) ~ Var(R) / R^2.
+        se = math.sqrt(v0 / r0**2 + v1 / r1**2)
+        z = (math.log(r1) - math.log(r0)) / se if se else 0.0
+    else:
+        se = math.sqrt(v0 + v1)
+        z = (r1 - r0) / se if se else 0.0
     return TestResult("delta_method_z", z, float(2 * scipy_stats.norm.sf(abs(z))), effect)
 
 
