@@ -256,8 +256,11 @@ def _typed_select(
         for name in custom_columns
         if name in columns and name not in {*NUMERIC, *BOOLEAN, *REQUIRED}
     )
+    # A custom column is a number or a flag; flags written as true/false (CSV) count as 1/0.
     custom = "".join(
-        f", TRY_CAST({_identifier(name)} AS DOUBLE) AS {_identifier(name)}" for name in extra
+        f", COALESCE(TRY_CAST({_identifier(name)} AS DOUBLE), "
+        f"TRY_CAST(TRY_CAST({_identifier(name)} AS BOOLEAN) AS DOUBLE)) AS {_identifier(name)}"
+        for name in extra
     )
     booleans = "".join(f", {bools[name]} AS {name}" for name in BOOLEAN)
     numeric = "".join(f", {numbers[name]} AS {name}" for name in NUMERIC)
@@ -280,9 +283,7 @@ def _count_bad_rows(connection: duckdb.DuckDBPyConnection, source: Source) -> Ba
     if bad.by_reason:
         # Row numbers are only worked out when there is something to point at.
         # A parsed text file's rowid follows the order its rows were read in.
-        row = (
-            "rowid - min(rowid) OVER (PARTITION BY _file) + 1" if source.materialise else "_row"
-        )
+        row = "rowid - min(rowid) OVER (PARTITION BY _file) + 1" if source.materialise else "_row"
         examples = connection.execute(
             f"""
             WITH numbered AS (SELECT reason, _file, {row} AS row FROM checked)

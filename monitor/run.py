@@ -238,6 +238,7 @@ def write_snapshot(path: Path, governance: Governance, report: RunReport) -> Non
     handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         json.dump(document, out, indent=2)
+    os.chmod(temporary, 0o644)  # mkstemp makes it private; the site builder may be another user
     os.replace(temporary, path)
 
 
