@@ -10,6 +10,8 @@ priced at the organisation's hourly rate) and any custom columns the metric cata
 from __future__ import annotations
 
 import glob
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ NUMERIC = (*NON_NEGATIVE, "customer_feedback")
 BOOLEAN = ("reworked", "policy_hit", "rolled_back")
 REQUIRED = ("timestamp", "agent", "outcome")
 MAX_EXAMPLES = 5
+MEMORY_LIMIT = "1GB"  # DuckDB's own budget; a parsed text source spills to disk beyond it
 
 # Reasons a row is skipped, in the order they are checked (a row counts under its first reason).
 REASONS = (
@@ -128,14 +131,21 @@ class EventStore:
     """An in-memory DuckDB database holding the validated `events` table."""
 
     def __init__(
-        self, connection: duckdb.DuckDBPyConnection, bad_rows: BadRows, columns: set[str]
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        bad_rows: BadRows,
+        columns: set[str],
+        workdir: Path | None = None,
     ) -> None:
         self.connection = connection
         self.bad_rows = bad_rows
         self.columns = columns  # the columns the source has (plus derived human_cost_usd)
+        self._workdir = workdir
 
     def close(self) -> None:
         self.connection.close()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
 
 def load_events(
@@ -149,7 +159,13 @@ def load_events(
 ) -> EventStore:
     """Read and validate a source; raise UsageError (exit 2) when too many rows are bad."""
     source = resolve_source(spec)
-    connection = duckdb.connect(":memory:")
+    # A text source is parsed once into a table; on disk, so that memory stays bounded.
+    workdir = Path(tempfile.mkdtemp(prefix="govkit-events-")) if source.materialise else None
+    connection = duckdb.connect(str(workdir / "events.duckdb") if workdir else ":memory:")
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    connection.execute("SET enable_progress_bar = false")  # stdout may be the JSON report
+    if workdir is not None:
+        connection.execute(f"SET temp_directory = {_literal(str(workdir / 'spill'))}")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     connection.execute("SET TimeZone = 'UTC'")
@@ -168,8 +184,8 @@ def load_events(
             placeholders = ", ".join(["(?)"] * len(agents))
             connection.execute(f"INSERT INTO charter_agents VALUES {placeholders}", sorted(agents))
         select = _typed_select(columns, source, human_hourly_rate_usd, custom_columns)
-        kind = "TABLE" if source.materialise else "VIEW"
-        connection.execute(f"CREATE TEMP {kind} checked AS {select}")
+        kind = "TABLE" if source.materialise else "TEMP VIEW"
+        connection.execute(f"CREATE {kind} checked AS {select}")
         bad_rows = _count_bad_rows(connection, source)
         if bad_rows.total and bad_rows.invalid / bad_rows.total > max_bad_fraction:
             raise UsageError(_too_many_bad_rows(source, bad_rows, max_bad_fraction))
@@ -178,15 +194,15 @@ def load_events(
             "WHERE reason IS NULL"
         )
     except duckdb.Error as exc:
-        connection.close()
+        EventStore(connection, BadRows(), set(), workdir).close()
         raise UsageError(f"{source.description}: cannot read events: {_first_line(exc)}") from None
     except BaseException:
-        connection.close()
+        EventStore(connection, BadRows(), set(), workdir).close()
         raise
     present = set(columns)
     if "reviewer_minutes" in present:
         present.add("human_cost_usd")
-    return EventStore(connection, bad_rows, present)
+    return EventStore(connection, bad_rows, present, workdir)
 
 
 def _first_line(exc: Exception) -> str:

@@ -166,9 +166,9 @@ def compute(
                 results[(agent, label, metric.id)] = readers[metric.id](values, days)
 
     window_keys = [(agent, label) for agent, label, _, _ in rows]
-    for metric in metrics:
-        if metric.kind == "continuous":
-            _attach_samples(store, metric, sql[metric.id], window_keys, results)
+    continuous = [metric for metric in metrics if metric.kind == "continuous"]
+    if continuous:
+        _attach_samples(store, continuous, sql, window_keys, results)
     return results
 
 
@@ -244,29 +244,37 @@ def _count_reader(metric: Metric, at: int):
 
 def _attach_samples(
     store: EventStore,
-    metric: Metric,
-    expr: MetricSql,
+    metrics: list[Metric],
+    sql: dict[str, MetricSql],
     window_keys: list[tuple[str, str]],
     results: dict[tuple[str, str, str], WindowStats],
 ) -> None:
-    """Per-task values of a continuous metric in the recent and baseline windows."""
+    """Per-task values of the continuous metrics in the recent and baseline windows: one scan,
+    one column per metric (NaN where a task has no value), split by window in numpy."""
+    columns = ", ".join(
+        f"COALESCE({sql[metric.id].value}, 'NaN'::DOUBLE) AS v{index}"
+        for index, metric in enumerate(metrics)
+    )
     arrays = store.connection.execute(
         f"""
-        SELECT w.wid, {expr.value} AS v
+        SELECT w.wid, {columns}
         FROM windows w JOIN events e
           ON e.agent = w.agent AND e.ts >= w.start_ts AND e.ts < w.end_ts
-        WHERE w.label IN ('{RECENT}', '{BASELINE}') AND {expr.value} IS NOT NULL
+        WHERE w.label IN ('{RECENT}', '{BASELINE}')
         ORDER BY w.wid
         """
     ).fetchnumpy()
-    wids, values = np.asarray(arrays["wid"]), np.asarray(arrays["v"], dtype=float)
+    wids = np.asarray(arrays["wid"])
     if len(wids) == 0:
         return
     boundaries = np.flatnonzero(wids[1:] != wids[:-1]) + 1
     starts = np.concatenate(([0], boundaries))
     ends = np.concatenate((boundaries, [len(wids)]))
-    for start, end in zip(starts, ends, strict=True):
-        agent, label = window_keys[int(wids[start])]
-        stats = results.get((agent, label, metric.id))
-        if stats is not None:
-            stats.values = values[start:end]
+    for index, metric in enumerate(metrics):
+        values = np.asarray(arrays[f"v{index}"], dtype=float)
+        for start, end in zip(starts, ends, strict=True):
+            agent, label = window_keys[int(wids[start])]
+            stats = results.get((agent, label, metric.id))
+            if stats is not None:
+                window_values = values[start:end]
+                stats.values = window_values[~np.isnan(window_values)]
