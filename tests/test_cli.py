@@ -10,6 +10,7 @@ import pytest
 from playbook import __version__
 from playbook.cli import cli
 
+
 def all_commands() -> dict[str, click.Command]:
     """Every command by its full name ('build', 'monitor run', ...), lazy groups included."""
     found: dict[str, click.Command] = {}
