@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import json
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +42,8 @@ class GovkitGroup(click.Group):
     lazy_commands: ClassVar[dict[str, str]] = {
         "monitor": "monitor.cli:monitor",
         "events": "monitor.cli:events",
+        "policy": "playbook.policy_cli:policy",
+        "schema": "playbook.schema:schema_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -111,18 +115,31 @@ def cli() -> None:
 @cli.command()
 @governance_option
 @today_option
-def check(governance_dir: Path, today: date | None) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when warnings remain, such as TODO placeholders left in a charter.",
+)
+def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     """Validate the governance YAML and report every problem as file:line.
 
-    Exit 0 when everything is valid, 2 when any problem is found (all are listed at once).
+    Exit 0 when everything is valid (warnings, such as TODO placeholders, are listed); 1 with
+    --strict when warnings remain; 2 when any problem is found (all are listed at once).
     """
     governance = load_governance(governance_dir, today=today or date.today())
-    files = len(governance.documents) + len(governance.agent_documents)
+    for warning in governance.warnings:
+        click.echo(str(warning), err=True)
+    files = len(governance.documents) + len(governance.agent_documents) + len(governance.drafts)
+    drafts = f", {len(governance.drafts)} draft(s) with TODOs" if governance.drafts else ""
     click.echo(
-        f"{display_path(governance_dir)}: {files} files valid: {len(governance.agents)} agents, "
-        f"{len(governance.tiers)} tiers, {len(governance.operating_models)} operating models, "
-        f"{len(governance.metrics)} metrics."
+        f"{display_path(governance_dir)}: {files} files valid: {len(governance.agents)} agents"
+        f"{drafts}, {len(governance.tiers)} tiers, {len(governance.operating_models)} operating "
+        f"models, {len(governance.metrics)} metrics."
     )
+    if governance.warnings:
+        click.echo(f"{len(governance.warnings)} warning(s).", err=True)
+        if strict:
+            sys.exit(1)
 
 
 @cli.command()
@@ -210,6 +227,93 @@ def serve(
         today=today,
         report=_progress,
     )
+
+
+@cli.group()
+def charter() -> None:
+    """Agent charters: scaffold a new one."""
+
+
+def _ask(value: str | None, prompt: str, option: str) -> str:
+    if value:
+        return value
+    if sys.stdin.isatty():
+        return click.prompt(prompt)
+    raise UsageError(f"missing option {option}")
+
+
+@charter.command("new")
+@click.argument("agent_id", metavar="ID")
+@click.option("--tier", type=click.IntRange(0, 4), default=None, help="Risk tier, 0 to 4.")
+@click.option("--operating-model", default=None, help="Operating model id, e.g. human-on-the-loop.")
+@click.option("--owner", default=None, help='Agent Owner, as "Name <email>".')
+@click.option("--steward", default=None, help='Model Steward, as "Name <email>".')
+@click.option(
+    "--reviewer", default=None, help='Last-mile reviewer, as "Name <email>" (from tier 2).'
+)
+@governance_option
+@today_option
+def charter_new(
+    agent_id: str,
+    tier: int | None,
+    operating_model: str | None,
+    owner: str | None,
+    steward: str | None,
+    reviewer: str | None,
+    governance_dir: Path,
+    today: date | None,
+) -> None:
+    """Write governance/agents/ID.yaml: every field the tier needs, TODO where only the owner
+    can answer. Missing options are asked for on a terminal. Never overwrites a charter."""
+    from playbook.scaffold import new_charter, parse_contact
+
+    tier_value = tier if tier is not None else int(_ask(None, "Risk tier (0-4)", "--tier"))
+    target = new_charter(
+        governance_dir,
+        agent_id=agent_id,
+        tier=tier_value,
+        operating_model=_ask(operating_model, "Operating model", "--operating-model"),
+        owner=parse_contact(_ask(owner, "Agent Owner (Name <email>)", "--owner"), "--owner"),
+        steward=parse_contact(
+            _ask(steward, "Model Steward (Name <email>)", "--steward"), "--steward"
+        ),
+        reviewer=parse_contact(reviewer, "--reviewer") if reviewer else None,
+        today=today or date.today(),
+    )
+    click.echo(f"Wrote {display_path(target)}: fill in its TODOs, then run govkit check --strict")
+
+
+@cli.command("whois")
+@click.argument("agent_id", metavar="AGENT")
+@governance_option
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".govkit/monitor.db"),
+    show_default=True,
+    help="The drift monitor's state, for the last run and firing alerts (skipped if absent).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one screen for people; json: one object for tools.",
+)
+@today_option
+def whois_command(
+    agent_id: str, governance_dir: Path, state: Path, output_format: str, today: date | None
+) -> None:
+    """Who owned AGENT, what it was allowed to do, and why it passed the gates."""
+    from playbook.whois import find_charter, format_text, whois
+
+    governance = load_governance(governance_dir, today=today or date.today())
+    answer = whois(governance, find_charter(governance, agent_id), state)
+    if output_format == "json":
+        click.echo(json.dumps(answer, indent=2))
+    else:
+        click.echo(format_text(answer))
 
 
 @cli.command()

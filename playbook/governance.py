@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from playbook.errors import Problem
 from playbook.model import (
     Charter,
     Metric,
@@ -43,6 +45,13 @@ class Governance:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     documents: dict[str, YamlDocument] = field(default_factory=dict, repr=False)
     agent_documents: list[YamlDocument] = field(default_factory=list, repr=False)
+    # Charters still holding TODO placeholders where the schema needs a real value: listed, not
+    # published, until their owner fills them in.
+    drafts: list[YamlDocument] = field(default_factory=list, repr=False)
+    warnings: list[Problem] = field(default_factory=list, repr=False)
+    readiness: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # by file stem
+    policies: dict[str, Any] = field(default_factory=dict, repr=False)  # playbook.policy.Policy
+    policy_results: dict[str, list[Any]] = field(default_factory=dict, repr=False)
 
     def tier(self, tier_id: int) -> Tier:
         return next(tier for tier in self.tiers if tier.id == tier_id)

@@ -26,6 +26,7 @@ from playbook.governance import (
     TIERS_FILE,
     Governance,
 )
+from playbook.readiness import PolicyStatus, assess_organisation
 from playbook.settings import MonitorSettings
 from playbook.validate import charter_rules, file_rules
 from playbook.yamlsrc import YamlDocument, YamlReadError, read_yaml
@@ -57,6 +58,8 @@ _TYPE_NOUNS = {
     "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
 }
 
+
+PLACEHOLDER = "TODO"
 
 _BOUNDS = {
     "greater_than_equal": ">=",
@@ -94,14 +97,28 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         problems.append(
             Problem(display_path(agent_dir), 1, "", "no charters found; expected agents/<id>.yaml")
         )
+    warnings: list[Problem] = []
+    drafts: list[YamlDocument] = []
     for path in agent_paths:
         document = _read(path, problems)
         if document is None:
             continue
-        charter = validate_document(document, model.Charter, problems, context=context)
+        placeholders = find_placeholders(document.data)
+        warnings += [
+            document.problem(loc, "TODO placeholder: only the owner can fill this in",
+                             severity="warning")
+            for loc in placeholders
+        ]  # fmt: skip
+        charter_problems: list[Problem] = []
+        charter = validate_document(
+            document, model.Charter, charter_problems, context=context, placeholders=placeholders
+        )
+        problems += charter_problems
         if charter is not None:
             agents.append(charter)
             agent_documents.append(document)
+        elif not charter_problems:  # invalid only where placeholders stand: a draft
+            drafts.append(document)
 
     monitor_settings = MonitorSettings()
     if (root / MONITOR_FILE).is_file():
@@ -125,11 +142,40 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         monitor=monitor_settings,
         documents=documents,
         agent_documents=agent_documents,
+        drafts=drafts,
     )
     problems += charter_rules(governance, today=today)
+    problems += _load_policies(governance)
+    problems += assess_organisation(governance, _policy_statuses(governance))
     if problems:
         raise ValidationFailed(problems)
+    governance.warnings = sorted(warnings)
     return governance
+
+
+def _load_policies(governance: Governance) -> list[Problem]:
+    """Load `policies/*.yaml` and run each policy's own test cases (`<id>.tests.yaml`)."""
+    from playbook import policy
+
+    try:
+        governance.policies = policy.load_policies(governance.root)
+        for policy_id, loaded in governance.policies.items():
+            cases_file = policy.tests_path(loaded.path)
+            if cases_file.is_file():
+                cases = policy.load_cases(cases_file)
+                governance.policy_results[policy_id] = policy.run_tests(loaded, cases)
+    except ValidationFailed as exc:
+        return list(exc.problems)
+    return []
+
+
+def _policy_statuses(governance: Governance) -> dict[str, PolicyStatus]:
+    statuses = {}
+    for policy_id in governance.policies:
+        results = governance.policy_results.get(policy_id, [])
+        passed = sum(1 for result in results if result.passed)
+        statuses[policy_id] = PolicyStatus(True, passed, len(results) - passed)
+    return statuses
 
 
 def _read(path: Path, problems: list[Problem]) -> YamlDocument | None:
@@ -164,24 +210,44 @@ def _catalog_context(parsed: BaseModel | None) -> dict[str, dict[Any, bool]]:
     return {}
 
 
+def find_placeholders(data: Any, loc: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Where a charter still says TODO: text values starting with it, at any depth."""
+    if isinstance(data, str):
+        return [loc] if data.strip().upper().startswith(PLACEHOLDER) else []
+    if isinstance(data, dict):
+        return [
+            found for key, value in data.items() for found in find_placeholders(value, (*loc, key))
+        ]
+    if isinstance(data, list):
+        return [
+            found for i, value in enumerate(data) for found in find_placeholders(value, (*loc, i))
+        ]
+    return []
+
+
 def validate_document(
     document: YamlDocument,
     schema: type[SchemaT],
     problems: list[Problem],
     *,
     context: dict[str, Any] | None = None,
+    placeholders: list[tuple[Any, ...]] = (),  # type: ignore[assignment]
 ) -> SchemaT | None:
     """Validate one document against its schema; translate every error into a located problem.
 
-    `context` holds the catalogs loaded so far, against which references are checked.
+    `context` holds the catalogs loaded so far, against which references are checked. An error
+    about a value that is a TODO placeholder is not a problem: the warning already says it.
     """
     try:
         return schema.model_validate(document.data, context=context)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+        waiting = set(placeholders)
         for error in errors:
-            if not _explained_by_typo(error, errors, schema):
-                problems.append(translate_error(document, schema, error))
+            loc = tuple(part for part in error["loc"] if not _is_internal(part))
+            if loc in waiting or _explained_by_typo(error, errors, schema):
+                continue
+            problems.append(translate_error(document, schema, error))
         return None
 
 

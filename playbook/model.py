@@ -409,6 +409,19 @@ def _two_guardrails(value: list[Guardrail]) -> list[Guardrail]:
     return value
 
 
+class Approvals(Schema):
+    required: Annotated[int, Field(ge=1)]
+
+
+class Audit(Schema):
+    retention_days: Annotated[int, Field(ge=1)]
+
+
+class BreakGlass(Schema):
+    procedure: Text
+    approvers: list[Text] = Field(default_factory=list)
+
+
 class Charter(Schema):
     id: AgentId
     name: Text
@@ -423,3 +436,7 @@ class Charter(Schema):
     review: Review
     budget: Budget | None = None
     monitor: MonitorSpec | None = None
+    policies: list[Slug] = Field(default_factory=list)  # ids of governance/policies/<id>.yaml
+    approvals: Approvals | None = None
+    audit: Audit | None = None
+    break_glass: BreakGlass | None = None

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from playbook import markdown
+from playbook import markdown, readiness
 from playbook.governance import Governance
 from playbook.model import Charter, OperatingModel, Person, Phase, Role, Rollout, Tier
 from playbook.validate import REVIEWER_FROM_TIER
@@ -27,6 +27,7 @@ ROLES = "roles.md"
 ROLLOUT = "rollout.md"
 METRICS = "metrics.md"
 AGENTS = "agents/index.md"
+READINESS = "readiness.md"
 
 
 def tier_page(tier_id: int) -> str:
@@ -35,6 +36,10 @@ def tier_page(tier_id: int) -> str:
 
 def agent_page(agent_id: str) -> str:
     return f"agents/{agent_id}.md"
+
+
+def policy_page(policy_id: str) -> str:
+    return f"policies/{policy_id}.md"
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ def make_environment(template_dir: Path) -> jinja2.Environment:
         link=_link,
         tier_page=tier_page,
         agent_page=agent_page,
+        policy_page=policy_page,
         owners_of=owners_of,
         tier_link=_tier_link,
         model_link=_model_link,
@@ -96,6 +102,7 @@ def make_environment(template_dir: Path) -> jinja2.Environment:
         agent_links=_agent_links,
         person_with_contact=_person,
         bound=_bound,
+        readiness_cell=_readiness_cell,
     )
     return environment
 
@@ -153,6 +160,42 @@ def _bound(context: jinja2.runtime.Context, kind: str, value: float, metric_id: 
     return f"{kind} {_number(value)} {context['g'].metric(metric_id).unit}"
 
 
+_READINESS_WORDS = {
+    readiness.MET: "met",
+    readiness.MISSING: "**missing**",
+    readiness.TODO: "to do",
+    readiness.NOT_APPLICABLE: "n/a",
+}
+
+
+@jinja2.pass_context
+def _readiness_cell(context: jinja2.runtime.Context, row: dict[str, Any], item: Any) -> Any:
+    """A readiness cell: the status, linked to where its evidence is; the detail as a tooltip."""
+    word = _READINESS_WORDS[item.status]
+    if item.status == readiness.NOT_APPLICABLE:
+        return markdown.Markup(word)
+    if item.rule == "minimum-metrics":
+        target = METRICS
+    elif item.rule == "policy" and item.status == readiness.MET and row["charter"] is not None:
+        target = policy_page(row["charter"].policies[0])
+    elif row["charter"] is not None:
+        target = f"{agent_page(row['id'])}#{_EVIDENCE_ANCHORS.get(item.rule, 'owners')}"
+    else:
+        return markdown.Markup(f'<span title="{markdown.attribute(item.detail)}">{word}</span>')
+    href = markdown.relative(context["page_path"], target)
+    return markdown.Markup(f'[{word}]({href} "{markdown.attribute(item.detail)}")')
+
+
+_EVIDENCE_ANCHORS = {
+    "stop-condition": "stop-conditions",
+    "reviewer": "owners",
+    "policy": "policies-and-approvals",
+    "two-person-approval": "policies-and-approvals",
+    "audit-trail": "policies-and-approvals",
+    "break-glass": "policies-and-approvals",
+}
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -177,9 +220,18 @@ class Renderer:
             (ROLLOUT, "rollout.md.j2", {}),
             (METRICS, "metrics.md.j2", {}),
             (AGENTS, "agents.md.j2", {}),
+            (READINESS, "readiness.md.j2", {}),
         ]
         plan += [(tier_page(t.id), "tier.md.j2", {"tier": t}) for t in self.governance.tiers]
         plan += [(agent_page(a.id), "agent.md.j2", {"agent": a}) for a in self.governance.agents]
+        plan += [
+            (
+                policy_page(policy_id),
+                "policy.md.j2",
+                {"policy": policy, "using": self._using(policy_id)},
+            )
+            for policy_id, policy in sorted(self.governance.policies.items())
+        ]
         return {path: self._render(path, template, extra) for path, template, extra in plan}
 
     def nav(self, extra_pages: list[str]) -> list[Any]:
@@ -198,11 +250,16 @@ class Renderer:
             {"Roles": ROLES},
             {"Rollout plan": ROLLOUT},
             {"Metric catalog": METRICS},
+            {"Tier readiness": READINESS},
             {
                 "Agents": [{"Registry": AGENTS}]
                 + [{_nav_title(a.name): agent_page(a.id)} for a in governance.agents]
             },
         ]
+        if governance.policies:
+            nav.append(
+                {"Policies": [{_nav_title(p): policy_page(p)} for p in sorted(governance.policies)]}
+            )
         if extra_pages:
             nav.append({"Guides": extra_pages})
         return nav
@@ -236,9 +293,33 @@ class Renderer:
             "TIERS": TIERS,
             "METRICS": METRICS,
             "AGENTS": AGENTS,
+            "rules": readiness.RULES,
+            "readiness_rows": self._readiness_rows(),
+            "drafts": governance.drafts,
             "ROLLOUT": ROLLOUT,
             "OPERATING_MODELS": OPERATING_MODELS,
         }
+
+    def _readiness_rows(self) -> list[dict[str, Any]]:
+        governance = self.governance
+        rows = []
+        charters = {agent.id: agent for agent in governance.agents}
+        for stem, items in sorted(governance.readiness.items()):
+            charter = charters.get(stem)
+            document = next((d for d in governance.drafts if d.path.stem == stem), None)
+            name = (
+                charter.name
+                if charter
+                else str((document.data if document else {}).get("name", stem))
+            )
+            tier = charter.tier if charter else (document.data if document else {}).get("tier")
+            rows.append(
+                {"id": stem, "charter": charter, "name": name, "tier": tier, "checks": items}
+            )
+        return rows
+
+    def _using(self, policy_id: str) -> list[Charter]:
+        return [agent for agent in self.governance.agents if policy_id in agent.policies]
 
     def _role_for(self, charter_field: str) -> Any:
         return next(r for r in self.governance.roles if r.charter_field == charter_field)

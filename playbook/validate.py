@@ -103,14 +103,6 @@ def _charter(charter: model.Charter, document: YamlDocument, *, today: date) -> 
                 ("id",), f"expected the file name's stem {stem!r} but received {charter.id!r}"
             )
         )
-    if charter.tier >= REVIEWER_FROM_TIER and charter.owners.reviewer is None:
-        problems.append(
-            document.problem(
-                ("owners", "reviewer"),
-                f"field required: a tier {charter.tier} agent needs a last-mile reviewer "
-                f"(required from tier {REVIEWER_FROM_TIER})",
-            )
-        )
     baseline_end = charter.monitor.baseline.to if charter.monitor else None
     if baseline_end is not None and baseline_end >= today:
         problems.append(

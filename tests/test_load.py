@@ -18,32 +18,32 @@ CASES = {
     "missing required field": (
         OWNER,
         "",
-        f"{WHERE}:10: owners.agent_owner: field required",
+        f"{WHERE}:11: owners.agent_owner: field required",
     ),
     "one guardrail": (
         "  - metric: cost_per_successful_task\n    max: 2.0\n",
         "",
-        f"{WHERE}:23: guardrails: expected exactly two guardrails but received 1",
+        f"{WHERE}:24: guardrails: expected exactly two guardrails but received 1",
     ),
     "wrong type": (
         "tier: 2",
         "tier: two",
-        f"{WHERE}:8: tier: expected a whole number but received 'two' (text)",
+        f"{WHERE}:9: tier: expected a whole number but received 'two' (text)",
     ),
     "threshold given as text": (
         "max: 0.15",
         'max: "0.15"',
-        f"{WHERE}:25: guardrails[0].max: expected a number but received '0.15' (text)",
+        f"{WHERE}:26: guardrails[0].max: expected a number but received '0.15' (text)",
     ),
     "tier out of range": (
         "tier: 2",
         "tier: 7",
-        f"{WHERE}:8: tier: expected a number <= 4 but received 7 (a number)",
+        f"{WHERE}:9: tier: expected a number <= 4 but received 7 (a number)",
     ),
     "unknown operating model": (
         "operating_model: human-on-the-loop",
         "operating_model: human-on-loop",
-        f"{WHERE}:9: operating_model: unknown operating model 'human-on-loop'. Did you mean "
+        f"{WHERE}:10: operating_model: unknown operating model 'human-on-loop'. Did you mean "
         "'human-on-the-loop' or 'human-in-the-loop'? Expected one of 'agent-swarm', "
         "'autonomous-with-guardrails', 'human-in-the-loop', 'human-on-the-loop' or "
         "'internal-platform'.",
@@ -51,61 +51,62 @@ CASES = {
     "unknown field": (
         "review:\n  cadence: weekly",
         "reveiw:\n  cadence: weekly",
-        f"{WHERE}:47: reveiw: unknown field. Did you mean 'review'? Expected one of 'id', 'name', "
+        f"{WHERE}:50: reveiw: unknown field. Did you mean 'review'? Expected one of 'id', 'name', "
         "'description', 'tier', 'operating_model', 'owners', 'north_star', 'guardrails', "
-        "'stop_conditions', 'work', 'review', 'budget' or 'monitor'.",
+        "'stop_conditions', 'work', 'review', 'budget', 'monitor', 'policies', 'approvals', "
+        "'audit' or 'break_glass'.",
     ),
     "id differs from file name": (
         "id: support-replies",
         "id: support-reply",
-        f"{WHERE}:2: id: expected the file name's stem 'support-replies' but received "
+        f"{WHERE}:3: id: expected the file name's stem 'support-replies' but received "
         "'support-reply'",
     ),
     "invalid window": (
         "window: 7d",
         "window: 7 days",
-        f"{WHERE}:31: stop_conditions[0].window: expected a window like 12h, 7d or 2w but "
+        f"{WHERE}:32: stop_conditions[0].window: expected a window like 12h, 7d or 2w but "
         "received '7 days'",
     ),
     "invalid date": (
         'to: "2026-09-28"',
         'to: "2026-13-28"',
-        f"{WHERE}:57: monitor.baseline.to: expected a date (YYYY-MM-DD) but received "
+        f"{WHERE}:60: monitor.baseline.to: expected a date (YYYY-MM-DD) but received "
         "'2026-13-28' (text)",
     ),
     "baseline not before today": (
         'to: "2026-09-28"',
         'to: "2026-12-28"',
-        f"{WHERE}:57: monitor.baseline.to: expected a baseline that ends before today "
+        f"{WHERE}:60: monitor.baseline.to: expected a baseline that ends before today "
         f"({TODAY}) but received 2026-12-28",
     ),
     "reviewer missing from tier 2": (
         REVIEWER,
         "",
-        f"{WHERE}:10: owners.reviewer: field required: a tier 2 agent needs a last-mile "
-        "reviewer (required from tier 2)",
+        f"{WHERE}:11: owners.reviewer: tier 2 needs: last-mile reviewer named (rule of tier 2 "
+        "and up); owners.reviewer not named",
     ),
     "invalid choice": (
         "cadence: weekly",
         "cadence: daily",
-        f"{WHERE}:48: review.cadence: expected one of 'weekly', 'biweekly', 'monthly' or "
+        f"{WHERE}:51: review.cadence: expected one of 'weekly', 'biweekly', 'monthly' or "
         "'quarterly' but received 'daily'.",
     ),
     "guardrail with two bounds": (
         "    max: 0.15\n",
         "    max: 0.15\n    min: 0.1\n",
-        f"{WHERE}:24: guardrails[0]: expected exactly one of max or min",
+        f"{WHERE}:25: guardrails[0]: expected exactly one of max or min",
     ),
     "invalid email": (
         "email: rosa.delgado@northwind.example",
         "email: rosa",
-        f"{WHERE}:13: owners.agent_owner.email: expected an email address like "
+        f"{WHERE}:14: owners.agent_owner.email: expected an email address like "
         "name@example.org but received 'rosa'",
     ),
     "YAML syntax error": (
         "tier: 2",
         "tier: [2",
-        f"{WHERE}:9: YAML syntax error: did not find expected ',' or ']'",
+        f"{WHERE}:10: YAML syntax error: did not find expected ',' or ']'",
     ),
 }
 
@@ -128,7 +129,7 @@ def test_unknown_metric_suggests_the_closest(workspace, govkit):
 
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        f"{WHERE}:65: monitor.metrics[5]: unknown metric 'policy_hits'. "
+        f"{WHERE}:68: monitor.metrics[5]: unknown metric 'policy_hits'. "
         "Did you mean 'policy_hit_rate'? Expected one of 'audit_findings', "
     )
 
@@ -148,8 +149,8 @@ def test_all_problems_are_reported_together_sorted_by_file_and_line(workspace, g
     assert result.exit_code == 2
     assert [line.split(": ")[0] for line in lines[:3]] == [
         f"governance/agents/refunds.yaml:{refunds_line}",
-        f"{WHERE}:8",
-        f"{WHERE}:48",
+        f"{WHERE}:9",
+        f"{WHERE}:51",
     ]
     assert lines[-1] == "3 problems found; nothing was written."
 
@@ -166,7 +167,7 @@ def test_python_tag_is_refused_and_never_runs(workspace, govkit):
 
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
-        f"{WHERE}:3: unsupported YAML tag '!!python/object/apply:os.system'; "
+        f"{WHERE}:4: unsupported YAML tag '!!python/object/apply:os.system'; "
         "expected plain YAML values (safe loading)"
     )
     assert not marker.exists()
@@ -209,7 +210,7 @@ def test_duplicate_key_is_located(workspace, govkit):
 
     result = govkit("check", "--today", TODAY)
 
-    assert result.stderr.splitlines()[0] == f"{WHERE}:9: YAML syntax error: duplicate key 'tier'"
+    assert result.stderr.splitlines()[0] == f"{WHERE}:10: YAML syntax error: duplicate key 'tier'"
 
 
 def test_duplicate_ids_across_a_catalog(workspace, govkit):
@@ -256,9 +257,9 @@ def test_reference_and_schema_problems_of_one_charter_come_together(workspace, g
 
     assert result.exit_code == 2
     assert [line.split(": ")[0:2] for line in result.stderr.splitlines()] == [
-        [f"{WHERE}:9", "operating_model"],
-        [f"{WHERE}:10", "owners.agent_owner"],
-        [f"{WHERE}:20", "guardrails"],
+        [f"{WHERE}:10", "operating_model"],
+        [f"{WHERE}:11", "owners.agent_owner"],
+        [f"{WHERE}:21", "guardrails"],
         ["3 problems found; nothing was written."],
     ]
 
@@ -269,7 +270,7 @@ def test_manual_metric_cannot_be_a_guardrail(workspace, govkit):
     result = govkit("check", "--today", TODAY)
 
     assert result.stderr.splitlines()[0] == (
-        f"{WHERE}:24: guardrails[0].metric: metric 'audit_findings' is reported manually; "
+        f"{WHERE}:25: guardrails[0].metric: metric 'audit_findings' is reported manually; "
         "expected a metric the monitor can compute from events"
     )
 
@@ -282,8 +283,8 @@ def test_monitor_settings_are_validated(workspace, govkit):
 
     assert result.exit_code == 2
     assert result.stderr.splitlines()[:2] == [
-        "governance/monitor.yaml:2: fdr: expected a number <= 0.5 but received 0.7 (a number)",
-        "governance/monitor.yaml:12: receivers[0].url: expected an http(s) URL but received "
+        "governance/monitor.yaml:3: fdr: expected a number <= 0.5 but received 0.7 (a number)",
+        "governance/monitor.yaml:13: receivers[0].url: expected an http(s) URL but received "
         "'ftp://x'",
     ]
 

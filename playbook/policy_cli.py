@@ -1,0 +1,187 @@
+"""`govkit policy`: apply an executable policy to a case, or run the policy's test cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from playbook.errors import UsageError, display_path
+from playbook.load import describe
+from playbook.policy import (
+    Decision,
+    Policy,
+    decide,
+    load_cases,
+    load_policy,
+    resolve_policy,
+    run_tests,
+    tests_path,
+)
+
+CASE_EXAMPLE = '{"action": "refund", "amount_usd": 150, "sentiment": "neutral"}'
+MEANINGS = {
+    "auto_approve": "the agent may go ahead on its own",
+    "require_human": "a person must approve first",
+    "escalate": "hand the conversation to a person",
+}
+
+policy_argument = click.argument("policy_ref", metavar="POLICY")
+governance_option = click.option(
+    "--governance",
+    "governance_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("governance"),
+    show_default=True,
+    help="Governance directory: a POLICY id is read from its policies/<id>.yaml.",
+)
+
+
+@click.group()
+def policy() -> None:
+    """Executable policies: decide a case, or run a policy's test cases.
+
+    A policy is governance/policies/<id>.yaml: the refund limit, conditions that need a human,
+    escalation rules, PII redaction and log sampling. POLICY is its id or a path to the file.
+    """
+
+
+@policy.command("decide")
+@policy_argument
+@click.option(
+    "--case",
+    "case_text",
+    required=True,
+    metavar="JSON",
+    help=f"The case's facts as a JSON object, e.g. '{CASE_EXAMPLE}'; @FILE reads it from a file.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a readable summary; json: {decision, reasons, redact_pii, log_sample_rate}.",
+)
+@governance_option
+def decide_command(
+    policy_ref: str, case_text: str, output_format: str, governance_dir: Path
+) -> None:
+    """Decide one case: escalate, require_human or auto_approve, and which rules fired.
+
+    Escalation rules (sentiment, topic) come first; then the refund limit and the conditions that
+    need a human. A fact a rule needs but the case lacks is an error (exit 2), never a silent no.
+    """
+    loaded = load_policy(resolve_policy(policy_ref, governance_dir))
+    decision = decide(loaded, read_case(case_text))
+    if output_format == "json":
+        click.echo(json.dumps(decision.to_json(), indent=2))
+    else:
+        click.echo(render_decision(loaded, decision))
+
+
+@policy.command("test")
+@policy_argument
+@click.argument(
+    "cases_path",
+    metavar="[CASES.yaml]",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=False,
+)
+@governance_option
+def test_command(policy_ref: str, cases_path: Path | None, governance_dir: Path) -> None:
+    """Run test cases against a policy: one PASS or FAIL line per case, with the reasons.
+
+    CASES.yaml is a list of {name, case: {facts}, expect: DECISION}; by default the policy's
+    <id>.tests.yaml beside it. Exit 0 when all pass, 1 when any fails, 2 on invalid input.
+    """
+    path = resolve_policy(policy_ref, governance_dir)
+    loaded = load_policy(path)
+    cases_path = cases_path or tests_path(path)
+    if not cases_path.is_file():
+        raise UsageError(
+            f"test cases {display_path(cases_path)} not found; expected a list of "
+            "{name, case, expect} there, or a CASES.yaml argument"
+        )
+    results = run_tests(loaded, load_cases(cases_path))
+    for result in results:
+        why = f" ({'; '.join(result.reasons)})" if result.reasons else ""
+        if result.passed:
+            click.echo(f"PASS  {result.name}: {result.actual}{why}")
+        else:
+            click.echo(
+                f"FAIL  {result.name}: expected {result.expected} but got {result.actual}{why}"
+            )
+    failed = sum(not result.passed for result in results)
+    click.echo(
+        f"{loaded.id}: {len(results)} cases, {len(results) - failed} passed, "
+        f"{failed} failed ({display_path(cases_path)})"
+    )
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def read_case(text: str) -> dict[str, Any]:
+    """The --case value: a JSON object of facts, given inline or as @FILE."""
+    source = "--case"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        source = f"--case {display_path(path)}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "expected UTF-8 text"
+            raise UsageError(f"{source}: cannot read the file: {reason}") from None
+    try:
+        value = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as exc:
+        detail = str(exc)
+        if isinstance(exc, json.JSONDecodeError):
+            detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise UsageError(
+            f"{source}: expected a JSON object of facts like '{CASE_EXAMPLE}' but "
+            f"received invalid JSON: {detail}"
+        ) from None
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"{source}: expected a JSON object of facts like '{CASE_EXAMPLE}' but "
+            f"received {describe(value)}"
+        )
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValueError(f"the key {key!r} is given twice")
+    return dict(pairs)
+
+
+def render_decision(loaded: Policy, decision: Decision) -> str:
+    rules = loaded.rules
+    lines = [
+        f"Policy:    {loaded.id} ({display_path(loaded.path)})",
+        f"Decision:  {decision.decision}: {MEANINGS[decision.decision]}",
+    ]
+    if decision.reasons:
+        lines.append("Because:")
+        lines += [f"  - {reason}" for reason in decision.reasons]
+    else:
+        lines.append(
+            f"Because:   no escalation or review rule fired (refunds up to "
+            f"{rules.refunds.auto_approve_max_usd:g} USD are approved automatically)"
+        )
+    tone = f"; tone: {rules.responses.tone.style}" if rules.responses.tone else ""
+    lines.append(f"Replies:   {'redact PII' if decision.redact_pii else 'PII kept'}{tone}")
+    lines.append(
+        f"Logging:   sample rate {decision.log_sample_rate:g}, "
+        f"kept {rules.logging.retention_days} days"
+    )
+    return "\n".join(lines)
