@@ -28,6 +28,10 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/govkit check --governance governance --strict
+	@for cases in governance/policies/*.tests.yaml; do \
+	  $(BIN)/govkit policy test "$${cases%.tests.yaml}.yaml" "$$cases" --governance governance || exit 1; \
+	done
 	$(BIN)/python -m pytest -q
 
 # Headless Chromium for the browser tests, from Debian's package (Playwright's own download cannot
