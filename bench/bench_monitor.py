@@ -91,12 +91,20 @@ def templates() -> list[dict[str, Any]]:
     return charters
 
 
+TIER_MINIMUM = {
+    tier["id"]: tier["minimum_metrics"]
+    for tier in yaml.safe_load((EXAMPLE_GOVERNANCE / "tiers.yaml").read_text())["tiers"]
+}
+
+
 def synthetic_charter(number: int, template: dict[str, Any]) -> dict[str, Any]:
     charter = yaml.safe_load(yaml.safe_dump(template))  # a deep copy
     charter["id"] = f"agent-{number:05d}"
     charter["name"] = f"Agent {number:05d} ({template['name']})"
     own = charter.get("monitor", {}).get("metrics", [])
-    metrics = list(dict.fromkeys([*own, *METRIC_POOL]))[:METRICS]
+    # The tier's minimum metrics first: tier readiness requires them to be monitored.
+    required = [m for m in TIER_MINIMUM.get(charter["tier"], []) if m in own]
+    metrics = list(dict.fromkeys([*required, *own, *METRIC_POOL]))[:METRICS]
     charter["monitor"] = {"baseline": {"rolling": "28d"}, "recent": "7d", "metrics": metrics}
     return charter
 

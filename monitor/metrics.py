@@ -15,6 +15,7 @@ never counted as zero); a column the source does not have at all counts as zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -87,6 +88,10 @@ class WindowStats:
     values: np.ndarray | None = None  # continuous, drift windows only
 
 
+# Turns the aggregate columns of one result row (and the window's length in days) into WindowStats.
+Reader = Callable[[list, float], WindowStats]
+
+
 class MetricSql:
     """SQL expressions for one catalog metric, given the columns the source has."""
 
@@ -150,7 +155,7 @@ def compute(
     if not rows or not metrics:
         return results
 
-    selects, readers = _aggregates(metrics, sql)
+    selects, readers = aggregates(metrics, sql)
     query = f"""
         SELECT w.agent, w.label, epoch(w.end_ts - w.start_ts) / 86400.0 AS days,
                {", ".join(selects)}
@@ -172,10 +177,13 @@ def compute(
     return results
 
 
-def _aggregates(metrics: list[Metric], sql: dict[str, MetricSql]):
-    """SELECT expressions for every metric, and a reader turning the row back into WindowStats."""
+def aggregates(
+    metrics: list[Metric], sql: dict[str, MetricSql]
+) -> tuple[list[str], dict[str, Reader]]:
+    """SELECT expressions for every metric over events aliased `e` (one group = one window), and
+    per metric a reader turning the row's aggregate columns back into WindowStats."""
     selects: list[str] = []
-    readers = {}
+    readers: dict[str, Reader] = {}
     for metric in metrics:
         expr = sql[metric.id]
         base = len(selects)

@@ -18,11 +18,12 @@ from monitor.events import BadRows, load_events
 from monitor.metrics import BASELINE, RECENT, compute
 from monitor.notify import Delivery, deliver_outbox, webhook_payload
 from monitor.rules import Check, evaluate_checks
+from monitor.series import Trend, agent_trends, trend_windows
 from monitor.state import Receiver, StateStore
 from playbook.governance import Governance
 from playbook.model import window_to_timedelta
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 Progress = Callable[[str], None]
 
 
@@ -46,6 +47,7 @@ class RunReport:
     bad_rows: BadRows
     delivery: Delivery
     tasks: int
+    trends: dict[str, Trend] = field(default_factory=dict)  # per agent, for the snapshot only
 
     @property
     def firing(self) -> list[Alert]:
@@ -153,6 +155,8 @@ def run_monitor(
             tasks = store.connection.execute("SELECT count(*) FROM events").fetchone()[0]
             progress(f"{tasks:,} valid events; computing metrics for {len(charters)} agents")
             window_stats = compute(store, governance, charters, options.now)
+            progress("computing daily series and monthly costs")
+            trends = agent_trends(store, governance, charters, options.now)
         finally:
             store.close()
         progress("testing for drift")
@@ -179,7 +183,7 @@ def run_monitor(
             ),
         )
         report = RunReport(
-            options.now, run_id, findings, checks, alerts, store.bad_rows, Delivery(), tasks
+            options.now, run_id, findings, checks, alerts, store.bad_rows, Delivery(), tasks, trends
         )
         write_snapshot(snapshot_path(options.state), governance, report)
         if state.pending_outbox():
@@ -212,7 +216,10 @@ def snapshot_path(state: Path) -> Path:
 
 
 def write_snapshot(path: Path, governance: Governance, report: RunReport) -> None:
-    """The published result the handbook reads (schema `govkit.monitor/1`), written atomically."""
+    """The published result the handbook reads (schema `govkit.monitor/2`), written atomically.
+
+    Compact JSON (no indentation): with a daily series per monitored metric, an indented snapshot
+    of a few hundred agents would be several times larger for no reader's benefit."""
     agents: dict[str, Any] = {}
     for charter in governance.agents:
         own_findings = [f for f in report.findings if f["agent"] == charter.id]
@@ -223,6 +230,10 @@ def write_snapshot(path: Path, governance: Governance, report: RunReport) -> Non
             "findings": own_findings,
             "checks": own_checks,
             "firing_alerts": own_alerts,
+            **report.trends.get(
+                charter.id,
+                {"series": {}, "costs": [], "windows": trend_windows(charter, report.now)},
+            ),
         }
     document = {
         "schema": f"govkit.monitor/{SNAPSHOT_VERSION}",
@@ -237,7 +248,7 @@ def write_snapshot(path: Path, governance: Governance, report: RunReport) -> Non
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
     with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=2)
+        json.dump(document, out, separators=(",", ":"))
     os.chmod(temporary, 0o644)  # mkstemp makes it private; the site builder may be another user
     os.replace(temporary, path)
 

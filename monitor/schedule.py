@@ -80,6 +80,7 @@ class MonitorScheduler:
         self.failures = 0
 
     def monitor_once(self) -> None:
+        from monitor.review import write_due_reviews
         from monitor.run import RunOptions, run_monitor
 
         now = datetime.now(UTC)
@@ -95,6 +96,9 @@ class MonitorScheduler:
         LOG.info(
             "run %s: %d events, %d alerts firing", report.run_id, report.tasks, len(report.firing)
         )
+        # Each charter's review falls due with its review.cadence: written beside the state.
+        for path in write_due_reviews(governance, self.events, self.state, now):
+            LOG.info("wrote review %s", path)
 
     def _job(self) -> None:
         try:

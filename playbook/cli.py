@@ -15,6 +15,7 @@ import click
 from playbook import __version__, resources
 from playbook.errors import GovkitError, UsageError, display_path
 from playbook.load import load_governance
+from playbook.monitor_view import load_view
 from playbook.site import BUILDERS, build_site
 
 
@@ -44,6 +45,7 @@ class GovkitGroup(click.Group):
         "events": "monitor.cli:events",
         "policy": "playbook.policy_cli:policy",
         "schema": "playbook.schema:schema_command",
+        "review": "monitor.review_cli:review",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -79,6 +81,14 @@ today_option = click.option(
     default=None,
     help="Date the handbook is built as of (YYYY-MM-DD): sets the current rollout phase. "
     "Default: today.",
+)
+state_option = click.option(
+    "--state",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".govkit/monitor.db"),
+    show_default=True,
+    help="The drift monitor's state (its JSON snapshot beside it is read, or give the .json). "
+    "Without one the handbook says that no monitor run has happened yet.",
 )
 config_option = click.option(
     "--config",
@@ -159,12 +169,14 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     help="Site builder: MkDocs Material, or Zensical (reads the same mkdocs.yml).",
 )
 @config_option
+@state_option
 @today_option
 def build(
     governance_dir: Path,
     site_dir: Path,
     builder: str,
     config_path: Path | None,
+    state: Path,
     today: date | None,
 ) -> None:
     """Validate the governance YAML, render the handbook pages and build the site.
@@ -181,6 +193,7 @@ def build(
         site_dir=site_dir,
         builder=builder,
         today=today,
+        monitor=load_view(state),
         report=_progress,
     )
     click.echo(f"Handbook built: {display_path(result.index_html)}")
@@ -192,6 +205,7 @@ def build(
 @cli.command()
 @governance_option
 @config_option
+@state_option
 @click.option(
     "--dev-addr",
     default="127.0.0.1:8000",
@@ -209,6 +223,7 @@ def build(
 def serve(
     governance_dir: Path,
     config_path: Path | None,
+    state: Path,
     dev_addr: str,
     builder: str,
     today: date | None,
@@ -225,6 +240,7 @@ def serve(
         dev_addr=dev_addr,
         builder=builder,
         today=today,
+        state=state,
         report=_progress,
     )
 

@@ -13,33 +13,31 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from playbook import markdown, readiness
+from playbook import readiness
 from playbook.governance import Governance
-from playbook.model import Charter, OperatingModel, Person, Phase, Role, Rollout, Tier
+from playbook.model import Charter, Phase, Rollout
+from playbook.monitor_view import MonitorView, monitor_context
+from playbook.page_helpers import make_environment, owners_of
+from playbook.pages import (
+    AGENTS,
+    ALERTS,
+    COSTS,
+    HOME,
+    METRICS,
+    MONITOR,
+    OPERATING_MODELS,
+    READINESS,
+    REVIEWS,
+    ROLES,
+    ROLLOUT,
+    TIERS,
+    agent_page,
+    policy_page,
+    tier_page,
+)
 from playbook.validate import REVIEWER_FROM_TIER
 
-HOME = "index.md"
-OPERATING_MODELS = "operating-models.md"
-TIERS = "tiers/index.md"
-ROLES = "roles.md"
-ROLLOUT = "rollout.md"
-METRICS = "metrics.md"
-AGENTS = "agents/index.md"
-READINESS = "readiness.md"
-
-
-def tier_page(tier_id: int) -> str:
-    return f"tiers/tier-{tier_id}.md"
-
-
-def agent_page(agent_id: str) -> str:
-    return f"agents/{agent_id}.md"
-
-
-def policy_page(policy_id: str) -> str:
-    return f"policies/{policy_id}.md"
+__all__ = ["PhaseStatus", "Renderer", "owners_of", "rollout_status"]
 
 
 @dataclass(frozen=True)
@@ -66,146 +64,22 @@ def rollout_status(rollout: Rollout, today: date) -> list[PhaseStatus]:
     return rows
 
 
-def make_environment(template_dir: Path) -> jinja2.Environment:
-    """A Jinja2 environment where every printed value is escaped for Markdown and HTML."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
-        undefined=jinja2.StrictUndefined,
-        finalize=markdown.escape,
-        autoescape=False,  # escaping is `finalize`: Markdown needs more than HTML escaping
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters.update(
-        mailto=markdown.mailto,
-        external_link=markdown.external_link,
-        mermaid=markdown.mermaid_text,
-        anchor=markdown.anchor,
-        title=markdown.front_matter_title,
-        code=markdown.code,
-        money=lambda value: f"${value:,.2f}",
-        number=_number,
-    )
-    environment.globals.update(
-        url=_url,
-        link=_link,
-        tier_page=tier_page,
-        agent_page=agent_page,
-        policy_page=policy_page,
-        owners_of=owners_of,
-        tier_link=_tier_link,
-        model_link=_model_link,
-        metric_link=_metric_link,
-        role_link=_role_link,
-        agent_link=_agent_link,
-        agent_links=_agent_links,
-        person_with_contact=_person,
-        bound=_bound,
-        readiness_cell=_readiness_cell,
-    )
-    return environment
-
-
-@jinja2.pass_context
-def _url(context: jinja2.runtime.Context, target: str) -> str:
-    return markdown.relative(context["page_path"], target)
-
-
-@jinja2.pass_context
-def _link(context: jinja2.runtime.Context, text: object, target: str) -> markdown.Markup:
-    return markdown.link(text, markdown.relative(context["page_path"], target))
-
-
-@jinja2.pass_context
-def _tier_link(context: jinja2.runtime.Context, tier: Tier) -> markdown.Markup:
-    return _link(context, f"Tier {tier.id}: {tier.name}", tier_page(tier.id))
-
-
-@jinja2.pass_context
-def _model_link(context: jinja2.runtime.Context, model: OperatingModel) -> markdown.Markup:
-    return _link(context, model.name, f"{OPERATING_MODELS}#{model.id}")
-
-
-@jinja2.pass_context
-def _metric_link(context: jinja2.runtime.Context, metric_id: str) -> markdown.Markup:
-    return _link(context, context["g"].metric(metric_id).name, f"{METRICS}#{metric_id}")
-
-
-@jinja2.pass_context
-def _role_link(context: jinja2.runtime.Context, role: Role) -> markdown.Markup:
-    return _link(context, role.name, f"{ROLES}#{role.id}")
-
-
-@jinja2.pass_context
-def _agent_link(context: jinja2.runtime.Context, agent: Charter) -> markdown.Markup:
-    return _link(context, agent.name, agent_page(agent.id))
-
-
-@jinja2.pass_context
-def _agent_links(
-    context: jinja2.runtime.Context, agents: list[Charter], empty: str = "none yet"
-) -> markdown.Markup:
-    if not agents:
-        return markdown.Markup(markdown.escape(empty))
-    return markdown.Markup(", ".join(_agent_link(context, agent) for agent in agents))
-
-
-def _person(person: Person) -> markdown.Markup:
-    return markdown.Markup(f"{markdown.escape(person.name)} ({markdown.mailto(person.email)})")
-
-
-@jinja2.pass_context
-def _bound(context: jinja2.runtime.Context, kind: str, value: float, metric_id: str) -> str:
-    return f"{kind} {_number(value)} {context['g'].metric(metric_id).unit}"
-
-
-_READINESS_WORDS = {
-    readiness.MET: "met",
-    readiness.MISSING: "**missing**",
-    readiness.TODO: "to do",
-    readiness.NOT_APPLICABLE: "n/a",
-}
-
-
-@jinja2.pass_context
-def _readiness_cell(context: jinja2.runtime.Context, row: dict[str, Any], item: Any) -> Any:
-    """A readiness cell: the status, linked to where its evidence is; the detail as a tooltip."""
-    word = _READINESS_WORDS[item.status]
-    if item.status == readiness.NOT_APPLICABLE:
-        return markdown.Markup(word)
-    if item.rule == "minimum-metrics":
-        target = METRICS
-    elif item.rule == "policy" and item.status == readiness.MET and row["charter"] is not None:
-        target = policy_page(row["charter"].policies[0])
-    elif row["charter"] is not None:
-        target = f"{agent_page(row['id'])}#{_EVIDENCE_ANCHORS.get(item.rule, 'owners')}"
-    else:
-        return markdown.Markup(f'<span title="{markdown.attribute(item.detail)}">{word}</span>')
-    href = markdown.relative(context["page_path"], target)
-    return markdown.Markup(f'[{word}]({href} "{markdown.attribute(item.detail)}")')
-
-
-_EVIDENCE_ANCHORS = {
-    "stop-condition": "stop-conditions",
-    "reviewer": "owners",
-    "policy": "policies-and-approvals",
-    "two-person-approval": "policies-and-approvals",
-    "audit-trail": "policies-and-approvals",
-    "break-glass": "policies-and-approvals",
-}
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
 class Renderer:
     """Renders every page of the handbook for one governance model and one `today`."""
 
-    def __init__(self, governance: Governance, *, template_dir: Path, today: date) -> None:
+    def __init__(
+        self,
+        governance: Governance,
+        *,
+        template_dir: Path,
+        today: date,
+        monitor: MonitorView | None = None,
+        charts: dict[tuple[str, str], str] | None = None,
+    ) -> None:
         self.governance = governance
         self.today = today
+        self.monitor = monitor
+        self.charts = charts or {}
         self.environment = make_environment(template_dir)
         self.phases = rollout_status(governance.rollout, today)
         self._shared = self._shared_context()
@@ -221,6 +95,10 @@ class Renderer:
             (METRICS, "metrics.md.j2", {}),
             (AGENTS, "agents.md.j2", {}),
             (READINESS, "readiness.md.j2", {}),
+            (MONITOR, "monitor.md.j2", {}),
+            (ALERTS, "alerts.md.j2", {}),
+            (COSTS, "costs.md.j2", {}),
+            (REVIEWS, "reviews.md.j2", {}),
         ]
         plan += [(tier_page(t.id), "tier.md.j2", {"tier": t}) for t in self.governance.tiers]
         plan += [(agent_page(a.id), "agent.md.j2", {"agent": a}) for a in self.governance.agents]
@@ -251,6 +129,14 @@ class Renderer:
             {"Rollout plan": ROLLOUT},
             {"Metric catalog": METRICS},
             {"Tier readiness": READINESS},
+            {
+                "Monitor": [
+                    {"Dashboard": MONITOR},
+                    {"Alerts": ALERTS},
+                    {"Costs": COSTS},
+                    {"Reviews": REVIEWS},
+                ]
+            },
             {
                 "Agents": [{"Registry": AGENTS}]
                 + [{_nav_title(a.name): agent_page(a.id)} for a in governance.agents]
@@ -296,6 +182,9 @@ class Renderer:
             "rules": readiness.RULES,
             "readiness_rows": self._readiness_rows(),
             "drafts": governance.drafts,
+            "ALERTS": ALERTS,
+            "COSTS": COSTS,
+            **monitor_context(governance, self.monitor, self.charts),
             "ROLLOUT": ROLLOUT,
             "OPERATING_MODELS": OPERATING_MODELS,
         }
@@ -348,12 +237,3 @@ def _nav_title(title: str) -> str:
 
 def _yaml_value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def owners_of(charter: Charter) -> list[tuple[str, Any]]:
-    """(charter field, person) for each owner a charter names, in role order."""
-    owners = charter.owners
-    named = [("agent_owner", owners.agent_owner), ("model_steward", owners.model_steward)]
-    if owners.reviewer is not None:
-        named.append(("reviewer", owners.reviewer))
-    return named

@@ -20,6 +20,7 @@ from pathlib import Path
 from playbook import resources
 from playbook.errors import GovkitError
 from playbook.load import load_governance
+from playbook.monitor_view import load_view, snapshot_path
 from playbook.site import Report, builder_command, read_site_config, stage
 
 POLL_SECONDS = 1.0
@@ -63,7 +64,12 @@ def _serve_command(builder: str, config: Path, dev_addr: str) -> list[str]:
 
 
 def _restage(
-    governance_dir: Path, config_path: Path, live: Path, today: date | None, report: Report
+    governance_dir: Path,
+    config_path: Path,
+    live: Path,
+    today: date | None,
+    state: Path,
+    report: Report,
 ) -> bool:
     """Re-render in a scratch staging dir and sync it into the live one; False on bad input."""
     try:
@@ -75,6 +81,7 @@ def _restage(
                 staging_dir=Path(scratch),
                 site_dir=live.parent / "site",
                 today=today or date.today(),
+                monitor=load_view(state),
             )
             changed = _sync_tree(Path(scratch), live)
     except GovkitError as exc:
@@ -92,12 +99,14 @@ def serve_handbook(
     dev_addr: str,
     builder: str,
     today: date | None,
+    state: Path,
     report: Report,
 ) -> None:
     """Serve until interrupted. Teardown runs in reverse order of set-up."""
     config = read_site_config(config_path)
     docs_source = config_path.parent / str(config.get("docs_dir", "docs"))
     watched = [governance_dir, resources.template_dir(), docs_source, config_path]
+    watched.append(snapshot_path(state))  # a monitor run updates the pages too
     workspace = Path(tempfile.mkdtemp(prefix="govkit-serve-"))
     live = workspace / "stage"
     server: subprocess.Popen[bytes] | None = None
@@ -109,6 +118,7 @@ def serve_handbook(
             staging_dir=live,
             site_dir=workspace / "site",
             today=today or date.today(),
+            monitor=load_view(state),
         )
         server = subprocess.Popen(_serve_command(builder, live / "mkdocs.yml", dev_addr), cwd=live)
         report(f"serving on http://{dev_addr}/ (Ctrl-C to stop); watching {len(watched)} paths")
@@ -118,7 +128,7 @@ def serve_handbook(
             now = _snapshot(watched)
             if now != before:
                 before = now
-                _restage(governance_dir, config_path, live, today, report)
+                _restage(governance_dir, config_path, live, today, state, report)
     except KeyboardInterrupt:
         report("stopping")
     finally:

@@ -25,7 +25,9 @@ import yaml
 from playbook import resources
 from playbook.errors import BuildFailed, UsageError, display_path
 from playbook.governance import Governance
+from playbook.monitor_view import MonitorView
 from playbook.render import Renderer
+from playbook.trends import CHARTS_DIR, copy_reviews, write_charts
 
 BUILDERS = ("mkdocs", "zensical")
 MERMAID_ASSET = "assets/govkit/mermaid.min.js"
@@ -112,10 +114,13 @@ def stage(
     staging_dir: Path,
     site_dir: Path,
     today: date,
+    monitor: MonitorView | None = None,
 ) -> tuple[Path, int]:
     """Write docs + generated pages + a builder configuration into `staging_dir`.
 
-    Returns the staged configuration file and the number of generated pages.
+    `monitor` is the latest monitor run (its snapshot), if any: it adds the dashboard, alerts,
+    costs, reviews and each agent's results and trend charts. Returns the staged configuration
+    file and the number of generated pages.
     """
     config = read_site_config(config_path)
     docs_source = config_path.parent / str(config.get("docs_dir", "docs"))
@@ -126,7 +131,16 @@ def stage(
         docs_dir.mkdir(parents=True)
     hand_written = sorted(path.relative_to(docs_dir).as_posix() for path in docs_dir.rglob("*.md"))
 
-    renderer = Renderer(governance, template_dir=resources.template_dir(), today=today)
+    charts = write_charts(governance, monitor, docs_dir / CHARTS_DIR) if monitor else {}
+    if monitor is not None:
+        copy_reviews(monitor, docs_dir / "reviews")
+    renderer = Renderer(
+        governance,
+        template_dir=resources.template_dir(),
+        today=today,
+        monitor=monitor,
+        charts=charts,
+    )
     pages = renderer.pages()
     clashes = sorted(set(pages) & set(hand_written))
     if clashes:
@@ -176,6 +190,7 @@ def build_site(
     site_dir: Path,
     builder: str = "mkdocs",
     today: date,
+    monitor: MonitorView | None = None,
     report: Report = lambda message: None,
 ) -> BuildResult:
     """Render, stage and build the handbook; replace `site_dir` only when everything succeeded."""
@@ -193,6 +208,7 @@ def build_site(
             staging_dir=staging,
             site_dir=building,
             today=today,
+            monitor=monitor,
         )
         rendered = time.perf_counter()
         report(f"rendered {pages} pages; building the site with {builder}")

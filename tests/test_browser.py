@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = "2026-11-24"
+NOW = "2026-11-24T12:00:00Z"  # the demo events plant a stop-condition breach for refunds
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -53,12 +54,19 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Build the example handbook once and serve it over HTTP; yields the base URL."""
-    site = tmp_path_factory.mktemp("browser") / "site"
+    root = tmp_path_factory.mktemp("browser")
+    site, events, state = root / "site", root / "events.parquet", root / "monitor.db"
     governance = str(REPO / "governance")
-    command = [sys.executable, "-m", "playbook", "build", "--governance", governance]
-    command += ["--site-dir", str(site), "--today", TODAY]
-    build = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert build.returncode == 0, build.stdout + build.stderr
+    for command in [
+        ["events", "generate", "--out", str(events), "--now", NOW],
+        ["monitor", "run", "--events", str(events), "--state", str(state), "--now", NOW],
+        ["build", "--site-dir", str(site), "--state", str(state), "--today", TODAY],
+    ]:
+        run = subprocess.run(
+            [sys.executable, "-m", "playbook", *command, "--governance", governance],
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
 
     handler = functools.partial(QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -148,3 +156,30 @@ def test_search_finds_an_agent_by_its_owner_name(page: sync_api.Page, site_url: 
     result_links = page.locator(".md-search-result__item a.md-search-result__link")
     hrefs = [result_links.nth(i).get_attribute("href") for i in range(result_links.count())]
     assert any("agents/support-replies" in (href or "") for href in hrefs), hrefs
+
+
+def test_dashboard_lists_the_planted_alert_first(page: sync_api.Page, site_url: str):
+    page.goto(f"{site_url}/monitor/")
+    first_row = page.locator("article table tbody tr").first
+    sync_api.expect(first_row).to_contain_text("Refunds")
+    sync_api.expect(first_row).to_contain_text("StopCondition")
+
+
+def test_trend_charts_load(page: sync_api.Page, site_url: str):
+    page.goto(f"{site_url}/agents/support-replies/")
+    charts = page.locator('article img[src*="assets/charts"]')
+    assert charts.count() == 6
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        chart.scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete", arg=chart.element_handle())
+        assert chart.evaluate("(img) => img.naturalWidth") > 0, "broken chart image"
+        assert chart.get_attribute("alt")
+
+
+def test_alert_links_to_the_agent_page(page: sync_api.Page, site_url: str):
+    page.goto(f"{site_url}/monitor/alerts/")
+    row = page.locator("article table tbody tr", has_text="StopCondition").first
+    row.get_by_role("link", name="Refunds").click()
+    page.wait_for_url("**/agents/refunds/")
+    sync_api.expect(page.locator("article")).to_contain_text("Oliver Brandt")

@@ -195,7 +195,7 @@ def test_fail_on_alert_exits_1_only_when_firing(govkit, paths):
 def test_snapshot_json_is_published_beside_the_state(govkit, paths):
     run(govkit, paths["breach"], paths["state"])
     snapshot = json.loads(paths["state"].with_suffix(".json").read_text())
-    assert snapshot["schema"] == "govkit.monitor/1"
+    assert snapshot["schema"] == "govkit.monitor/2"
     assert snapshot["now"] == NOW
     assert snapshot["agents"][AGENT]["status"] == "stop_condition"
     assert snapshot["agents"]["docs-qa"]["status"] == "insufficient_data"

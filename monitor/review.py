@@ -1,0 +1,286 @@
+"""The periodic agent review: what an agent did, at what quality and cost, over one period.
+
+A period is the half-open interval [now - period, now). Figures come from the validated `events`
+view (one SQL pass over this period and the previous one of the same length), alerts from the
+monitor's SQLite state (`alerts` table, see monitor/state.py). Budgets are the charter's
+`budget.monthly_usd` prorated to the period with a 30-day month: monthly * period_days / 30.
+`govkit review` prints one review; `write_due_reviews` (called by `govkit monitor schedule`)
+writes every review whose charter's `review.cadence` has come round.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from monitor.alerts import iso
+from monitor.events import load_events
+from playbook.errors import UsageError, display_path
+from playbook.governance import Governance
+from playbook.model import CADENCE_DAYS, WINDOW_PATTERN, Charter, window_to_timedelta
+
+DAYS_PER_MONTH = 30  # budgets are monthly; a review period is prorated against a 30-day month
+BUCKETS = ("inference", "tooling", "human")
+REVIEWS_DIR = "reviews"
+
+# One pass over [previous_from, to): `is_current` splits this period from the previous one.
+_FIGURES_SQL = """
+SELECT ts >= $from AS is_current,
+       count(*) AS tasks,
+       count(*) FILTER (WHERE outcome = 'success') AS successes,
+       count(*) FILTER (WHERE outcome = 'escalated') AS escalations,
+       count(reworked) AS rework_known, count(*) FILTER (WHERE reworked) AS reworked,
+       count(policy_hit) AS policy_known, count(*) FILTER (WHERE policy_hit) AS policy_hits,
+       count(rolled_back) AS rollback_known, count(*) FILTER (WHERE rolled_back) AS rolled_back,
+       avg(customer_feedback) AS customer_feedback_mean,
+       coalesce(sum(reviewer_minutes), 0) AS reviewer_minutes,
+       coalesce(sum(cost_usd), 0) AS inference,
+       coalesce(sum(tooling_cost_usd), 0) AS tooling
+FROM events
+WHERE agent = $agent AND ts >= $previous_from AND ts < $to
+GROUP BY ALL
+"""
+
+
+@dataclass
+class Review:
+    """One agent's review: `document` is the JSON `govkit review --format json` prints;
+    `previous` holds the same figures for the period before (for the cost-shift check)."""
+
+    charter: Charter
+    period: str
+    document: dict[str, Any]
+    previous: dict[str, Any]
+
+
+def parse_period(text: str) -> timedelta:
+    """`30d`, `4w`, `12h` -> a timedelta; anything else is a usage error (exit 2)."""
+    if not WINDOW_PATTERN.match(text.strip()):
+        raise UsageError(f"--period: expected a period like 12h, 30d or 4w but received {text!r}")
+    return window_to_timedelta(text.strip())
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _figures(row: dict[str, Any] | None, hourly_rate: float) -> dict[str, Any]:
+    """The period's figures from one aggregate row (None when the period has no task)."""
+    row = row or {}
+    tasks, successes = int(row.get("tasks", 0)), int(row.get("successes", 0))
+    minutes = float(row.get("reviewer_minutes", 0.0))
+    cost = {
+        "inference": float(row.get("inference", 0.0)),
+        "tooling": float(row.get("tooling", 0.0)),
+        "human": minutes / 60.0 * hourly_rate,
+    }
+    cost["total"] = cost["inference"] + cost["tooling"] + cost["human"]
+    return {
+        "tasks": tasks,
+        "successes": successes,
+        "task_success_rate": _ratio(successes, tasks),
+        "escalation_rate": _ratio(row.get("escalations", 0), tasks),
+        "rework_rate": _ratio(row.get("reworked", 0), row.get("rework_known", 0)),
+        "policy_hit_rate": _ratio(row.get("policy_hits", 0), row.get("policy_known", 0)),
+        "rollback_rate": _ratio(row.get("rolled_back", 0), row.get("rollback_known", 0)),
+        "customer_feedback_mean": _finite(row.get("customer_feedback_mean")),
+        "reviewer_minutes": minutes,
+        "cost": cost,
+        "cost_per_successful_task": _ratio(cost["total"], successes),
+    }
+
+
+def period_figures(
+    connection: duckdb.DuckDBPyConnection,
+    agent: str,
+    start: datetime,
+    end: datetime,
+    hourly_rate: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Figures for [start, end) and for the previous period of the same length."""
+    parameters = {"agent": agent, "from": start, "previous_from": start - (end - start), "to": end}
+    cursor = connection.execute(_FIGURES_SQL, parameters)
+    names = [column[0] for column in cursor.description]
+    rows = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    return _figures(rows.get(True), hourly_rate), _figures(rows.get(False), hourly_rate)
+
+
+def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The agent's alerts from the monitor state that were active at any time in [start, end):
+    started before `end` and not ended by `start`. No state file: no alerts."""
+    if not state.is_file():
+        return []
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "SELECT labels, annotations, status, starts_at, ends_at FROM alerts "
+                "ORDER BY starts_at, fingerprint"
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise UsageError(f"{display_path(state)}: cannot read the monitor state ({exc})") from None
+    alerts = []
+    for labels_text, annotations_text, status, starts_at, ends_at in rows:
+        labels, annotations = json.loads(labels_text), json.loads(annotations_text)
+        starts, ends = _instant(starts_at), _instant(ends_at)
+        if labels.get("agent") != agent or starts is None or starts >= end:
+            continue
+        if ends is not None and ends <= start:
+            continue
+        alerts.append(
+            {
+                "alertname": labels.get("alertname"),
+                "metric": labels.get("metric"),
+                "severity": labels.get("severity"),
+                "status": status,
+                "startsAt": iso(starts),
+                "endsAt": iso(ends),
+                "action": annotations.get("action"),
+                "summary": annotations.get("summary"),
+            }
+        )
+    return alerts
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _budget(charter: Charter, length: timedelta) -> dict[str, float] | None:
+    if charter.budget is None:
+        return None
+    share = length.total_seconds() / 86400 / DAYS_PER_MONTH
+    monthly = charter.budget.monthly_usd
+    budget = {bucket: getattr(monthly, bucket) * share for bucket in BUCKETS}
+    budget["total"] = sum(budget.values())
+    return budget
+
+
+def build_reviews(
+    governance: Governance,
+    charters: list[Charter],
+    events: str,
+    *,
+    now: datetime,
+    period: str,
+    state: Path,
+) -> list[Review]:
+    """Reviews of `charters` for [now - period, now), reading the events source once."""
+    length = parse_period(period)
+    start = now - length
+    rate = governance.organisation.human_hourly_rate_usd
+    store = load_events(
+        events, agents={c.id for c in governance.agents}, human_hourly_rate_usd=rate
+    )
+    try:
+        figures = {c.id: period_figures(store.connection, c.id, start, now, rate) for c in charters}
+    finally:
+        store.close()
+    reviews = []
+    for charter in charters:
+        current, previous = figures[charter.id]
+        budget = _budget(charter, length)
+        variance = (
+            None
+            if budget is None
+            else {key: current["cost"][key] - budget[key] for key in (*BUCKETS, "total")}
+        )
+        document = {
+            "agent": charter.id,
+            "period": {"from": iso(start), "to": iso(now)},
+            **current,
+            "budget": budget,
+            "variance": variance,
+            "alerts": state_alerts(state, charter.id, start, now),
+        }
+        reviews.append(Review(charter, period.strip(), document, previous))
+    return reviews
+
+
+def cost_shift(previous: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """The plain warning when inference cost per task fell but human cost per task rose by more
+    than it saved, else None. Each argument has `tasks` and `cost` {inference, human} in USD
+    (a review's JSON, or the same figures for any period)."""
+    if not previous.get("tasks") or not current.get("tasks"):
+        return None
+
+    def per_task(figures: dict[str, Any], bucket: str) -> float:
+        return float(figures["cost"][bucket]) / figures["tasks"]
+
+    inference_before = per_task(previous, "inference")
+    inference_now = per_task(current, "inference")
+    human_before, human_now = per_task(previous, "human"), per_task(current, "human")
+    saved, added = inference_before - inference_now, human_now - human_before
+    if saved <= 0 or added <= saved:
+        return None
+    return (
+        f"Inference cost per task fell by ${saved:,.4f} (from ${inference_before:,.4f} to "
+        f"${inference_now:,.4f}), but human cost per task rose by ${added:,.4f} (from "
+        f"${human_before:,.4f} to ${human_now:,.4f}): the saving is shifted to reviewers, "
+        "not real."
+    )
+
+
+def reviews_dir(state_path: Path) -> Path:
+    """Where scheduled reviews go: `<state dir>/reviews/<agent>/<YYYY-MM-DD>.{md,json}`."""
+    return state_path.parent / REVIEWS_DIR
+
+
+def _last_review_end(directory: Path) -> datetime | None:
+    """The `period.to` of the newest written review (its JSON is written last)."""
+    for path in sorted(directory.glob("*.json"), reverse=True):
+        try:
+            return _instant(json.loads(path.read_text(encoding="utf-8"))["period"]["to"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(temporary, 0o644)  # mkstemp makes it private; the site builder may be another user
+    os.replace(temporary, path)
+
+
+def write_due_reviews(
+    governance: Governance, events: str, state_path: Path, now: datetime
+) -> list[Path]:
+    """Write the review of every charter whose last review ended a cadence or more before `now`
+    (or that has none), period = the cadence. Returns the files written (.md, then .json)."""
+    from monitor.review_markdown import format_markdown
+
+    root = reviews_dir(state_path)
+    due: dict[int, list[Charter]] = {}
+    for charter in governance.agents:
+        days = CADENCE_DAYS[charter.review.cadence]
+        last = _last_review_end(root / charter.id)
+        if last is None or now - last >= timedelta(days=days):
+            due.setdefault(days, []).append(charter)
+    written: list[Path] = []
+    for days, charters in sorted(due.items()):
+        reviews = build_reviews(
+            governance, charters, events, now=now, period=f"{days}d", state=state_path
+        )
+        for review in reviews:
+            directory = root / review.charter.id
+            directory.mkdir(parents=True, exist_ok=True)
+            stem = directory / f"{now.astimezone(UTC):%Y-%m-%d}"
+            markdown, document = stem.with_suffix(".md"), stem.with_suffix(".json")
+            _write_atomically(markdown, format_markdown(governance, review))
+            _write_atomically(document, json.dumps(review.document, indent=2) + "\n")
+            written += [markdown, document]
+    return written

@@ -1,0 +1,73 @@
+"""`govkit review AGENT`: the periodic agent review, as Markdown for people or JSON for tools."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from monitor.cli import DEFAULT_STATE, INSTANT, events_option, governance_option
+from playbook.load import load_governance
+
+
+@click.command("review")
+@click.argument("agent_id", metavar="AGENT")
+@governance_option
+@events_option
+@click.option(
+    "--period",
+    default="30d",
+    show_default=True,
+    help="Length of the reviewed period, ending at --now: e.g. 12h, 30d or 4w.",
+)
+@click.option(
+    "--now",
+    type=INSTANT,
+    default=None,
+    help="End of the period (ISO 8601, excluded from it). Default: now.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="markdown: the review document for the owner; json: one object for tools.",
+)
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="The drift monitor's SQLite state, for the alerts active in the period (none if absent).",
+)
+def review(
+    agent_id: str,
+    governance_dir: Path,
+    events: str,
+    period: str,
+    now: datetime | None,
+    output_format: str,
+    state: Path,
+) -> None:
+    """The periodic review of AGENT over [now - period, now): throughput and task success,
+    quality, human time, cost against the charter's budget, notable failures, and a corrective
+    actions section for the owner to fill.
+
+    Exit 0; 2 on bad input (an unknown agent, a bad period, unreadable events).
+    """
+    from monitor.review import build_reviews, parse_period
+    from monitor.review_markdown import format_markdown
+    from playbook.whois import find_charter
+
+    moment = now or datetime.now(UTC)
+    parse_period(period)
+    governance = load_governance(governance_dir, today=moment.date())
+    charter = find_charter(governance, agent_id)
+    (result,) = build_reviews(governance, [charter], events, now=moment, period=period, state=state)
+    if output_format == "json":
+        click.echo(json.dumps(result.document, indent=2))
+    else:
+        click.echo(format_markdown(governance, result), nl=False)
