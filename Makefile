@@ -18,8 +18,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/govkit check --governance governance
 	$(BIN)/govkit events generate --governance governance --out .govkit/demo-events.parquet
-	$(BIN)/govkit monitor run --governance governance --events .govkit/demo-events.parquet --state .govkit/monitor.db
-	$(BIN)/govkit build --governance governance --site-dir site
+	$(BIN)/govkit monitor run --governance governance --events .govkit/demo-events.parquet --state .govkit/monitor.db --write-reviews
+	$(BIN)/govkit build --governance governance --site-dir site --state .govkit/monitor.db
 	@echo
 	@echo "Monitor state: $(CURDIR)/.govkit/monitor.db (snapshot: .govkit/monitor.json)"
 	@echo "The handbook is at: $(CURDIR)/site/index.html"

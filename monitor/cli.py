@@ -129,6 +129,12 @@ def monitor() -> None:
     show_default=True,
     help="Seconds to wait for another run on the same state before giving up (exit 2).",
 )
+@click.option(
+    "--write-reviews",
+    is_flag=True,
+    help="Also write each agent's review whose review.cadence has fallen due (as the schedule "
+    "does), beside the state under reviews/.",
+)
 def run_command(
     governance_dir: Path,
     events: str,
@@ -139,6 +145,7 @@ def run_command(
     fail_on_alert: bool,
     max_bad_fraction: float,
     lock_timeout: float,
+    write_reviews: bool,
 ) -> None:
     """Run one monitor pass and report findings and alerts.
 
@@ -162,6 +169,14 @@ def run_command(
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         click.echo(format_text(governance, report))
+    if write_reviews:
+        from monitor.review import write_due_reviews
+
+        written = write_due_reviews(governance, events, state, moment)
+        reviews = [path for path in written if path.suffix == ".md"]
+        click.echo(
+            f"govkit: wrote {len(reviews)} review(s) under {state.parent / 'reviews'}", err=True
+        )
     if fail_on_alert and report.firing:
         sys.exit(1)
 

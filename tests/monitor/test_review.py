@@ -336,3 +336,20 @@ def test_the_scheduled_monitor_run_writes_due_reviews(tmp_path):
     assert len(list(state.parent.glob("reviews/*/*.md"))) == 7
     scheduler.monitor_once()
     assert len(list(state.parent.glob("reviews/*/*.json"))) == 7
+
+
+def test_monitor_run_can_write_the_due_reviews(tmp_path, govkit):
+    from tests.conftest import EXAMPLE_GOVERNANCE
+    from tests.monitor.conftest import write_events
+
+    events = write_events(tmp_path / "events.parquet")
+    state = tmp_path / "state" / "monitor.db"
+    args = ["monitor", "run", "--governance", str(EXAMPLE_GOVERNANCE), "--events", str(events),
+            "--state", str(state), "--now", "2026-11-24T12:00:00Z", "--write-reviews"]  # fmt: skip
+    result = govkit(*args)
+    assert result.exit_code == 0, result.stderr
+    written = sorted(p.parent.name for p in (state.parent / "reviews").glob("*/*.md"))
+    assert written == sorted(p.stem for p in (EXAMPLE_GOVERNANCE / "agents").glob("*.yaml"))
+    assert "wrote 7 review(s)" in result.stderr
+    again = govkit(*args)
+    assert "wrote 0 review(s)" in again.stderr
