@@ -16,7 +16,7 @@ from playbook.model import (
     Rollout,
     Tier,
 )
-from playbook.settings import MonitorSettings
+from playbook.settings import MonitorSettings, Pricing, SourceSettings
 from playbook.yamlsrc import YamlDocument
 
 # The governance files every organisation has, and the key each keeps its list under.
@@ -27,6 +27,8 @@ ROLES_FILE = "roles.yaml"
 METRICS_FILE = "metrics.yaml"
 ROLLOUT_FILE = "rollout.yaml"
 MONITOR_FILE = "monitor.yaml"
+SOURCES_FILE = "sources.yaml"
+PRICING_FILE = "pricing.yaml"
 AGENTS_DIR = "agents"
 
 
@@ -43,6 +45,8 @@ class Governance:
     rollout: Rollout
     agents: list[Charter]
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    sources: SourceSettings = field(default_factory=SourceSettings)
+    pricing: Pricing = field(default_factory=Pricing)
     documents: dict[str, YamlDocument] = field(default_factory=dict, repr=False)
     agent_documents: list[YamlDocument] = field(default_factory=list, repr=False)
     # Charters still holding TODO placeholders where the schema needs a real value: listed, not

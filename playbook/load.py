@@ -21,13 +21,15 @@ from playbook.governance import (
     MONITOR_FILE,
     OPERATING_MODELS_FILE,
     ORGANISATION_FILE,
+    PRICING_FILE,
     ROLES_FILE,
     ROLLOUT_FILE,
+    SOURCES_FILE,
     TIERS_FILE,
     Governance,
 )
 from playbook.readiness import PolicyStatus, assess_organisation
-from playbook.settings import MonitorSettings
+from playbook.settings import MonitorSettings, Pricing, SourceSettings
 from playbook.validate import charter_rules, file_rules
 from playbook.yamlsrc import YamlDocument, YamlReadError, read_yaml
 
@@ -120,15 +122,12 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         elif not charter_problems:  # invalid only where placeholders stand: a draft
             drafts.append(document)
 
-    monitor_settings = MonitorSettings()
-    if (root / MONITOR_FILE).is_file():
-        document = _read(root / MONITOR_FILE, problems)
-        if document is not None:
-            documents[MONITOR_FILE] = document
-            monitor_settings = validate_document(document, MonitorSettings, problems)
+    monitor_settings = _optional(root, MONITOR_FILE, MonitorSettings, documents, problems)
+    sources = _optional(root, SOURCES_FILE, SourceSettings, documents, problems)
+    pricing = _optional(root, PRICING_FILE, Pricing, documents, problems)
 
     files_ok = all(parsed.get(name) is not None for name in _FILE_SCHEMAS)
-    if not files_ok or monitor_settings is None:
+    if not files_ok or None in (monitor_settings, sources, pricing):
         raise ValidationFailed(problems)
     governance = Governance(
         root=root,
@@ -140,6 +139,8 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         rollout=parsed[ROLLOUT_FILE],
         agents=agents,
         monitor=monitor_settings,
+        sources=sources,
+        pricing=pricing,
         documents=documents,
         agent_documents=agent_documents,
         drafts=drafts,
@@ -151,6 +152,23 @@ def load_governance(root: Path, *, today: date | None = None) -> Governance:
         raise ValidationFailed(problems)
     governance.warnings = sorted(warnings)
     return governance
+
+
+def _optional(
+    root: Path,
+    name: str,
+    schema: type[SchemaT],
+    documents: dict[str, YamlDocument],
+    problems: list[Problem],
+) -> SchemaT | None:
+    """An optional settings file: its defaults when absent, None (with problems) when invalid."""
+    if not (root / name).is_file():
+        return schema()
+    document = _read(root / name, problems)
+    if document is None:
+        return None
+    documents[name] = document
+    return validate_document(document, schema, problems)
 
 
 def _load_policies(governance: Governance) -> list[Problem]:

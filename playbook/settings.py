@@ -1,13 +1,14 @@
-"""`governance/monitor.yaml`: how the drift monitor tests, and whom it tells. Optional file."""
+"""Optional governance settings: `monitor.yaml` (testing and telling), `sources.yaml` and
+`pricing.yaml` (turning trace exports into events)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from playbook.model import NonNegative, Schema, Slug, Window
+from playbook.model import NonNegative, Schema, Slug, Text, Window
 
 
 def _http_url(value: str) -> str:
@@ -47,3 +48,43 @@ class MonitorSettings(Schema):
     effect_floors: EffectFloors = Field(default_factory=EffectFloors)
     receivers: list[Receiver] = Field(default_factory=list)
     handbook_url: HttpUrl | None = None
+
+
+# --- sources.yaml: how trace exports become events --------------------------------------------
+
+
+class Escalation(Schema):
+    """What marks a task as escalated to a person."""
+
+    tags: list[Text] = Field(default_factory=list)  # a tag on the task's root run or span
+    keys: list[Text] = Field(default_factory=list)  # a metadata or attribute key present and true
+    tools: list[Text] = Field(default_factory=list)  # a descendant tool span/run with this name
+
+
+class FeedbackKeys(Schema):
+    """Which feedback key, annotation name, tag or attribute fills each event column."""
+
+    customer_feedback: list[Text] = Field(default_factory=list)
+    reworked: list[Text] = Field(default_factory=list)
+    policy_hit: list[Text] = Field(default_factory=list)
+    rolled_back: list[Text] = Field(default_factory=list)
+
+
+class SourceSettings(Schema):
+    agent_attribute: dict[Literal["otel", "openinference", "langsmith", "weave"], Text] = Field(
+        default_factory=dict
+    )  # overrides the default attribute naming the agent, per source
+    agents: dict[str, Slug] = Field(default_factory=dict)  # traced name -> charter id
+    escalation: Escalation = Field(default_factory=Escalation)
+    feedback: FeedbackKeys = Field(default_factory=FeedbackKeys)
+
+
+class ModelPrice(Schema):
+    input_per_million: NonNegative
+    output_per_million: NonNegative
+
+
+class Pricing(Schema):
+    """USD per million input and output tokens, per model name as traces record it."""
+
+    models: dict[str, ModelPrice] = Field(default_factory=dict)
