@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import click
 
 from playbook import __version__, resources
+from playbook import cli_options as shared
 from playbook.errors import GovkitError, UsageError, display_path
 from playbook.load import load_governance
 from playbook.monitor_view import load_view
@@ -67,14 +68,7 @@ class GovkitGroup(click.Group):
 
 DATE = DateType()
 
-governance_option = click.option(
-    "--governance",
-    "governance_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("governance"),
-    show_default=True,
-    help="Directory holding the governance YAML (organisation, tiers, agents/...).",
-)
+governance_option = shared.governance_option()
 today_option = click.option(
     "--today",
     type=DATE,
@@ -82,13 +76,9 @@ today_option = click.option(
     help="Date the handbook is built as of (YYYY-MM-DD): sets the current rollout phase. "
     "Default: today.",
 )
-state_option = click.option(
-    "--state",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path(".govkit/monitor.db"),
-    show_default=True,
-    help="The drift monitor's state (its JSON snapshot beside it is read, or give the .json). "
-    "Without one the handbook says that no monitor run has happened yet.",
+state_option = shared.state_option(
+    "The drift monitor's state (its JSON snapshot beside it is read, or give the .json). "
+    "Without one the handbook says that no monitor run has happened yet."
 )
 config_option = click.option(
     "--config",
@@ -302,12 +292,8 @@ def charter_new(
 @cli.command("whois")
 @click.argument("agent_id", metavar="AGENT")
 @governance_option
-@click.option(
-    "--state",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path(".govkit/monitor.db"),
-    show_default=True,
-    help="The drift monitor's state, for the last run and firing alerts (skipped if absent).",
+@shared.state_option(
+    "The drift monitor's state, for the last run and firing alerts (skipped if absent)."
 )
 @click.option(
     "--format",

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from playbook.cli_options import governance_option as governance_option_for
 from playbook.errors import UsageError, display_path
 from playbook.load import describe
 from playbook.policy import (
@@ -29,13 +30,8 @@ MEANINGS = {
 }
 
 policy_argument = click.argument("policy_ref", metavar="POLICY")
-governance_option = click.option(
-    "--governance",
-    "governance_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("governance"),
-    show_default=True,
-    help="Governance directory: a POLICY id is read from its policies/<id>.yaml.",
+governance_option = governance_option_for(
+    "Governance directory: a POLICY id is read from its policies/<id>.yaml."
 )
 
 

@@ -1,0 +1,35 @@
+"""Options shared by govkit's commands, defined once: every command names them alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_STATE = Path(".govkit/monitor.db")
+Decorator = Callable[[Any], Any]
+
+
+def governance_option(
+    help: str = "Directory holding the governance YAML (organisation, tiers, agents/...).",
+) -> Decorator:
+    return click.option(
+        "--governance",
+        "governance_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("governance"),
+        show_default=True,
+        help=help,
+    )
+
+
+def state_option(help: str) -> Decorator:
+    return click.option(
+        "--state",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=DEFAULT_STATE,
+        show_default=True,
+        help=help,
+    )
