@@ -26,7 +26,8 @@ NUMERIC = (*NON_NEGATIVE, "customer_feedback")
 BOOLEAN = ("reworked", "policy_hit", "rolled_back")
 REQUIRED = ("timestamp", "agent", "outcome")
 MAX_EXAMPLES = 5
-MEMORY_LIMIT = "1GB"  # DuckDB's own budget; a parsed text source spills to disk beyond it
+# DuckDB's own budget; the arrays handed to numpy come on top. A parsed text source spills to disk.
+MEMORY_LIMIT = "768MB"
 
 # Reasons a row is skipped, in the order they are checked (a row counts under its first reason).
 REASONS = (
