@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from playbook import cli_options as shared
 from playbook.load import load_governance
-
-DEFAULT_STATE = Path(".govkit/monitor.db")
 
 
 class InstantType(click.ParamType):
@@ -53,13 +53,8 @@ class FractionType(click.ParamType):
 
 INSTANT = InstantType()
 
-governance_option = click.option(
-    "--governance",
-    "governance_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("governance"),
-    show_default=True,
-    help="Directory holding the governance YAML (charters, metric catalog, monitor.yaml).",
+governance_option = shared.governance_option(
+    "Directory holding the governance YAML (charters, metric catalog, monitor.yaml)."
 )
 events_option = click.option(
     "--events",
@@ -67,13 +62,9 @@ events_option = click.option(
     help="Events: a CSV, JSON Lines or Parquet file or glob, or a DuckDB database "
     "(table `events`, or PATH::TABLE).",
 )
-state_option = click.option(
-    "--state",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_STATE,
-    show_default=True,
-    help="SQLite state: alerts, run history, findings, outbox. A JSON snapshot of the latest "
-    "run is written beside it (same name, .json).",
+state_option = shared.state_option(
+    "SQLite state: alerts, run history, findings, outbox. A JSON snapshot of the latest run is "
+    "written beside it (same name, .json)."
 )
 
 
@@ -135,6 +126,14 @@ def monitor() -> None:
     help="Also write each agent's review whose review.cadence has fallen due (as the schedule "
     "does), beside the state under reviews/.",
 )
+@click.option(
+    "--events-format",
+    type=click.Choice(["otel", "openinference", "langsmith", "weave"]),
+    default=None,
+    help="--events is a trace export of this kind: convert it to events first (with "
+    "sources.yaml and pricing.yaml). Default: detected from the content when the file has no "
+    "`outcome` column.",
+)
 def run_command(
     governance_dir: Path,
     events: str,
@@ -146,6 +145,7 @@ def run_command(
     max_bad_fraction: float,
     lock_timeout: float,
     write_reviews: bool,
+    events_format: str | None,
 ) -> None:
     """Run one monitor pass and report findings and alerts.
 
@@ -156,6 +156,7 @@ def run_command(
 
     moment = now or datetime.now(UTC)
     governance = load_governance(governance_dir, today=moment.date())
+    events = _trace_events(events, events_format, governance)
     options = RunOptions(
         events=events,
         now=moment,
@@ -179,6 +180,16 @@ def run_command(
         )
     if fail_on_alert and report.firing:
         sys.exit(1)
+
+
+def _trace_events(events: str, events_format: str | None, governance: Any) -> str:
+    """`events`, or a temporary Parquet file converted from the trace export it names."""
+    from monitor.traces.importer import trace_events
+
+    context = click.get_current_context()
+    scratch = context.with_resource(tempfile.TemporaryDirectory(prefix="govkit-traces-"))
+    echo = lambda message: click.echo(f"govkit: {message}", err=True)  # noqa: E731
+    return trace_events(events, events_format, governance, Path(scratch), echo)
 
 
 @monitor.command("schedule")
@@ -263,3 +274,41 @@ def generate_command(
         governance, out, now=now or datetime.now(UTC), seed=seed, tasks_per_day=tasks_per_day
     )
     click.echo(summary)
+
+
+@events.command("import")
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["otel", "openinference", "langsmith", "weave"]),
+    required=True,
+    help="The kind of trace export: OpenTelemetry GenAI (OTLP JSON or JSON Lines), "
+    "OpenInference (Phoenix spans), LangSmith runs or W&B Weave calls.",
+)
+@click.argument("files", nargs=-1, required=True)
+@governance_option
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A sources.yaml to use instead of the governance directory's own (agent names to "
+    "charter ids, escalation markers, feedback keys).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Events file to write: .parquet or .csv.",
+)
+def import_command(
+    source: str, files: tuple[str, ...], governance_dir: Path, mapping: Path | None, out: Path
+) -> None:
+    """Turn trace exports (FILE... or globs) into events: one row per agent task, mapped to
+    charters with sources.yaml and priced with pricing.yaml. Prints what was imported and what
+    was skipped, unmapped or unpriced."""
+    from monitor.traces.importer import convert, load_mapping
+
+    settings = load_mapping(mapping) if mapping is not None else None
+    governance = load_governance(governance_dir, today=datetime.now(UTC).date())
+    convert(source, list(files), governance, out, settings=settings, echo=click.echo)
+    click.echo(f"wrote {out}")

@@ -10,6 +10,7 @@ priced at the organisation's hourly rate) and any custom columns the metric cata
 from __future__ import annotations
 
 import glob
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -326,3 +327,35 @@ def _too_many_bad_rows(source: Source, bad: BadRows, limit: float) -> str:
         f"({bad.invalid / bad.total:.1%}), more than --max-bad-fraction {limit:g}; "
         f"nothing was changed. By reason: {parts}. Examples: {examples}"
     )
+
+
+# --- writing event files ------------------------------------------------------------------------
+
+WRITE_FORMATS = {
+    ".parquet": "FORMAT parquet",
+    ".csv": "FORMAT csv, HEADER true",
+    ".jsonl": "FORMAT json",
+}
+
+
+def copy_frame(frame: dict[str, Any], select: str, out: Path) -> None:
+    """COPY `SELECT {select} FROM frame` (a dict of numpy arrays) to `out`, in the format its
+    extension names, through a temporary file and a rename: a reader never sees half a file."""
+    suffix = out.suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        raise UsageError(f"{out}: expected a .parquet, .csv or .jsonl file to write")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(handle)
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        connection.register("frame", frame)
+        query = f"SELECT {select} FROM frame"
+        connection.execute(f"COPY ({query}) TO {_literal(temporary)} ({WRITE_FORMATS[suffix]})")
+        connection.close()
+        os.replace(temporary, out)
+    except BaseException:
+        connection.close()
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import DEFAULT_STATE, INSTANT, events_option, governance_option
+from monitor.cli import INSTANT, events_option, governance_option
+from playbook import cli_options as shared
 from playbook.load import load_governance
 
 
@@ -36,12 +37,8 @@ from playbook.load import load_governance
     show_default=True,
     help="markdown: the review document for the owner; json: one object for tools.",
 )
-@click.option(
-    "--state",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_STATE,
-    show_default=True,
-    help="The drift monitor's SQLite state, for the alerts active in the period (none if absent).",
+@shared.state_option(
+    "The drift monitor's SQLite state, for the alerts active in the period (none if absent)."
 )
 def review(
     agent_id: str,

@@ -20,23 +20,20 @@ the same file. DuckDB writes it (Parquet, CSV or JSON Lines, by extension) throu
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 from scipy.stats import binom
 
+from monitor.events import WRITE_FORMATS, copy_frame
 from monitor.metrics import DEFAULT_RECENT, charter_windows
 from playbook.errors import UsageError
 from playbook.governance import Governance
 from playbook.model import Charter, Metric, window_to_timedelta
 
-FORMATS = {".parquet": "FORMAT parquet", ".csv": "FORMAT csv, HEADER true", ".jsonl": "FORMAT json"}
 OUTCOMES = ("success", "failure", "escalated")
 # Flag columns every file has, and their rate when no charter limits them.
 FLAG_DEFAULTS = {"reworked": 0.05, "policy_hit": 0.02, "rolled_back": 0.005,
@@ -301,22 +298,9 @@ def write_events(columns: dict[str, np.ndarray], agents: list[str], out: Path) -
             *(f'"{flag}"' for flag in flags),
         ]
     )
-    frame = {**columns, "seq": np.arange(1, len(columns["ts"]) + 1, dtype=np.int64)}  # noqa: F841
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(handle)
-    connection = duckdb.connect(":memory:")
-    try:
-        connection.execute("SET TimeZone = 'UTC'")
-        # Agent ids are validated (model.AGENT_ID_PATTERN) and quoted; the rest is ours.
-        copy = f"COPY (SELECT {select} FROM frame) TO {_literal(temporary)} ({FORMATS[suffix]})"  # noqa: S608
-        connection.execute(copy)  # DuckDB finds `frame`, a dict of numpy arrays, by its name
-        connection.close()
-        os.replace(temporary, out)
-    except BaseException:
-        connection.close()
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    frame = {**columns, "seq": np.arange(1, len(columns["ts"]) + 1, dtype=np.int64)}
+    # Agent ids are validated (model.AGENT_ID_PATTERN) and quoted; the rest is ours.
+    copy_frame(frame, select, out)
 
 
 def generate_events(
@@ -324,8 +308,8 @@ def generate_events(
 ) -> str:
     """Write seeded example events for every charter to `out`; return a one-line summary."""
     out = Path(out)
-    if out.suffix.lower() not in FORMATS:
-        expected = ", ".join(FORMATS)
+    if out.suffix.lower() not in WRITE_FORMATS:
+        expected = ", ".join(WRITE_FORMATS)
         raise UsageError(f"{out}: unsupported events format {out.suffix!r}; expected {expected}")
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     columns, plants, start = simulate(governance, now, seed=seed, tasks_per_day=tasks_per_day)

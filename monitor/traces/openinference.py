@@ -1,0 +1,207 @@
+"""Arize Phoenix / OpenInference: a spans export (the spans dataframe as Parquet or JSON Lines,
+columns `context.span_id`, `context.trace_id`, `parent_id`, `name`, `span_kind`, `start_time`,
+`end_time`, `status_code`, `attributes.*`) and, optionally, span-annotation exports (columns
+`annotation_name`, `result.score`, `result.label`, `span_id` or `context.span_id`).
+
+A task is a root span (no `parent_id`): its agent is `attributes.agent.name` (or the attribute
+`agent_attribute.openinference` names) or else the span's name; `status_code` ERROR marks it
+failed; LLM descendants give models and token counts (`llm.cost.total` when every one has it);
+TOOL descendants give tool names; annotations on the root span give feedback. Only root spans
+need valid timestamps: a child still counts for its tokens and tool name.
+
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.traces.common import LlmCall, Skipped, Task
+from monitor.traces.records import (
+    as_float,
+    as_int,
+    feedback_value,
+    flatten,
+    gc_paused,
+    json_list,
+    json_object,
+    missing,
+    parse_time,
+    read_records,
+)
+from playbook.settings import SourceSettings
+
+_NOT_TASK_ATTRIBUTES = ("input.", "output.", "llm.", "tag.", "openinference.", "embedding.")
+
+
+# --- OpenInference ------------------------------------------------------------------------------
+
+
+# What a span contributes to its task: ("LLM", name, model, prompt, completion, cost) or
+# ("TOOL", name, None, 0, 0, None); None for other spans (kept only to find their root).
+_Fact = tuple[str, str, str | None, int, int, float | None] | None
+
+
+@dataclass
+class _Trace:
+    roots: list[tuple[str, Task]] = field(default_factory=list)  # (span id, task)
+    spans: dict[str, tuple[str, _Fact]] = field(default_factory=dict)  # id -> (parent id, fact)
+    first_seen: str = ""
+    root_skipped: bool = False  # already reported: its spans are not reported again
+
+
+def _fact(span: dict[str, Any], kind: str) -> _Fact:
+    get = span.get
+    if kind == "LLM":
+        model = get("attributes.llm.model_name")
+        return (
+            kind,
+            str(get("name")),
+            None if missing(model) else str(model),
+            as_int(get("attributes.llm.token_count.prompt")),
+            as_int(get("attributes.llm.token_count.completion")),
+            as_float(get("attributes.llm.cost.total")),
+        )
+    if kind == "TOOL":
+        name = get("attributes.tool.name")
+        return kind, str(get("name") if missing(name) else name), None, 0, 0, None
+    return None
+
+
+def _attr(span: dict[str, Any], key: str) -> Any:
+    value = span.get(f"attributes.{key}")
+    return span.get(key) if missing(value) else value
+
+
+def _root_task(
+    span: dict[str, Any], trace_id: str, times: tuple[datetime, datetime], settings: SourceSettings
+) -> Task:
+    metadata = flatten(json_object(_attr(span, "metadata")))  # a JSON string, or nested
+    metadata.update(
+        (key[len("attributes.metadata.") :], value)
+        for key, value in span.items()
+        if key.startswith("attributes.metadata.")
+    )
+    attributes = {
+        key[len("attributes.") :]: value
+        for key, value in span.items()
+        if key.startswith("attributes.")
+        and not key.startswith("attributes.metadata")
+        and not key[len("attributes.") :].startswith(_NOT_TASK_ATTRIBUTES)
+        and not missing(value)
+        and not isinstance(value, list | dict)
+    }
+    attributes.update({f"metadata.{key}": value for key, value in metadata.items()})
+    for key, value in metadata.items():
+        attributes.setdefault(key, value)
+    override = settings.agent_attribute.get("openinference")
+    agent = None
+    if override:
+        key = override.removeprefix("attributes.")
+        agent = attributes.get(key, _attr(span, key))
+    if missing(agent):
+        agent = _attr(span, "agent.name")
+    if missing(agent):
+        agent = span.get("name")
+    tags = json_list(_attr(span, "tag.tags"))
+    status = str(span.get("status_code") or "").upper()
+    return Task(
+        agent_name=None if missing(agent) else str(agent),
+        task_id=trace_id,
+        start=times[0],
+        end=times[1],
+        error=status in {"ERROR", "STATUS_CODE_ERROR"},
+        tags={str(tag) for tag in tags},
+        attributes=attributes,
+    )
+
+
+def _add_annotation(
+    span: dict[str, Any], annotations: dict[str, dict[str, list[float | bool]]]
+) -> None:
+    span_id = span.get("span_id") or span.get("context.span_id")
+    name = span.get("annotation_name") or span.get("name")
+    value = feedback_value(span.get("result.score", span.get("score")), span.get("result.label"))
+    if not missing(span_id) and not missing(name) and value is not None:
+        annotations.setdefault(str(span_id), {}).setdefault(str(name), []).append(value)
+
+
+def _finish(task: Task, facts: list[_Fact]) -> None:
+    costs: list[float | None] = []
+    for fact in facts:
+        if fact is None:
+            continue
+        kind, name, model, prompt, completion, cost = fact
+        if kind == "LLM":
+            task.llm_calls.append(LlmCall(model, prompt, completion))
+            costs.append(cost)
+        else:
+            task.tool_names.add(name)
+    if costs and all(cost is not None for cost in costs):
+        task.cost_usd = sum(cost for cost in costs if cost is not None)
+
+
+def _root_of(span_id: str, spans: dict[str, tuple[str, _Fact]]) -> str:
+    for _ in range(len(spans)):  # walk up (a cycle cannot loop for ever)
+        parent = spans[span_id][0] if span_id in spans else ""
+        if not parent:
+            break
+        span_id = parent
+    return span_id
+
+
+@gc_paused
+def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+    skipped = Skipped()
+    traces: dict[str, _Trace] = {}
+    annotations: dict[str, dict[str, list[float | bool]]] = {}
+    for path in paths:
+        for where, record in read_records(path, skipped):
+            span = flatten(record)
+            get = span.get
+            if "start_time" not in span and (
+                "annotation_name" in span or "result.score" in span or "result.label" in span
+            ):
+                _add_annotation(span, annotations)
+                continue
+            span_id, trace_id = get("context.span_id"), get("context.trace_id")
+            if missing(span_id) or missing(trace_id):
+                skipped.add("missing_id", where)
+                continue
+            span_id, trace_id = str(span_id), str(trace_id)
+            trace = traces.get(trace_id) or traces.setdefault(trace_id, _Trace(first_seen=where))
+            kind = str(get("span_kind") or get("attributes.openinference.span.kind") or "").upper()
+            parent = get("parent_id")
+            if missing(parent):
+                start, end = parse_time(get("start_time")), parse_time(get("end_time"))
+                if start is None or end is None or end < start:
+                    trace.root_skipped = True
+                    reason = "end_before_start" if start and end else "missing_timestamp"
+                    skipped.add(reason, where)
+                    continue
+                trace.roots.append((span_id, _root_task(span, trace_id, (start, end), settings)))
+                parent = ""
+            trace.spans[span_id] = (str(parent), _fact(span, kind))
+    tasks: list[Task] = []
+    for trace_id, trace in traces.items():
+        if not trace.roots:
+            if not trace.root_skipped:
+                skipped.add("no_root_span", trace.first_seen)
+            continue
+        by_root: dict[str, list[_Fact]] = {span_id: [] for span_id, _ in trace.roots}
+        only = trace.roots[0][0] if len(trace.roots) == 1 else None
+        for span_id, (_, fact) in trace.spans.items():
+            root = only or _root_of(span_id, trace.spans)
+            if fact is not None and root in by_root:
+                by_root[root].append(fact)
+        for span_id, task in trace.roots:
+            if only is None:
+                task.task_id = f"{trace_id}/{span_id}"
+            _finish(task, by_root[span_id])
+            for name, values in annotations.get(span_id, {}).items():
+                numbers = [value for value in values if not isinstance(value, bool)]
+                task.feedback[name] = sum(numbers) / len(numbers) if numbers else values[-1]
+            tasks.append(task)
+    return tasks, skipped
