@@ -218,3 +218,40 @@ def test_monitor_run_on_a_trace_export(
     }
     assert ("MetricDrift", "docs-qa", "latency_s") in firing
     assert ("MetricDrift", "docs-qa", "task_success_rate") in firing
+
+
+def test_weave_export_runs_through_the_monitor_with_a_mapping(workspace, govkit):
+    """A Weave calls export, mapped by sources.yaml, gives per-agent findings and a drift alert."""
+    import json
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    workspace.write("sources.yaml", "agents:\n  docs_agent: docs-qa\n")
+    rng = random.Random(3)
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    lines = []
+    for day in range(45):
+        for task in range(12):
+            start = now - timedelta(days=day, hours=rng.uniform(0, 23))
+            slow = start >= now - timedelta(days=7)
+            seconds = rng.uniform(4.0, 8.0) if slow else rng.uniform(2.0, 4.0)
+            lines.append(json.dumps({
+                "id": f"c{day}-{task}", "trace_id": f"t{day}-{task}", "parent_id": None,
+                "op_name": "weave:///northwind/docs/op/docs_agent:abc", "display_name": "docs_agent",
+                "started_at": start.isoformat(), "ended_at": (start + timedelta(seconds=seconds)).isoformat(),
+                "exception": None, "attributes": {}, "summary": {},
+            }))  # fmt: skip
+    export = workspace.root / "calls.jsonl"
+    export.write_text("\n".join(lines) + "\n")
+
+    result = govkit("monitor", "run", "--events", str(export), "--events-format", "weave",
+                    "--state", str(workspace.root / "m.db"), "--now", now.isoformat(), "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    latency = next(
+        f for f in report["findings"] if f["agent"] == "docs-qa" and f["metric"] == "latency_s"
+    )
+    assert latency["verdict"] == "drift"
+    assert {(a["labels"]["alertname"], a["labels"]["metric"]) for a in report["alerts"]} >= {
+        ("MetricDrift", "latency_s")
+    }
