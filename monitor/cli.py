@@ -238,7 +238,7 @@ def schedule_command(
 
 @click.group()
 def events() -> None:
-    """Agent events: generate example data."""
+    """Agent events: import trace exports, or generate example data."""
 
 
 @events.command("generate")
