@@ -86,14 +86,7 @@ def monitor() -> None:
     "--now", type=INSTANT, default=None, help="End of the recent window (ISO 8601). Default: now."
 )
 @state_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a table per agent and a summary; json: one object on stdout.",
-)
+@shared.format_option("text: a table per agent and a summary; json: one object on stdout.")
 @click.option(
     "--webhook",
     "webhooks",

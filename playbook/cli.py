@@ -295,14 +295,7 @@ def charter_new(
 @shared.state_option(
     "The drift monitor's state, for the last run and firing alerts (skipped if absent)."
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: one screen for people; json: one object for tools.",
-)
+@shared.format_option("text: one screen for people; json: one object for tools.")
 @today_option
 def whois_command(
     agent_id: str, governance_dir: Path, state: Path, output_format: str, today: date | None

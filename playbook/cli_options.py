@@ -33,3 +33,15 @@ def state_option(help: str) -> Decorator:
         show_default=True,
         help=help,
     )
+
+
+def format_option(help: str, choices: tuple[str, ...] = ("text", "json")) -> Decorator:
+    """`--format`, passed to the command as `output_format`; the first choice is the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )

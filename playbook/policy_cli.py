@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from playbook.cli_options import format_option
 from playbook.cli_options import governance_option as governance_option_for
 from playbook.errors import UsageError, display_path
 from playbook.load import describe
@@ -53,14 +54,7 @@ def policy() -> None:
     metavar="JSON",
     help=f"The case's facts as a JSON object, e.g. '{CASE_EXAMPLE}'; @FILE reads it from a file.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a readable summary; json: {decision, reasons, redact_pii, log_sample_rate}.",
-)
+@format_option("text: a readable summary; json: {decision, reasons, redact_pii, log_sample_rate}.")
 @governance_option
 def decide_command(
     policy_ref: str, case_text: str, output_format: str, governance_dir: Path
