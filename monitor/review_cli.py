@@ -29,13 +29,9 @@ from playbook.load import load_governance
     default=None,
     help="End of the period (ISO 8601, excluded from it). Default: now.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["markdown", "json"]),
-    default="markdown",
-    show_default=True,
-    help="markdown: the review document for the owner; json: one object for tools.",
+@shared.format_option(
+    "markdown: the review document for the owner; json: one object for tools.",
+    choices=("markdown", "json"),
 )
 @shared.state_option(
     "The drift monitor's SQLite state, for the alerts active in the period (none if absent)."
