@@ -53,6 +53,13 @@ class FractionType(click.ParamType):
 
 INSTANT = InstantType()
 
+
+def max_bad_fraction_option(help: str) -> Any:
+    return click.option(
+        "--max-bad-fraction", type=FractionType(), default=0.01, show_default=True, help=help
+    )
+
+
 governance_option = shared.governance_option(
     "Directory holding the governance YAML (charters, metric catalog, monitor.yaml)."
 )
@@ -98,13 +105,9 @@ def monitor() -> None:
     is_flag=True,
     help="Exit 1 when any alert is firing after the run.",
 )
-@click.option(
-    "--max-bad-fraction",
-    type=FractionType(),
-    default=0.01,
-    show_default=True,
-    help="Stop with exit 2 when more than this share of rows is invalid (rows of agents "
-    "without a charter are reported but not counted).",
+@max_bad_fraction_option(
+    "Stop with exit 2 when more than this share of rows is invalid (rows of agents "
+    "without a charter are reported but not counted)."
 )
 @click.option(
     "--lock-timeout",
@@ -194,12 +197,8 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
     "--cron", default=None, help="Run on this crontab schedule instead, e.g. '0 * * * *'."
 )
 @click.option("--webhook", "webhooks", multiple=True, help="Also notify this URL (repeatable).")
-@click.option(
-    "--max-bad-fraction",
-    type=FractionType(),
-    default=0.01,
-    show_default=True,
-    help="Share of invalid rows above which a run fails (it is logged; the schedule goes on).",
+@max_bad_fraction_option(
+    "Share of invalid rows above which a run fails (it is logged; the schedule goes on)."
 )
 def schedule_command(
     governance_dir: Path,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sqlite3
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,9 +23,10 @@ import duckdb
 
 from monitor.alerts import iso
 from monitor.events import load_events
-from playbook.errors import UsageError, display_path
+from playbook.errors import UsageError
 from playbook.governance import Governance
 from playbook.model import CADENCE_DAYS, WINDOW_PATTERN, Charter, window_to_timedelta
+from playbook.monitor_view import read_state_alerts
 
 DAYS_PER_MONTH = 30  # budgets are monthly; a review period is prorated against a 30-day month
 BUCKETS = ("inference", "tooling", "human")
@@ -121,20 +121,10 @@ def period_figures(
 def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The agent's alerts from the monitor state that were active at any time in [start, end):
     started before `end` and not ended by `start`. No state file: no alerts."""
-    if not state.is_file():
-        return []
-    try:
-        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
-            rows = db.execute(
-                "SELECT labels, annotations, status, starts_at, ends_at FROM alerts "
-                "ORDER BY starts_at, fingerprint"
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise UsageError(f"{display_path(state)}: cannot read the monitor state ({exc})") from None
     alerts = []
-    for labels_text, annotations_text, status, starts_at, ends_at in rows:
-        labels, annotations = json.loads(labels_text), json.loads(annotations_text)
-        starts, ends = _instant(starts_at), _instant(ends_at)
+    for stored in read_state_alerts(state):
+        labels, annotations = stored["labels"], stored["annotations"]
+        starts, ends = _instant(stored["startsAt"]), _instant(stored["endsAt"])
         if labels.get("agent") != agent or starts is None or starts >= end:
             continue
         if ends is not None and ends <= start:
@@ -144,7 +134,7 @@ def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> lis
                 "alertname": labels.get("alertname"),
                 "metric": labels.get("metric"),
                 "severity": labels.get("severity"),
-                "status": status,
+                "status": stored["status"],
                 "startsAt": iso(starts),
                 "endsAt": iso(ends),
                 "action": annotations.get("action"),

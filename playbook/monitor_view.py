@@ -7,6 +7,7 @@ state (`.govkit/monitor.json` for `.govkit/monitor.db`, schema `govkit.monitor/N
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,33 +98,48 @@ def load_view(state: Path) -> MonitorView | None:
     )
 
 
+def read_state_alerts(database: Path) -> list[dict[str, Any]]:
+    """Every alert in the state's documented `alerts` table, oldest first, in the JSON shape of
+    the snapshot. [] when there is no state; UsageError when it cannot be read."""
+    if not database.is_file():
+        return []
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "SELECT fingerprint, labels, annotations, status, starts_at, ends_at "
+                "FROM alerts ORDER BY starts_at, fingerprint"
+            ).fetchall()
+    except sqlite3.Error as exc:
+        message = f"{display_path(database)}: cannot read the monitor state ({exc})"
+        raise UsageError(message) from None
+    return [
+        {
+            "fingerprint": fingerprint,
+            "status": status,
+            "labels": json.loads(labels),
+            "annotations": json.loads(notes),
+            "startsAt": starts,
+            "endsAt": ends,
+        }
+        for fingerprint, labels, notes, status, starts, ends in rows
+    ]
+
+
+RECENTLY_RESOLVED = 50
+
+
 def _all_alerts(database: Path, from_snapshot: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Firing alerts and those resolved recently: the snapshot has the last run's; the state's
     documented `alerts` table adds the ones resolved by earlier runs."""
     alerts = {alert["fingerprint"]: alert for alert in from_snapshot}
-    if database.is_file():
-        import sqlite3
-
-        try:
-            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-                rows = db.execute(
-                    "SELECT fingerprint, labels, annotations, status, starts_at, ends_at "
-                    "FROM alerts WHERE status = 'resolved' ORDER BY ends_at DESC LIMIT 50"
-                ).fetchall()
-        except sqlite3.Error:
-            rows = []
-        for fingerprint, labels, notes, status, starts, ends in rows:
-            alerts.setdefault(
-                fingerprint,
-                {
-                    "fingerprint": fingerprint,
-                    "status": status,
-                    "labels": json.loads(labels),
-                    "annotations": json.loads(notes),
-                    "startsAt": starts,
-                    "endsAt": ends,
-                },
-            )
+    try:
+        stored = read_state_alerts(database)
+    except UsageError:
+        stored = []  # an unreadable state still leaves the last run's alerts to show
+    resolved = [alert for alert in stored if alert["status"] == "resolved"]
+    resolved.sort(key=lambda alert: alert["endsAt"] or "", reverse=True)
+    for alert in resolved[:RECENTLY_RESOLVED]:
+        alerts.setdefault(alert["fingerprint"], alert)
     severity = {"critical": 0, "warning": 1}
     return sorted(
         alerts.values(),

@@ -7,7 +7,6 @@ README), never through the monitor's code.
 from __future__ import annotations
 
 import difflib
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from playbook.errors import UsageError, display_path
 from playbook.governance import Governance
 from playbook.model import Charter
+from playbook.monitor_view import read_state_alerts
 
 
 def find_charter(governance: Governance, agent_id: str) -> Charter:
@@ -36,26 +36,20 @@ def monitor_summary(state: Path, agent_id: str) -> dict[str, Any] | None:
                 "SELECT now, finished_at FROM runs WHERE finished_at IS NOT NULL "
                 "ORDER BY id DESC LIMIT 1"
             ).fetchone()
-            rows = db.execute(
-                "SELECT labels, annotations, starts_at FROM alerts WHERE status = 'firing' "
-                "ORDER BY starts_at"
-            ).fetchall()
     except sqlite3.Error as exc:
         raise UsageError(f"{display_path(state)}: cannot read the monitor state ({exc})") from None
-    alerts = []
-    for labels_text, annotations_text, starts_at in rows:
-        labels, annotations = json.loads(labels_text), json.loads(annotations_text)
-        if labels.get("agent") == agent_id:
-            alerts.append(
-                {
-                    "alertname": labels.get("alertname"),
-                    "metric": labels.get("metric"),
-                    "severity": labels.get("severity"),
-                    "action": annotations.get("action"),
-                    "summary": annotations.get("summary"),
-                    "startsAt": starts_at,
-                }
-            )
+    alerts = [
+        {
+            "alertname": alert["labels"].get("alertname"),
+            "metric": alert["labels"].get("metric"),
+            "severity": alert["labels"].get("severity"),
+            "action": alert["annotations"].get("action"),
+            "summary": alert["annotations"].get("summary"),
+            "startsAt": alert["startsAt"],
+        }
+        for alert in read_state_alerts(state)
+        if alert["status"] == "firing" and alert["labels"].get("agent") == agent_id
+    ]
     last_run = {"now": run[0], "finished_at": run[1]} if run else None
     return {"last_run": last_run, "firing_alerts": alerts}
 
