@@ -23,6 +23,7 @@ import duckdb
 
 from monitor.alerts import iso
 from monitor.events import load_events
+from playbook import jsonout
 from playbook.errors import UsageError
 from playbook.governance import Governance
 from playbook.model import CADENCE_DAYS, WINDOW_PATTERN, Charter, window_to_timedelta
@@ -66,7 +67,10 @@ def parse_period(text: str) -> timedelta:
     """`30d`, `4w`, `12h` -> a timedelta; anything else is a usage error (exit 2)."""
     if not WINDOW_PATTERN.match(text.strip()):
         raise UsageError(f"--period: expected a period like 12h, 30d or 4w but received {text!r}")
-    return window_to_timedelta(text.strip())
+    try:
+        return window_to_timedelta(text.strip())
+    except ValueError as exc:
+        raise UsageError(f"--period: {exc}") from None
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -271,6 +275,6 @@ def write_due_reviews(
             stem = directory / f"{now.astimezone(UTC):%Y-%m-%d}"
             markdown, document = stem.with_suffix(".md"), stem.with_suffix(".json")
             _write_atomically(markdown, format_markdown(governance, review))
-            _write_atomically(document, json.dumps(review.document, indent=2) + "\n")
+            _write_atomically(document, jsonout.dumps(review.document, indent=2) + "\n")
             written += [markdown, document]
     return written

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,11 +25,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from playbook.errors import GovkitError, UsageError
 from playbook.load import load_governance
+from playbook.model import MAX_WINDOW, MAX_WINDOW_TEXT
+from playbook.settings import DEFAULT_NOTIFY_TIMEOUT
+
+if TYPE_CHECKING:
+    from monitor.notify import Delivery
 
 LOG = logging.getLogger("govkit.monitor")
 MISFIRE_GRACE_SECONDS = 300
 DEFAULT_EVERY = "1h"
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
 def parse_trigger(*, every: str | None, cron: str | None) -> BaseTrigger:
@@ -49,6 +55,8 @@ def parse_trigger(*, every: str | None, cron: str | None) -> BaseTrigger:
         raise UsageError(
             f"--every: expected an interval such as 30m, 1h or 1d but received {text!r}"
         )
+    if int(number) * _SECONDS[unit] > MAX_WINDOW.total_seconds():
+        raise UsageError(f"--every: expected at most {MAX_WINDOW_TEXT} but received {text!r}")
     return IntervalTrigger(**{_UNITS[unit]: int(number)}, timezone=UTC)
 
 
@@ -63,6 +71,7 @@ class MonitorScheduler:
         state: Path,
         trigger: BaseTrigger,
         webhooks: list[str] | None = None,
+        notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT,
         max_bad_fraction: float = 0.01,
         run_once: Callable[[], Any] | None = None,
     ) -> None:
@@ -71,6 +80,7 @@ class MonitorScheduler:
         self.state = state
         self.trigger = trigger
         self.webhooks = webhooks or []
+        self.notify_timeout = notify_timeout
         self.max_bad_fraction = max_bad_fraction
         self._run_once = run_once or self.monitor_once
         self._scheduler: BackgroundScheduler | None = None
@@ -90,12 +100,14 @@ class MonitorScheduler:
             now=now,
             state=self.state,
             webhooks=self.webhooks,
+            notify_timeout=self.notify_timeout,
             max_bad_fraction=self.max_bad_fraction,
         )
         report = run_monitor(governance, options)
         LOG.info(
             "run %s: %d events, %d alerts firing", report.run_id, report.tasks, len(report.firing)
         )
+        _log_delivery(report.delivery)
         # Each charter's review falls due with its review.cadence: written beside the state.
         for path in write_due_reviews(governance, self.events, self.state, now):
             LOG.info("wrote review %s", path)
@@ -163,3 +175,17 @@ class MonitorScheduler:
             LOG.info(
                 "monitor scheduler stopped after %d run(s), %d failed", self.runs, self.failures
             )
+
+
+def _log_delivery(delivery: Delivery) -> None:
+    """A receiver's failure is not the run's: the run succeeded, the notification waits (or is
+    dead-lettered when it can never be delivered). Said once per problem, never a traceback."""
+    if delivery.sent or delivery.failed or delivery.dead_lettered:
+        LOG.info(
+            "notifications: %d delivered, %d kept in the outbox for the next run, %d dead-lettered",
+            delivery.sent,
+            delivery.failed,
+            delivery.dead_lettered,
+        )
+    for problem in delivery.errors:
+        LOG.warning("notification not delivered: %s", problem)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import json
 import shutil
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -12,10 +12,11 @@ from typing import Any, ClassVar
 
 import click
 
-from playbook import __version__, resources
+from playbook import __version__, jsonout, resources
 from playbook import cli_options as shared
 from playbook.errors import GovkitError, UsageError, display_path
 from playbook.load import load_governance
+from playbook.model import check_calendar_date
 from playbook.monitor_view import load_view
 from playbook.site import BUILDERS, build_site
 
@@ -29,9 +30,10 @@ class DateType(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"expected a date as YYYY-MM-DD but received {value!r}", param, ctx)
+            return check_calendar_date(date.fromisoformat(str(value)))
+        except ValueError as exc:
+            reason = str(exc) if str(exc).startswith("expected") else ""
+            self.fail(reason or f"expected a date as YYYY-MM-DD but received {value!r}", param, ctx)
 
 
 class GovkitGroup(click.Group):
@@ -64,6 +66,9 @@ class GovkitGroup(click.Group):
         except GovkitError as exc:
             click.echo(exc.format_message(), err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C: what a shell reports for SIGINT, as for SIGTERM
+            click.echo("govkit: stopped by SIGINT", err=True)
+            ctx.exit(128 + signal.SIGINT)
 
 
 DATE = DateType()
@@ -220,7 +225,8 @@ def serve(
 ) -> None:
     """Serve the handbook locally and rebuild it when governance YAML, templates or docs change.
 
-    Invalid YAML while serving is reported and the last good pages stay up. Stop with Ctrl-C.
+    Invalid YAML while serving is reported and the last good pages stay up. Stop with Ctrl-C,
+    SIGTERM or SIGHUP: the builder's server ends with it and the port is free again.
     """
     from playbook.serve import serve_handbook
 
@@ -306,7 +312,7 @@ def whois_command(
     governance = load_governance(governance_dir, today=today or date.today())
     answer = whois(governance, find_charter(governance, agent_id), state)
     if output_format == "json":
-        click.echo(json.dumps(answer, indent=2))
+        click.echo(jsonout.dumps(answer, indent=2))
     else:
         click.echo(format_text(answer))
 

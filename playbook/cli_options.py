@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,13 @@ def format_option(help: str, choices: tuple[str, ...] = ("text", "json")) -> Dec
         show_default=True,
         help=help,
     )
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A number within bounds; `nan` and `inf`, which float() accepts, are refused."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number but received {value!r}", param, ctx)
+        return number

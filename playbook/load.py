@@ -58,6 +58,7 @@ _TYPE_NOUNS = {
     "date_parsing": "a date (YYYY-MM-DD)",
     "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
     "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+    "finite_number": "a finite number (not .nan or .inf)",
 }
 
 

@@ -7,7 +7,7 @@ shapes here are the contract that `governance/*.yaml` files and outside tools re
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -22,11 +22,32 @@ COLUMN_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 WEEKS_PATTERN = re.compile(r"^([1-9][0-9]*)(?:\s*-\s*([1-9][0-9]*))?$")
 
 _WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+# Bounds that keep every date and window govkit computes with inside the calendar: a window or a
+# rollout of more than ten years, or a date outside these years, is a typo, never a plan.
+MAX_WINDOW = timedelta(weeks=520)
+MAX_WINDOW_TEXT = "520w (ten years)"
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
 
 
 def _window(value: str) -> str:
-    if not WINDOW_PATTERN.match(value):
+    match = WINDOW_PATTERN.match(value)
+    if not match:
         raise ValueError(f"expected a window like 12h, 7d or 2w but received {value!r}")
+    if int(match.group(1)) * _WINDOW_UNITS[match.group(2)].total_seconds() > (
+        MAX_WINDOW.total_seconds()
+    ):
+        raise ValueError(f"expected a window of at most {MAX_WINDOW_TEXT} but received {value!r}")
+    return value
+
+
+def check_calendar_date(value: date) -> date:
+    """A date within the years govkit plans and monitors in (EARLIEST_DATE to LATEST_DATE)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE} but received {value}"
+        )
     return value
 
 
@@ -75,7 +96,7 @@ Email = Annotated[str, AfterValidator(_email)]
 Text = Annotated[str, AfterValidator(_non_blank)]
 Number = float
 NonNegative = Annotated[float, Field(ge=0)]
-LaxDate = Annotated[date, Field(strict=False)]
+LaxDate = Annotated[date, Field(strict=False), AfterValidator(check_calendar_date)]
 
 MetricKind = Literal["proportion", "continuous", "ratio", "count"]
 Cadence = Literal["weekly", "biweekly", "monthly", "quarterly"]
@@ -112,17 +133,20 @@ EventMetricRef = Annotated[str, _reference("metric", "metrics", events_only=True
 
 
 def window_to_timedelta(window: str) -> timedelta:
-    """`7d` -> 7 days. The window must already be valid."""
-    match = WINDOW_PATTERN.match(window)
+    """`7d` -> 7 days. The window must already be valid (`_window`)."""
+    match = WINDOW_PATTERN.match(_window(window))
     if match is None:
         raise ValueError(f"not a window: {window!r}")
     return int(match.group(1)) * _WINDOW_UNITS[match.group(2)]
 
 
 class Schema(BaseModel):
-    """Base of every governance schema: unknown keys are errors, values are not coerced."""
+    """Base of every governance schema: unknown keys are errors, values are not coerced, and a
+    number is finite (`.nan` or `.inf` is never a threshold)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=False, allow_inf_nan=False
+    )
 
 
 # --- organisation.yaml -------------------------------------------------------------------------
@@ -258,11 +282,18 @@ class MetricsFile(Schema):
 # --- rollout.yaml ------------------------------------------------------------------------------
 
 
+MAX_ROLLOUT_WEEK = 520
+
+
 def _weeks(value: str | int) -> str:
     text = str(value)
     match = WEEKS_PATTERN.match(text)
     if not match or int(match.group(2) or match.group(1)) < int(match.group(1)):
         raise ValueError(f"expected weeks like 1-2 or 5 but received {value!r}")
+    if int(match.group(2) or match.group(1)) > MAX_ROLLOUT_WEEK:
+        raise ValueError(
+            f"expected weeks up to week {MAX_ROLLOUT_WEEK} (ten years) but received {value!r}"
+        )
     return text
 
 

@@ -60,6 +60,8 @@ VALIDATOR_KEYWORDS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
         "integer": {"minimum": 1},
     },
     model._two_guardrails: {"array": {"minItems": 2, "maxItems": 2}},
+    # model.EARLIEST_DATE to LATEST_DATE: the years 1970 to 2999
+    model.check_calendar_date: {"string": {"pattern": r"^(19[7-9][0-9]|2[0-9]{3})-"}},
     settings._http_url: {"string": {"pattern": _HTTP_URL}},
 }
 

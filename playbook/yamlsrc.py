@@ -3,6 +3,11 @@
 Only PyYAML's SafeLoader constructs values, so a `!!python/...` tag is an error, never executed.
 Each document is returned with a line map from field paths (tuples of keys and list indexes) to the
 1-based line where that field is written, so validation can point at `file:line`.
+
+Hostile YAML is refused before anything is built from it: the composed node graph is measured
+first (memoised, so an alias bomb costs no more than its own text), and a document that would
+expand to more than `MAX_VALUES` values, nests deeper than `MAX_DEPTH` or refers to itself is a
+located error. A scalar the YAML resolver cannot build (an unquoted `2026-02-30`) is located too.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ FieldPath = tuple[str | int, ...]
 # libyaml's loader when PyYAML was built with it (several times faster), the pure one otherwise;
 # both are safe loaders and both record the line of every node.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Far above any governance file (the example's largest has a few hundred values), far below what
+# takes a noticeable time to build.
+MAX_VALUES = 250_000
+MAX_DEPTH = 100
 
 
 @dataclass
@@ -45,6 +55,14 @@ class YamlDocument:
 
     def problem(self, loc: FieldPath, message: str, *, severity: str = "error") -> Problem:
         return Problem(self.display, self.line_of(loc), dotted(loc), message, severity)
+
+
+class _Refused(Exception):
+    """A document govkit will not build: carries the field path and line of the offending node."""
+
+    def __init__(self, loc: FieldPath, line: int, message: str) -> None:
+        self.loc, self.line, self.message = loc, line, message
+        super().__init__(message)
 
 
 class YamlReadError(Exception):
@@ -91,9 +109,15 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
         node = loader.get_single_node()
         if node is None:
             raise YamlReadError(Problem(where, 1, "", "file is empty; expected a YAML mapping"))
+        _measure(node)
         document = YamlDocument(path=path, data=None)
         document.data = _construct(loader, node, (), document.lines)
         return document
+    except _Refused as exc:
+        raise YamlReadError(Problem(where, exc.line, dotted(exc.loc), exc.message)) from None
+    except RecursionError:  # the pure-Python composer, without libyaml's own nesting limit
+        message = f"expected at most {MAX_DEPTH} levels of nesting but the document nests deeper"
+        raise YamlReadError(Problem(where, 1, "", message)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -112,6 +136,55 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
 
 
 _PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: yaml.Node) -> None:
+    """Refuse a node graph that nests too deep, refers to itself, or expands (through aliases,
+    which share one node) to more than MAX_VALUES values; linear in the size of the text."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if depth > MAX_DEPTH:
+            raise _Refused(
+                (), _line(node), f"expected at most {MAX_DEPTH} levels of nesting but found more"
+            )
+        if key in open_nodes:
+            raise _Refused(
+                (),
+                _line(node),
+                "expected plain YAML values but found an alias that refers to "
+                "the collection containing it",
+            )
+        open_nodes.add(key)
+        total = 1 + sum(size(child, depth + 1) for child in _children(node))
+        open_nodes.discard(key)
+        if total > MAX_VALUES:
+            raise _Refused(
+                (),
+                _line(node),
+                f"expected at most {MAX_VALUES:,} values but the aliases here "
+                "expand to more (an alias bomb?); write the values out or use fewer aliases",
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
 
 
 def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPath, int]) -> Any:
@@ -143,4 +216,9 @@ def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPa
         return [
             _construct(loader, item, (*loc, index), lines) for index, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:  # e.g. an unquoted date that does not exist
+        what = "a valid date (YYYY-MM-DD)" if node.tag.endswith(":timestamp") else "a valid value"
+        message = f"expected {what} but received {node.value!r} ({exc})"
+        raise _Refused(loc, _line(node), message) from None

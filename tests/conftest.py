@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,12 +10,24 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
 
 from playbook.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_GOVERNANCE = REPO / "governance"
 TODAY = "2026-11-24"
+
+# The fuzz suite (test_*_fuzz.py): bounded so that all of it stays within a minute or two of
+# `make test`; GOVKIT_FUZZ_EXAMPLES raises the count for a longer hunt on a developer's machine.
+settings.register_profile(
+    "govkit",
+    max_examples=int(os.environ.get("GOVKIT_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    derandomize="GOVKIT_FUZZ_EXAMPLES" not in os.environ,  # CI: the same examples every run
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("govkit")
 
 
 @dataclass

@@ -292,3 +292,192 @@ def test_monitor_settings_are_validated(workspace, govkit):
 def test_monitor_settings_file_is_optional(workspace, govkit):
     (workspace.governance / "monitor.yaml").unlink()
     assert govkit("check", "--today", TODAY).exit_code == 0
+
+
+# --- hostile input (issue 10): each item's regression test is named after it ------------------
+
+NON_FINITE = {
+    "guardrail max": (
+        CHARTER,
+        "max: 0.15",
+        "max: .nan",
+        f"{WHERE}:26: guardrails[0].max: expected a finite number (not .nan or .inf) but "
+        "received nan (a number)",
+    ),
+    "stop condition above": (
+        "agents/refunds.yaml",
+        "above: 0.02",
+        "above: .inf",
+        "governance/agents/refunds.yaml:35: stop_conditions[1].above: expected a finite number "
+        "(not .nan or .inf) but received inf (a number)",
+    ),
+    "north star target": (
+        CHARTER,
+        "target: 0.85",
+        "target: .NaN",
+        f"{WHERE}:23: north_star.target: expected a finite number (not .nan or .inf) but "
+        "received nan (a number)",
+    ),
+    "catalog effect floor": (
+        "metrics.yaml",
+        "    name: Escalation rate\n",
+        "    name: Escalation rate\n    effect_floor: .inf\n",
+        "governance/metrics.yaml:20: metrics[1].effect_floor: expected a finite number (not .nan "
+        "or .inf) but received inf (a number)",
+    ),
+    "monitor.yaml floor": (
+        "monitor.yaml",
+        "continuous: 0.10 ",
+        "continuous: -.inf ",
+        "governance/monitor.yaml:8: effect_floors.continuous: expected a finite number (not .nan "
+        "or .inf) but received -inf (a number)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NON_FINITE.values(), ids=NON_FINITE.keys())
+def test_item_02_non_finite_thresholds_are_refused_at_check(workspace, govkit, case):
+    relative, old, new, expected = case
+    workspace.edit(relative, old, new)
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == expected
+
+
+def test_item_08_a_window_of_more_than_ten_years_is_refused_at_check(workspace, govkit):
+    workspace.edit("agents/refunds.yaml", "recent: 7d", "recent: 99999999999999w")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        "governance/agents/refunds.yaml:68: monitor.recent: expected a window of at most 520w "
+        "(ten years) but received '99999999999999w'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "--today", "0001-01-01"], "Invalid value for '--today': expected a date from "
+         "1970-01-01 to 2999-12-31 but received 0001-01-01"),
+        (["monitor", "run", "--events", "e.csv", "--now", "9999-12-31T23:59:59Z"],
+         "Invalid value for '--now': expected a date from 1970-01-01 to 2999-12-31 but received "
+         "9999-12-31 (as an ISO 8601 time)"),
+        (["review", "refunds", "--events", "e.csv", "--period", "99999999w"],
+         "--period: expected a window of at most 520w (ten years) but received '99999999w'"),
+        (["monitor", "schedule", "--events", "e.csv", "--every", "99999999999999d"],
+         "--every: expected at most 520w (ten years) but received '99999999999999d'"),
+        (["monitor", "run", "--events", "e.csv", "--lock-timeout", "nan"],
+         "Invalid value for '--lock-timeout': expected a finite number but received 'nan'"),
+    ],
+)  # fmt: skip
+def test_item_08_times_far_out_are_refused_at_the_option(workspace, args, message):
+    from click.testing import CliRunner
+
+    from playbook.cli import cli
+
+    (workspace.root / "e.csv").write_text("timestamp,agent,outcome\n")
+    result = CliRunner().invoke(cli, args)
+
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdefghi", "bcdefghij", strict=True)
+)
+
+
+def _refused_within(seconds: int, govkit, *args: str):
+    """Run the CLI with an alarm: a loader that expands a bomb would hang, and fail here."""
+    import signal
+
+    def timeout(*_: object) -> None:
+        raise AssertionError(f"govkit {' '.join(args)} took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(seconds)
+    try:
+        return govkit(*args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_item_14_alias_bombs_are_refused_with_a_located_error(workspace, govkit):
+    workspace.write("organisation.yaml", 'a: &a ["lol", "lol", "lol", "lol", "lol"]\n' + ALIAS_BOMB)
+
+    result = _refused_within(10, govkit, "check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        "governance/organisation.yaml:6: expected at most 250,000 values but the aliases here "
+        "expand to more (an alias bomb?); write the values out or use fewer aliases"
+    )
+
+
+def test_item_14_a_self_referring_alias_is_refused(workspace, govkit):
+    workspace.write("organisation.yaml", "name: &x [1, *x]\n")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        "governance/organisation.yaml:1: expected plain YAML values but found an alias that "
+        "refers to the collection containing it"
+    )
+
+
+@pytest.mark.parametrize("style", ["flow", "block"])
+def test_item_15_nesting_deeper_than_the_limit_is_a_located_error(workspace, govkit, style):
+    depth = 150
+    if style == "flow":
+        text = "name: " + "[" * depth + "]" * depth + "\n"
+    else:
+        text = (
+            "".join(f"{'  ' * level}k{level}:\n" for level in range(depth))
+            + "  " * depth
+            + "x: 1\n"
+        )
+    workspace.write("organisation.yaml", text)
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    first = result.output.splitlines()[0]
+    assert first.startswith("governance/organisation.yaml:")
+    assert first.endswith("expected at most 100 levels of nesting but found more")
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [("2026-02-30", "day is out of range for month"),
+     ("2026-13-01", "month must be in 1..12"),
+     ("0000-01-01", "year 0 is out of range")],
+)  # fmt: skip
+def test_item_16_unquoted_dates_that_do_not_exist_are_located(workspace, govkit, written, reason):
+    workspace.edit("agents/refunds.yaml", 'from: "2026-09-07"', f"from: {written}")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        "governance/agents/refunds.yaml:66: monitor.baseline.from: expected a valid date "
+        f"(YYYY-MM-DD) but received '{written}' ({reason})"
+    )
+
+
+def test_item_16_dates_outside_the_calendar_are_located(workspace, govkit):
+    workspace.edit("rollout.yaml", "start_date: 2026-10-05", "start_date: 1900-01-01")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert "start_date: expected a date from 1970-01-01 to 2999-12-31 but received 1900-01-01" in (
+        result.output
+    )
