@@ -39,6 +39,10 @@ RC = {
     "xtick.color": "#444444",
     "ytick.color": "#444444",
     "path.simplify": True,
+    # Titles, units and labels come from YAML: text as written, never mathtext ("$" pairs) or
+    # LaTeX (a matplotlibrc's usetex), either of which would fail or misdraw a unit like "$ / task".
+    "text.parse_math": False,
+    "text.usetex": False,
 }
 
 Window = tuple[date, date]

@@ -87,6 +87,17 @@ def front_matter_title(value: object) -> Markup:
     return Markup(f"'{escaped}'")
 
 
+def theme_text(value: object) -> str:
+    """A value for the site configuration (`site_name`, `site_description`, `copyright`).
+
+    MkDocs Material and Zensical print these as HTML without escaping them, as text and inside
+    double-quoted attributes (the description's `<meta content>`, the logo's `aria-label`), so
+    they arrive escaped, quotes included. Neither decodes them again; the one place that escapes
+    them a second time (the logo's `title` tooltip) shows the entities rather than the text.
+    """
+    return html.escape(" ".join(str(value).split()), quote=True)
+
+
 def mermaid_text(value: object) -> Markup:
     """A label safe inside a Mermaid diagram: letters, digits, spaces and simple punctuation."""
     return Markup(re.sub(r"[^\w .,&()/'+-]", " ", str(value)).strip() or "-")

@@ -4,13 +4,18 @@ The builder (MkDocs or Zensical) serves the staged pages with live reload. govki
 governance YAML, the templates and the hand-written docs; on a change it re-validates,
 re-renders and copies into the staging directory only the files whose content changed, which
 the builder's own watcher picks up. Invalid YAML is reported and the last good pages stay up.
+
+Ctrl-C, SIGTERM and SIGHUP stop it (exit 0): the builder's process group is ended, the port freed
+and the staging directory removed (see `playbook.lifecycle`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
+import os
 import shutil
-import subprocess
+import socket
 import tempfile
 import time
 from collections.abc import Iterable
@@ -18,12 +23,22 @@ from datetime import date
 from pathlib import Path
 
 from playbook import resources
-from playbook.errors import GovkitError
+from playbook.errors import BuildFailed, GovkitError, UsageError
+from playbook.lifecycle import (
+    Stopped,
+    builder_process,
+    remove_stale_stage_directories,
+    stage_directory,
+    stop_on_signals,
+)
 from playbook.load import load_governance
 from playbook.monitor_view import load_view, snapshot_path
 from playbook.site import Report, builder_command, read_site_config, stage
 
 POLL_SECONDS = 1.0
+WORKSPACE_PREFIX = "govkit-serve-"  # under the temporary directory
+BUILT = "site"  # where Zensical's server writes the site: it must be inside the project
+STAGED = ("docs", "mkdocs.yml")  # what `stage` writes; the rest is the builder's (site, .cache)
 
 
 def _snapshot(roots: Iterable[Path]) -> dict[Path, float]:
@@ -40,10 +55,15 @@ def _snapshot(roots: Iterable[Path]) -> dict[Path, float]:
 
 
 def _sync_tree(source: Path, target: Path) -> int:
-    """Make `target` equal to `source`, touching only what differs. Returns the files changed."""
+    """Make what `stage` wrote in `target` (`STAGED`) equal to `source`, touching only what
+    differs; the builder's own files are left alone. Returns the files changed."""
     changed = 0
     source_files = {p.relative_to(source) for p in source.rglob("*") if p.is_file()}
-    target_files = {p.relative_to(target) for p in target.rglob("*") if p.is_file()}
+    target_files = {
+        relative
+        for relative in (p.relative_to(target) for p in target.rglob("*") if p.is_file())
+        if relative.parts[0] in STAGED
+    }
     for relative in target_files - source_files:
         (target / relative).unlink()
         changed += 1
@@ -55,6 +75,28 @@ def _sync_tree(source: Path, target: Path) -> int:
         shutil.copyfile(source / relative, destination)
         changed += 1
     return changed
+
+
+def _check_address(dev_addr: str) -> None:
+    """`--dev-addr` is IP:PORT and free to listen on; said plainly, not in a builder traceback."""
+    host, _, port = dev_addr.rpartition(":")
+    host = host.strip("[]")  # [::1]:8000
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(
+            f"--dev-addr: expected IP:PORT such as 127.0.0.1:8000 but received {dev_addr!r}"
+        )
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(
+            host, int(port), type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the builders do
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"--dev-addr {dev_addr}: cannot serve there ({reason}); expected a free IP:PORT"
+        ) from None
 
 
 def _serve_command(builder: str, config: Path, dev_addr: str) -> list[str]:
@@ -74,16 +116,18 @@ def _restage(
     """Re-render in a scratch staging dir and sync it into the live one; False on bad input."""
     try:
         governance = load_governance(governance_dir, today=today or date.today())
-        with tempfile.TemporaryDirectory(prefix="govkit-restage-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="restage-", dir=live.parent) as scratch:
             stage(
                 governance,
                 config_path=config_path,
                 staging_dir=Path(scratch),
-                site_dir=live.parent / "site",
+                site_dir=live / BUILT,
                 today=today or date.today(),
                 monitor=load_view(state),
             )
             changed = _sync_tree(Path(scratch), live)
+    except Stopped:
+        raise
     except GovkitError as exc:
         report(f"not updated; the last good pages stay up:\n{exc.format_message()}")
         return False
@@ -102,40 +146,48 @@ def serve_handbook(
     state: Path,
     report: Report,
 ) -> None:
-    """Serve until interrupted. Teardown runs in reverse order of set-up."""
+    """Serve until Ctrl-C, SIGTERM or SIGHUP (exit 0); the builder's server ending on its own is
+    `BuildFailed`. Teardown runs in reverse order of set-up."""
+    _check_address(dev_addr)
     config = read_site_config(config_path)
     docs_source = config_path.parent / str(config.get("docs_dir", "docs"))
     watched = [governance_dir, resources.template_dir(), docs_source, config_path]
     watched.append(snapshot_path(state))  # a monitor run updates the pages too
-    workspace = Path(tempfile.mkdtemp(prefix="govkit-serve-"))
-    live = workspace / "stage"
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        governance = load_governance(governance_dir, today=today or date.today())
-        stage(
-            governance,
-            config_path=config_path,
-            staging_dir=live,
-            site_dir=workspace / "site",
-            today=today or date.today(),
-            monitor=load_view(state),
-        )
-        server = subprocess.Popen(_serve_command(builder, live / "mkdocs.yml", dev_addr), cwd=live)
-        report(f"serving on http://{dev_addr}/ (Ctrl-C to stop); watching {len(watched)} paths")
-        before = _snapshot(watched)
-        while server.poll() is None:
-            time.sleep(POLL_SECONDS)
-            now = _snapshot(watched)
-            if now != before:
-                before = now
-                _restage(governance_dir, config_path, live, today, state, report)
-    except KeyboardInterrupt:
-        report("stopping")
-    finally:
-        if server is not None and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        shutil.rmtree(workspace, ignore_errors=True)
+    temporary = Path(tempfile.gettempdir())
+    with stop_on_signals():
+        try:
+            with contextlib.ExitStack() as teardown:
+                remove_stale_stage_directories(temporary, WORKSPACE_PREFIX)
+                workspace = teardown.enter_context(stage_directory(temporary, WORKSPACE_PREFIX))
+                live = workspace / "stage"
+                governance = load_governance(governance_dir, today=today or date.today())
+                stage(
+                    governance,
+                    config_path=config_path,
+                    staging_dir=live,
+                    site_dir=live / BUILT,
+                    today=today or date.today(),
+                    monitor=load_view(state),
+                )
+                command = _serve_command(builder, live / "mkdocs.yml", dev_addr)
+                # The builder's own temporary files (MkDocs serves from one) go with the workspace.
+                builder_temp = workspace / "tmp"
+                builder_temp.mkdir()
+                environment = dict(os.environ, TMPDIR=str(builder_temp))
+                server = teardown.enter_context(builder_process(command, cwd=live, env=environment))
+                report(
+                    f"serving on http://{dev_addr}/ (Ctrl-C to stop); watching {len(watched)} paths"
+                )
+                before = _snapshot(watched)
+                while server.poll() is None:
+                    time.sleep(POLL_SECONDS)
+                    now = _snapshot(watched)
+                    if now != before:
+                        before = now
+                        _restage(governance_dir, config_path, live, today, state, report)
+        except (KeyboardInterrupt, Stopped):
+            report("stopped")
+            return
+    raise BuildFailed(
+        f"the {builder} development server stopped (exit {server.returncode}); see its output above"
+    )

@@ -7,12 +7,12 @@ target and swapped in only when the build succeeds: a failed build never replace
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,11 +25,22 @@ import yaml
 from playbook import resources
 from playbook.errors import BuildFailed, UsageError, display_path
 from playbook.governance import Governance
+from playbook.lifecycle import (
+    Stopped,
+    builder_process,
+    remove_stale_stage_directories,
+    signals_held,
+    stage_directory,
+    stop_on_signals,
+)
+from playbook.markdown import theme_text
+from playbook.model import Organisation
 from playbook.monitor_view import MonitorView
 from playbook.render import Renderer
 from playbook.trends import CHARTS_DIR, copy_reviews, write_charts
 
 BUILDERS = ("mkdocs", "zensical")
+STAGE_PREFIX = ".govkit-stage-"  # next to the site directory
 MERMAID_ASSET = "assets/govkit/mermaid.min.js"
 
 Report = Callable[[str], None]
@@ -159,8 +170,8 @@ def stage(
 
     config["docs_dir"] = "docs"  # relative to the staged configuration file
     config["site_dir"] = str(site_dir)
-    config["site_name"] = governance.organisation.handbook_title
     config["extra_javascript"] = [MERMAID_ASSET, *config.get("extra_javascript", [])]
+    config |= organisation_settings(governance.organisation, config)
     if "nav" not in config:
         config["nav"] = renderer.nav(hand_written)
     staged_config = staging_dir / "mkdocs.yml"
@@ -169,6 +180,17 @@ def stage(
         encoding="utf-8",
     )
     return staged_config, len(pages)
+
+
+def organisation_settings(organisation: Organisation, config: dict[str, Any]) -> dict[str, str]:
+    """`site_name`, and `site_description` and `copyright` unless mkdocs.yml sets them, from the
+    organisation; escaped, since the themes print them as HTML (see `markdown.theme_text`)."""
+    settings = {"site_name": theme_text(organisation.handbook_title)}
+    if "site_description" not in config and organisation.description.strip():
+        settings["site_description"] = theme_text(organisation.description)
+    if "copyright" not in config:
+        settings["copyright"] = theme_text(f"© {organisation.name}")
+    return settings
 
 
 def builder_command(builder: str, config: Path) -> list[str]:
@@ -193,56 +215,84 @@ def build_site(
     monitor: MonitorView | None = None,
     report: Report = lambda message: None,
 ) -> BuildResult:
-    """Render, stage and build the handbook; replace `site_dir` only when everything succeeded."""
+    """Render, stage and build the handbook; replace `site_dir` only when everything succeeded.
+
+    SIGTERM and SIGHUP stop it like Ctrl-C (`lifecycle.Stopped`, exit 128 + the signal): the
+    builder's process group is ended, the stage directory removed and the previous site kept.
+    """
     site_dir = site_dir.resolve()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Staged next to the target: Zensical wants the site inside the project directory, and the
-    # finished site then moves into place with a rename on the same file system.
-    staging = Path(tempfile.mkdtemp(prefix=".govkit-stage-", dir=site_dir.parent))
-    building = staging / "site"
     try:
-        started = time.perf_counter()
-        staged_config, pages = stage(
-            governance,
-            config_path=config_path,
-            staging_dir=staging,
-            site_dir=building,
-            today=today,
-            monitor=monitor,
-        )
-        rendered = time.perf_counter()
-        report(f"rendered {pages} pages; building the site with {builder}")
-        _run_builder(builder_command(builder, staged_config), cwd=staging)
-        built = time.perf_counter()
-        if not (building / "index.html").is_file():
-            raise BuildFailed(f"the {builder} build finished but wrote no index.html")
-        _swap_in(building, site_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        return _build(governance, config_path, site_dir, builder, today, monitor, report)
+    except OSError as exc:  # a read-only or full disk: say where and why, keep the old site
+        where = display_path(Path(exc.filename)) if exc.filename else display_path(site_dir)
+        raise BuildFailed(
+            f"{where}: cannot write the site: {exc.strerror or exc}; the previous site was kept"
+        ) from None
+
+
+def _build(
+    governance: Governance,
+    config_path: Path,
+    site_dir: Path,
+    builder: str,
+    today: date,
+    monitor: MonitorView | None,
+    report: Report,
+) -> BuildResult:
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as teardown:
+        teardown.enter_context(stop_on_signals())
+        remove_stale_stage_directories(site_dir.parent, STAGE_PREFIX)
+        # Staged next to the target: Zensical wants the site inside the project directory, and
+        # the finished site then moves into place with a rename on the same file system.
+        staging = teardown.enter_context(stage_directory(site_dir.parent, STAGE_PREFIX))
+        building = staging / "site"
+        try:
+            started = time.perf_counter()
+            staged_config, pages = stage(
+                governance,
+                config_path=config_path,
+                staging_dir=staging,
+                site_dir=building,
+                today=today,
+                monitor=monitor,
+            )
+            rendered = time.perf_counter()
+            report(f"rendered {pages} pages; building the site with {builder}")
+            _run_builder(builder_command(builder, staged_config), cwd=staging)
+            built = time.perf_counter()
+            if not (building / "index.html").is_file():
+                raise BuildFailed(f"the {builder} build finished but wrote no index.html")
+        except Stopped as stopped:
+            raise Stopped(stopped.signum, "the previous site was kept") from None
+        _swap_in(building, site_dir, retired=staging / "retired")
     return BuildResult(site_dir, pages, rendered - started, built - rendered)
 
 
 def _run_builder(command: list[str], *, cwd: Path) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    completed = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    if completed.returncode != 0:
-        output = (completed.stdout + completed.stderr).strip()
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    with builder_process(command, cwd=cwd, env=env, **pipes) as process:
+        stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        output = (stdout + stderr).strip()
         tail = "\n".join(output.splitlines()[-30:])
         raise BuildFailed(
-            f"the site builder failed (exit {completed.returncode}); "
+            f"the site builder failed (exit {process.returncode}); "
             f"the previous site was kept.\n{tail}"
         )
 
 
-def _swap_in(new_site: Path, site_dir: Path) -> None:
-    """Move the fresh build into place; the old site is removed only after the new one is in."""
-    if site_dir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
-        retired.rmdir()
-        site_dir.rename(retired)
-        new_site.rename(site_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        new_site.rename(site_dir)
+def _swap_in(new_site: Path, site_dir: Path, *, retired: Path) -> None:
+    """Move the fresh build into place. The old site moves to `retired` (in the stage directory,
+    removed with it); no signal can land between the two renames and leave no site at all."""
+    with signals_held():
+        had_site = site_dir.exists()
+        if had_site:
+            site_dir.rename(retired)
+        try:
+            new_site.rename(site_dir)
+        except OSError:
+            if had_site:
+                retired.rename(site_dir)  # the old site back where it was
+            raise

@@ -1,13 +1,17 @@
-"""The built handbook works in a real browser: navigation, the Mermaid rollout chart and search.
+"""The built handbook works in a real browser: navigation, the Mermaid rollout chart and search;
+and hostile YAML values show as text, never run, with either builder.
 
-Builds the example handbook once, serves it from 127.0.0.1 and drives headless Chromium through
-Playwright. Skipped when Playwright or a `chromium` executable is missing.
+Builds the example handbook once (and the hostile one of `tests.hostile` once per builder), serves
+it from 127.0.0.1 and drives headless Chromium through Playwright. Skipped when Playwright or a
+`chromium` executable is missing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -17,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests import hostile
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -51,6 +57,21 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serving(site: Path) -> Iterator[str]:
+    """Serve a built site over HTTP from 127.0.0.1; yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Build the example handbook once and serve it over HTTP; yields the base URL."""
@@ -67,17 +88,8 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             cwd=REPO, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert run.returncode == 0, run.stdout + run.stderr
-
-    handler = functools.partial(QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +195,65 @@ def test_alert_links_to_the_agent_page(page: sync_api.Page, site_url: str):
     row.get_by_role("link", name="Refunds").click()
     page.wait_for_url("**/agents/refunds/")
     sync_api.expect(page.locator("article")).to_contain_text("Oliver Brandt")
+
+
+def _builders() -> list[str]:
+    return [b for b in ("mkdocs", "zensical") if importlib.util.find_spec(b) is not None]
+
+
+@pytest.fixture(scope="module", params=_builders())
+def hostile_site(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The hostile workspace (`tests.hostile`) built with each builder and served over HTTP;
+    yields the builder and the base URL."""
+    root = hostile.make_workspace(tmp_path_factory.mktemp(f"hostile-{request.param}"))
+    with serving(hostile.build(root, request.param, "site")) as url:
+        yield request.param, url
+
+
+def search(page: sync_api.Page, builder: str, query: str) -> sync_api.Locator:
+    """Type `query` into the site's search and return the result items once they show."""
+    if builder == "zensical":  # a search dialog in a shadow root, opened by a button
+        page.locator(".md-search__button").first.click()
+        box = page.locator('dialog[aria-label="Search"] input')
+        results = page.locator('dialog[aria-label="Search"] ol[role="listbox"] > li')
+    else:
+        box = page.locator("input.md-search__input")
+        results = page.locator(".md-search-result__item")
+    box.click()
+    box.press_sequentially(query, delay=30)  # both search on key events, not on fill()
+    results.first.wait_for(state="visible", timeout=15_000)
+    return results
+
+
+def test_item_01_no_script_runs_from_organisation_values(
+    browser: sync_api.Browser, hostile_site: tuple[str, str]
+):
+    builder, base = hostile_site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.add_init_script(FORCE_OPEN_SHADOW_ROOTS)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        for path in ["/", "/agents/hostile/", "/agents/refunds/"]:
+            page.goto(f"{base}{path}")
+            assert page.evaluate("window.__xss") is None, path
+            assert page.title().endswith(hostile.HANDBOOK_TITLE), path
+            header = page.locator(".md-header__topic").first.inner_text()
+            assert header.strip() == hostile.HANDBOOK_TITLE, path
+            description = page.locator('meta[name="description"]').get_attribute("content")
+            assert description == hostile.DESCRIPTION, path
+            notice = page.locator(".md-copyright__highlight").inner_text()
+            assert notice.strip() == f"© {hostile.ORGANISATION}", path
+        nav = page.locator("nav.md-nav--primary")
+        sync_api.expect(nav.get_by_role("link", name=hostile.CHARTER_NAME)).to_have_count(1)
+
+        page.goto(f"{base}/")
+        results = search(page, builder, "onerror")  # in the handbook title and a charter
+        showing_title = results.filter(has_text=hostile.HANDBOOK_TITLE)
+        sync_api.expect(showing_title.first).to_be_visible()
+        sync_api.expect(results.filter(has_text=hostile.CHARTER_DESCRIPTION).first).to_be_visible()
+        assert page.evaluate("window.__xss") is None, "search results"
+    finally:
+        context.close()
+    assert dialogs == []

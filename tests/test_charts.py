@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
+import matplotlib
 import pytest
 
 from playbook.charts import baseline_band, chart_alt_text, trend_chart_svg
@@ -125,3 +126,22 @@ def test_alt_text_has_the_figures():
     assert "thresholds guardrail max 0.05, stop above 0.02 (escalate)" in text
     assert "1 alert: StopCondition from 2026-10-22" in text
     assert text.endswith(".") and "\n" not in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["$ and 50% $", "$\\x$", "$5 per task", "a_b^c {x} \\alpha"],
+    ids=["paired dollars", "invalid mathtext", "one dollar", "tex specials"],
+)
+def test_item_17_chart_text_is_literal_not_mathtext(text):
+    label = f"stop above 0.02 ({text})"
+    options = _options(title=f"Pay{text}: {text}", unit=text, thresholds=[(label, 0.02)])
+    # As if a matplotlibrc asked for mathtext and LaTeX: the chart's own settings win.
+    with matplotlib.rc_context({"text.parse_math": True, "text.usetex": True}):
+        root = ET.fromstring(trend_chart_svg(**options))
+    drawn = [" ".join("".join(t.itertext()).split()) for t in root.iter(f"{SVG}text")]
+    assert text in drawn  # the y axis label: the unit exactly as written
+    assert f"Pay{text}: {text}" in drawn  # the title
+    assert label in " ".join(drawn)  # the legend, wrapped over lines
+    assert root[0].text == f"Pay{text}: {text}"
+    assert label in root.find(f"{SVG}desc").text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_GOVERNANCE, TODAY
+from tests.processes import port_is_free, processes_mentioning, running_in_group
 
 pytestmark = pytest.mark.slow
 
@@ -93,3 +95,67 @@ def test_serve_rebuilds_on_change_and_survives_bad_yaml(server):
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=15) == 0
+
+
+def _serve(root: Path, builder: str, port: int, temporary: Path) -> subprocess.Popen:
+    log = (root / "serve.log").open("w")
+    command = [sys.executable, "-m", "playbook", "serve", "--builder", builder]
+    command += ["--dev-addr", f"127.0.0.1:{port}", "--today", TODAY]
+    environment = dict(os.environ, PYTHONUNBUFFERED="1", TMPDIR=str(temporary))
+    with log:
+        return subprocess.Popen(
+            command, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=environment
+        )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(("builder", "stop"), [("mkdocs", "SIGTERM"), ("zensical", "SIGHUP")])
+def test_item_13_serve_stopped_by_sigterm_or_sighup_frees_the_port(tmp_path, builder, stop):
+    if importlib.util.find_spec(builder) is None:
+        pytest.skip(f"{builder} is not installed")
+    shutil.copytree(EXAMPLE_GOVERNANCE, tmp_path / "governance")
+    temporary = tmp_path / "tmp"  # the temporary directory of govkit and of its builder
+    stale = temporary / "govkit-serve-left-by-a-killed-run"
+    stale.mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (stale / ".govkit-owner").write_text(str(dead.pid))
+    port = free_port()
+
+    process = _serve(tmp_path, builder, port, temporary)
+    try:
+        page = f"http://127.0.0.1:{port}/agents/refunds/"
+        assert wait_for(lambda: "Refunds" in (fetch(page) or "")), (
+            tmp_path / "serve.log"
+        ).read_text()
+        (workspace,) = temporary.glob("govkit-serve-*")  # the stale one was removed at start-up
+        (server,) = processes_mentioning(str(workspace))
+        assert os.getpgid(server) == server != os.getpgid(process.pid)
+
+        process.send_signal(getattr(signal, stop))
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    log = (tmp_path / "serve.log").read_text()
+    assert "govkit: stopped" in log and "Traceback" not in log
+    assert wait_for(lambda: not processes_mentioning(str(workspace)), timeout=15)
+    assert wait_for(lambda: not running_in_group(server), timeout=15)
+    assert wait_for(lambda: port_is_free(port), timeout=15)
+    assert fetch(page) is None
+    assert list(temporary.iterdir()) == []  # no workspace, and the builder's own temp went too
+
+
+@pytest.mark.parametrize("address", ["busy", "localhost", "127.0.0.1:99999"])
+def test_serve_on_a_busy_or_malformed_address_exits_2(workspace, govkit, address):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        if address == "busy":
+            address = f"127.0.0.1:{listener.getsockname()[1]}"
+        result = govkit("serve", "--dev-addr", address, "--today", TODAY)
+    assert result.exit_code == 2
+    assert f"{address}" in result.output and "expected" in result.output
+    assert "Traceback" not in result.output
