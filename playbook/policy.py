@@ -46,6 +46,7 @@ POLICIES_DIR = "policies"
 TESTS_SUFFIX = ".tests.yaml"
 DecisionName = Literal["auto_approve", "require_human", "escalate"]
 DECISIONS: tuple[str, ...] = get_args(DecisionName)
+MAX_FACTS_SHOWN = 20  # an error names a case's facts; a case of thousands lists these many
 
 
 def _condition(text: str) -> str:
@@ -285,7 +286,9 @@ def _holds(expr: Expr, case: Mapping[str, Any], where: str, text: str) -> bool:
     try:
         return evaluate_condition(expr, case)
     except MissingFact as exc:
-        has = ", ".join(exc.known) or "no facts"
+        shown = exc.known[:MAX_FACTS_SHOWN]
+        more = len(exc.known) - len(shown)
+        has = ", ".join(shown) + (f" and {more:,} more" if more > 0 else "") or "no facts"
         hint = did_you_mean(exc.fact, exc.known)
         message = (
             f"missing fact {exc.fact!r}, needed by {where} ({text}).{hint} The case has: {has}."

@@ -8,13 +8,18 @@ from typing import Any
 
 import click
 
+from playbook import jsonout
 from playbook.cli_options import format_option
 from playbook.cli_options import governance_option as governance_option_for
-from playbook.errors import UsageError, display_path
+from playbook.errors import Problem, UsageError, ValidationFailed, display_path
 from playbook.load import describe
 from playbook.policy import (
+    POLICIES_DIR,
+    Case,
+    CaseSpec,
     Decision,
     Policy,
+    PolicyFile,
     decide,
     load_cases,
     load_policy,
@@ -22,7 +27,10 @@ from playbook.policy import (
     run_tests,
     tests_path,
 )
+from playbook.yamlsrc import YamlReadError, read_yaml
 
+POLICY_KEYS = set(PolicyFile.model_fields)
+CASE_KEYS = set(CaseSpec.model_fields)
 CASE_EXAMPLE = '{"action": "refund", "amount_usd": 150, "sentiment": "neutral"}'
 MEANINGS = {
     "auto_approve": "the agent may go ahead on its own",
@@ -64,10 +72,10 @@ def decide_command(
     Escalation rules (sentiment, topic) come first; then the refund limit and the conditions that
     need a human. A fact a rule needs but the case lacks is an error (exit 2), never a silent no.
     """
-    loaded = load_policy(resolve_policy(policy_ref, governance_dir))
+    loaded = _load_policy(resolve_policy(policy_ref, governance_dir), governance_dir)
     decision = decide(loaded, read_case(case_text))
     if output_format == "json":
-        click.echo(json.dumps(decision.to_json(), indent=2))
+        click.echo(jsonout.dumps(decision.to_json(), indent=2))
     else:
         click.echo(render_decision(loaded, decision))
 
@@ -88,14 +96,14 @@ def test_command(policy_ref: str, cases_path: Path | None, governance_dir: Path)
     <id>.tests.yaml beside it. Exit 0 when all pass, 1 when any fails, 2 on invalid input.
     """
     path = resolve_policy(policy_ref, governance_dir)
-    loaded = load_policy(path)
+    loaded = _load_policy(path, governance_dir)
     cases_path = cases_path or tests_path(path)
     if not cases_path.is_file():
         raise UsageError(
             f"test cases {display_path(cases_path)} not found; expected a list of "
             "{name, case, expect} there, or a CASES.yaml argument"
         )
-    results = run_tests(loaded, load_cases(cases_path))
+    results = run_tests(loaded, _load_cases(cases_path, governance_dir))
     for result in results:
         why = f" ({'; '.join(result.reasons)})" if result.reasons else ""
         if result.passed:
@@ -113,10 +121,68 @@ def test_command(policy_ref: str, cases_path: Path | None, governance_dir: Path)
         raise click.exceptions.Exit(1)
 
 
+def _inside(path: Path, directory: Path) -> bool:
+    return path.resolve().is_relative_to(directory.resolve())
+
+
+def _top_level(path: Path) -> Any:
+    try:
+        return read_yaml(path).data
+    except YamlReadError:
+        return None
+
+
+def _foreign(path: Path, expected: str, directory: Path) -> UsageError:
+    """An error for a file given as a policy or cases that is not one: nothing of its contents
+    is shown (it may be any file the user can read, and this message may end up in a CI log)."""
+    return UsageError(
+        f"{display_path(path)}: not a govkit {expected}; its contents are not shown because it "
+        f"lies outside {display_path(directory)}"
+    )
+
+
+def _load_policy(path: Path, governance_dir: Path) -> Policy:
+    """The policy at `path`, with located problems when it is one; a file outside the policies
+    directory that does not even look like a policy is refused without echoing any of it."""
+    directory = governance_dir / POLICIES_DIR
+    if _inside(path, directory):
+        return load_policy(path)
+    data = _top_level(path)
+    if not isinstance(data, dict) or not set(data) & POLICY_KEYS or set(data) - POLICY_KEYS:
+        raise _foreign(path, f"policy (a mapping of {', '.join(sorted(POLICY_KEYS))})", directory)
+    try:
+        return load_policy(path)
+    except ValidationFailed as exc:
+        raise ValidationFailed([_without_values(problem) for problem in exc.problems]) from None
+
+
+def _without_values(problem: Problem) -> Problem:
+    """A problem of a file outside the policies directory: what was expected, not what was
+    found there (`expected a mapping but received 'x'` -> `expected a mapping`)."""
+    message = problem.message.split(" but received ")[0].split(" (received ")[0]
+    return Problem(problem.file, problem.line, problem.path, message, problem.severity)
+
+
+def _load_cases(path: Path, governance_dir: Path) -> list[Case]:
+    directory = governance_dir / POLICIES_DIR
+    if _inside(path, directory):
+        return load_cases(path)
+    data = _top_level(path)
+    if not isinstance(data, list) or not all(
+        isinstance(item, dict) and set(item) <= CASE_KEYS for item in data
+    ):
+        raise _foreign(path, "list of test cases ({name, case, expect})", directory)
+    try:
+        return load_cases(path)
+    except ValidationFailed as exc:
+        raise ValidationFailed([_without_values(problem) for problem in exc.problems]) from None
+
+
 def read_case(text: str) -> dict[str, Any]:
     """The --case value: a JSON object of facts, given inline or as @FILE."""
     source = "--case"
-    if text.startswith("@"):
+    text_from_file = text.startswith("@")
+    if text_from_file:
         path = Path(text[1:])
         source = f"--case {display_path(path)}"
         try:
@@ -135,9 +201,11 @@ def read_case(text: str) -> dict[str, Any]:
             f"received invalid JSON: {detail}"
         ) from None
     if not isinstance(value, dict):
+        # A file may be anything the user can read: name what it holds, never its contents.
+        received = type(value).__name__ if text_from_file else describe(value)
         raise UsageError(
             f"{source}: expected a JSON object of facts like '{CASE_EXAMPLE}' but "
-            f"received {describe(value)}"
+            f"received {received}"
         )
     return value
 
@@ -147,11 +215,12 @@ def _no_constant(name: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
+    facts: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in facts:
             raise ValueError(f"the key {key!r} is given twice")
-    return dict(pairs)
+        facts[key] = value
+    return facts
 
 
 def render_decision(loaded: Policy, decision: Decision) -> str:

@@ -386,3 +386,74 @@ def test_the_condition_language(condition, expected):
 def test_anything_else_is_refused(condition):
     with pytest.raises(ExpressionError, match=r"^expected "):
         parse(condition)
+
+
+# --- hostile input (issue 10) ------------------------------------------------------------------
+
+SECRET = "db_password: hunter2-SECRET"
+
+
+@pytest.mark.parametrize("command", ["decide", "test"])
+@pytest.mark.parametrize(
+    "contents",
+    [f"{SECRET}\n".encode(), b"root:x:0:0:SECRET:/root:/bin/bash\n", b'"SECRET"\n', b"- SECRET\n",
+     b"refunds: SECRET\n", b"\xffSECRET\n"],
+)  # fmt: skip
+def test_item_03_a_file_outside_policies_is_never_echoed(workspace, govkit, command, contents):
+    foreign = workspace.root / "elsewhere" / "settings.yaml"
+    foreign.parent.mkdir()
+    foreign.write_bytes(contents)
+    args = ["policy", command, str(foreign)]
+    if command == "decide":
+        args += ["--case", json.dumps(CALM)]
+
+    result = govkit(*args)
+
+    assert result.exit_code == 2
+    assert "SECRET" not in result.output
+    assert "settings.yaml" in result.output
+
+
+def test_item_03_a_cases_file_outside_policies_is_never_echoed(workspace, govkit):
+    foreign = workspace.root / "notes.yaml"
+    foreign.write_text(f"- {SECRET}\n")
+
+    result = govkit("policy", "test", "support-agent", str(foreign))
+
+    assert result.exit_code == 2
+    assert "SECRET" not in result.output
+    assert result.output.strip() == (
+        "notes.yaml: not a govkit list of test cases ({name, case, expect}); its contents are "
+        "not shown because it lies outside governance/policies"
+    )
+
+
+def test_item_03_a_case_file_of_the_wrong_shape_is_not_echoed(workspace, govkit):
+    (workspace.root / "case.json").write_text('"SECRET"')
+
+    result = govkit("policy", "decide", "support-agent", "--case", "@case.json")
+
+    assert result.exit_code == 2
+    assert "SECRET" not in result.output
+
+
+def test_item_19_a_huge_case_is_decided_and_scientific_literals_parse(workspace, govkit):
+    case = {f"fact_{index}": index * 0.5 for index in range(90_000)} | CALM
+    (workspace.root / "big.json").write_text(json.dumps(case))
+    workspace.edit(POLICY, FRAUD, "    - fraud_risk_score >= 7e-1\n")
+
+    result = govkit("policy", "decide", "support-agent", "--case", "@big.json", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["decision"] == "auto_approve"
+    assert parse("x < 1e-4") == parse("x < 0.0001")
+
+
+def test_item_19_a_missing_fact_among_thousands_lists_a_few(workspace, govkit):
+    case = {f"fact_{index}": index for index in range(90_000)} | {"action": "refund"}
+    (workspace.root / "big.json").write_text(json.dumps(case))
+
+    result = govkit("policy", "decide", "support-agent", "--case", "@big.json")
+
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("fact_10012 and 89,981 more.")
