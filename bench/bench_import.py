@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         export = scratch / "traces.jsonl"
         generate_s, lines = timed(lambda: write_export(export, args.tasks, args.traces_per_line))
         size_mb = export.stat().st_size / 1e6
-        parser_name = getattr(otel._loads, "__module__", None) or "orjson"
+        parser_name = getattr(otel.loads, "__module__", None) or "orjson"
         print(f"{args.tasks * 5:,} spans, {args.tasks:,} tasks, {lines:,} lines, {size_mb:,.0f} MB"
               f" (generated in {generate_s:.1f}s; JSON parser: {parser_name})")  # fmt: skip
 

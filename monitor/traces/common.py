@@ -7,6 +7,7 @@ the records it skipped by reason with `file:line` examples. `to_event` then appl
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,6 +84,16 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+def _score(value: Any) -> float | None:
+    """A feedback value as a finite number (a bool as 1 or 0); None when it is none (a word, a
+    list): the column is left empty rather than the import stopped."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _present(task: Task, key: str) -> Any:
     if key in task.tags:
         return True
@@ -144,6 +155,6 @@ def to_event(
         for key in getattr(settings.feedback, column):
             value = _present(task, key)
             if value is not None:
-                row[column] = float(value) if column == "customer_feedback" else _truthy(value)
+                row[column] = _score(value) if column == "customer_feedback" else _truthy(value)
                 break
     return row

@@ -3,7 +3,8 @@
 `import_traces` dispatches to `monitor.traces.<source>.read` (imported on first use, so that one
 source works without the others) and turns each Task into an event row with `common.to_event`;
 `detect_format` tells the sources apart by their content; `write_events` writes Parquet or CSV
-atomically (a temporary file, then a rename).
+atomically (a temporary file, then a rename). Bad records are skipped and counted by the readers;
+a file that cannot be read at all is a UsageError naming it (exit 2), never a traceback.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def expand(patterns: list[str]) -> list[Path]:
     for pattern in patterns:
         matched = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         files = [Path(found) for found in matched if Path(found).is_file()]
+        if not files and len(matched) == 1 and Path(matched[0]).is_dir():
+            raise UsageError(f"{pattern}: a directory, not a trace file")
         if not files:
             raise UsageError(f"{pattern}: no such file")
         paths += files
@@ -100,8 +103,10 @@ def import_traces(
 
 def _columns_of(path: Path) -> set[str]:
     """Top-level field names of the first record (flat and nested `a.b` names alike)."""
+    from monitor.traces.records import open_binary
+
     suffix = path.suffix.lower()
-    with path.open("rb") as handle:
+    with open_binary(path) as handle:
         head = handle.read(SNIFF_BYTES)
     if head.startswith(b"PAR1") or suffix == ".parquet":
         connection = duckdb.connect(":memory:")
@@ -194,6 +199,11 @@ def write_events(rows: list[dict[str, Any]], out: Path) -> None:
     copy_frame(frame, ", ".join(select), out)
 
 
+def _printable(name: str) -> str:
+    """A traced name as a terminal can print it (lone surrogates escaped)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def format_summary(result: ImportResult, source: str, files: int) -> str:
     """Counts for people: tasks per agent, skipped records, unmapped names, unpriced models."""
     lines = [f"{len(result.rows):,} tasks from {files} {source} file(s)"]
@@ -211,11 +221,11 @@ def format_summary(result: ImportResult, source: str, files: int) -> str:
             "sources.yaml):"
         )
         for name, count in result.unmapped_agents.most_common():
-            lines.append(f"  {name}: {count:,}")
+            lines.append(f"  {_printable(str(name))}: {count:,}")
     if result.unpriced_models:
         lines.append("models without a price in pricing.yaml (cost_usd left empty):")
         for model, count in result.unpriced_models.most_common():
-            lines.append(f"  {model}: {count:,} call(s)")
+            lines.append(f"  {_printable(str(model))}: {count:,} call(s)")
     return "\n".join(lines)
 
 

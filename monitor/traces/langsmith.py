@@ -7,6 +7,12 @@ A task is a root run (no `parent_run_id`): its agent is the run's `name` (or the
 (key -> {n, avg, ...}) its feedback. Descendant runs of run_type "tool" give tool names; those of
 run_type "llm" give models (`extra.invocation_params.model` or `extra.metadata.ls_model_name`)
 and `prompt_tokens` / `completion_tokens`, priced only when `total_cost` is absent.
+
+Skipped by reason, with `file:line` examples: `bad_json` and `empty_file` (see `records`),
+`missing_id` (no `id`), `bad_id` (an `id`, `parent_run_id` or `trace_id` that is not text, an
+integer or a UUID: a list, an object, a fraction), and for root runs `missing_timestamp`,
+`bad_timestamp` (not a time, or outside years 1 to 9999) and `end_before_start`. Runs whose root
+is not in the export are left out without a count.
 """
 
 from __future__ import annotations
@@ -25,8 +31,11 @@ from monitor.traces.records import (
     json_list,
     json_object,
     missing,
-    parse_time,
+    read_id,
     read_records,
+    resolve_roots,
+    task_times,
+    text,
 )
 from playbook.settings import SourceSettings
 
@@ -42,8 +51,8 @@ def _model(extra: dict[str, Any]) -> str | None:
         params.get("model_name"),
         metadata.get("ls_model_name"),
     ):
-        if not missing(value):
-            return str(value)
+        if found := text(value):
+            return found
     return None
 
 
@@ -54,7 +63,7 @@ def _feedback(stats: dict[str, Any]) -> dict[str, float | bool]:
             value = feedback_value(stat.get("avg"))
             labels = json_object(stat.get("values"))
             if value is None and labels:  # categorical feedback: its most frequent label
-                value = feedback_value(None, max(labels, key=lambda label: labels[label] or 0))
+                value = feedback_value(None, max(labels, key=lambda label: as_int(labels[label])))
         else:
             value = feedback_value(stat)
         if value is not None:
@@ -64,6 +73,7 @@ def _feedback(stats: dict[str, Any]) -> dict[str, float | bool]:
 
 def _root_task(
     run: dict[str, Any],
+    run_id: str,
     extra: dict[str, Any],
     times: tuple[datetime, datetime],
     settings: SourceSettings,
@@ -71,33 +81,18 @@ def _root_task(
     metadata = flatten(json_object(extra.get("metadata")))
     override = settings.agent_attribute.get("langsmith")
     agent = metadata.get(override, run.get(override)) if override else None
-    if missing(agent):
-        agent = run.get("name")
-    status = str(run.get("status") or "").lower()
+    status = (text(run.get("status")) or "").lower()
     return Task(
-        agent_name=None if missing(agent) else str(agent),
-        task_id=str(run["id"]),
+        agent_name=text(agent) or text(run.get("name")),
+        task_id=run_id,
         start=times[0],
         end=times[1],
         error=status == "error" or not missing(run.get("error")),
         cost_usd=as_float(run.get("total_cost")),
-        tags={str(tag) for tag in json_list(run.get("tags"))},
+        tags={tag for tag in map(text, json_list(run.get("tags"))) if tag},
         attributes={key: value for key, value in metadata.items() if not missing(value)},
         feedback=_feedback(json_object(run.get("feedback_stats"))),
     )
-
-
-def _root_of(run_id: str, runs: dict[str, _Run], roots: dict[str, Task]) -> str | None:
-    parent, trace_id = runs[run_id][0], runs[run_id][1]
-    if trace_id in roots:
-        return trace_id
-    for _ in range(len(runs) + 1):  # walk up when the export has no trace_id
-        if parent in roots:
-            return parent
-        if parent not in runs:
-            return None
-        parent = runs[parent][0]
-    return None
 
 
 @gc_paused
@@ -107,31 +102,34 @@ def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipp
     runs: dict[str, _Run] = {}
     for path in paths:
         for where, run in read_records(path, skipped):
-            if missing(run.get("id")):
+            run_id, parent = read_id(run.get("id")), read_id(run.get("parent_run_id"))
+            trace_id = read_id(run.get("trace_id"))
+            if run_id is None or parent is None or trace_id is None:
+                skipped.add("bad_id", where)
+                continue
+            if not run_id:
                 skipped.add("missing_id", where)
                 continue
-            run_id, parent = str(run["id"]), run.get("parent_run_id")
             extra = json_object(run.get("extra"))
-            if missing(parent):
-                start, end = parse_time(run.get("start_time")), parse_time(run.get("end_time"))
-                if start is None or end is None:
-                    skipped.add("missing_timestamp", where)
+            if not parent:
+                times = task_times(run.get("start_time"), run.get("end_time"))
+                if isinstance(times, str):
+                    skipped.add(times, where)
                     continue
-                if end < start:
-                    skipped.add("end_before_start", where)
-                    continue
-                roots[run_id] = _root_task(run, extra, (start, end), settings)
+                roots[run_id] = _root_task(run, run_id, extra, times, settings)
             runs[run_id] = (
-                "" if missing(parent) else str(parent),
-                "" if missing(run.get("trace_id")) else str(run["trace_id"]),
-                str(run.get("run_type") or "").lower(),
-                str(run.get("name") or ""),
+                parent,
+                trace_id,
+                (text(run.get("run_type")) or "").lower(),
+                text(run.get("name")) or "",
                 _model(extra),
                 as_int(run.get("prompt_tokens")),
                 as_int(run.get("completion_tokens")),
             )
-    for run_id, (parent, _, run_type, name, model, prompt, completion) in runs.items():
-        root = run_id if not parent else _root_of(run_id, runs, roots)
+    # a run's root: its trace's root run when that is exported, else found by walking up
+    root_of = resolve_roots({run_id: run[0] for run_id, run in runs.items()}, roots)
+    for run_id, (parent, trace_id, run_type, name, model, prompt, completion) in runs.items():
+        root = trace_id if parent and trace_id in roots else root_of.get(run_id)
         if root is None or root not in roots:
             continue  # its root run is not in the export (or was skipped and reported)
         if run_type == "llm":

@@ -9,6 +9,11 @@ failed; LLM descendants give models and token counts (`llm.cost.total` when ever
 TOOL descendants give tool names; annotations on the root span give feedback. Only root spans
 need valid timestamps: a child still counts for its tokens and tool name.
 
+Skipped by reason, with `file:line` examples: `bad_json` and `empty_file` (see `records`),
+`missing_id` (no span or trace id), `bad_id` (a span, trace or parent id, or an annotation's span
+id, that is not text, an integer or a UUID: a list, an object, a fraction), `missing_timestamp`,
+`bad_timestamp` (not a time, or outside years 1 to 9999) and `end_before_start` (root spans
+only), `no_root_span` (a trace whose root span is not in the export, reported once per trace).
 """
 
 from __future__ import annotations
@@ -28,11 +33,15 @@ from monitor.traces.records import (
     json_list,
     json_object,
     missing,
-    parse_time,
+    read_id,
     read_records,
+    resolve_roots,
+    task_times,
+    text,
 )
 from playbook.settings import SourceSettings
 
+_ID_KEYS = ("context.span_id", "context.trace_id", "parent_id")
 _NOT_TASK_ATTRIBUTES = ("input.", "output.", "llm.", "tag.", "openinference.", "embedding.")
 
 
@@ -58,15 +67,15 @@ def _fact(span: dict[str, Any], kind: str) -> _Fact:
         model = get("attributes.llm.model_name")
         return (
             kind,
-            str(get("name")),
-            None if missing(model) else str(model),
+            text(get("name")) or "",
+            text(model),
             as_int(get("attributes.llm.token_count.prompt")),
             as_int(get("attributes.llm.token_count.completion")),
             as_float(get("attributes.llm.cost.total")),
         )
     if kind == "TOOL":
         name = get("attributes.tool.name")
-        return kind, str(get("name") if missing(name) else name), None, 0, 0, None
+        return kind, text(name) or text(get("name")) or "", None, 0, 0, None
     return None
 
 
@@ -101,31 +110,30 @@ def _root_task(
     if override:
         key = override.removeprefix("attributes.")
         agent = attributes.get(key, _attr(span, key))
-    if missing(agent):
-        agent = _attr(span, "agent.name")
-    if missing(agent):
-        agent = span.get("name")
+    agent_name = text(agent) or text(_attr(span, "agent.name")) or text(span.get("name"))
     tags = json_list(_attr(span, "tag.tags"))
-    status = str(span.get("status_code") or "").upper()
+    status = (text(span.get("status_code")) or "").upper()
     return Task(
-        agent_name=None if missing(agent) else str(agent),
+        agent_name=agent_name,
         task_id=trace_id,
         start=times[0],
         end=times[1],
         error=status in {"ERROR", "STATUS_CODE_ERROR"},
-        tags={str(tag) for tag in tags},
+        tags={tag for tag in map(text, tags) if tag},
         attributes=attributes,
     )
 
 
 def _add_annotation(
     span: dict[str, Any], annotations: dict[str, dict[str, list[float | bool]]]
-) -> None:
-    span_id = span.get("span_id") or span.get("context.span_id")
-    name = span.get("annotation_name") or span.get("name")
+) -> bool:
+    """Keep an annotation's value; False when its span id is malformed."""
+    span_id = read_id(span.get("span_id") or span.get("context.span_id"))
+    name = text(span.get("annotation_name")) or text(span.get("name"))
     value = feedback_value(span.get("result.score", span.get("score")), span.get("result.label"))
-    if not missing(span_id) and not missing(name) and value is not None:
-        annotations.setdefault(str(span_id), {}).setdefault(str(name), []).append(value)
+    if span_id and name and value is not None:
+        annotations.setdefault(span_id, {}).setdefault(name, []).append(value)
+    return span_id is not None
 
 
 def _finish(task: Task, facts: list[_Fact]) -> None:
@@ -137,19 +145,18 @@ def _finish(task: Task, facts: list[_Fact]) -> None:
         if kind == "LLM":
             task.llm_calls.append(LlmCall(model, prompt, completion))
             costs.append(cost)
-        else:
+        elif name:
             task.tool_names.add(name)
     if costs and all(cost is not None for cost in costs):
         task.cost_usd = sum(cost for cost in costs if cost is not None)
 
 
-def _root_of(span_id: str, spans: dict[str, tuple[str, _Fact]]) -> str:
-    for _ in range(len(spans)):  # walk up (a cycle cannot loop for ever)
-        parent = spans[span_id][0] if span_id in spans else ""
-        if not parent:
-            break
-        span_id = parent
-    return span_id
+def _field(span: dict[str, Any], key: str) -> Any:
+    """A flattened span's field; an object there, which flattening spread into `key.*` fields,
+    comes back as `{}` so that it reads as malformed rather than missing."""
+    if key in span:
+        return span[key]
+    return {} if any(name.startswith(f"{key}.") for name in span) else None
 
 
 @gc_paused
@@ -164,26 +171,27 @@ def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipp
             if "start_time" not in span and (
                 "annotation_name" in span or "result.score" in span or "result.label" in span
             ):
-                _add_annotation(span, annotations)
+                if not _add_annotation(span, annotations):
+                    skipped.add("bad_id", where)
                 continue
-            span_id, trace_id = get("context.span_id"), get("context.trace_id")
-            if missing(span_id) or missing(trace_id):
-                skipped.add("missing_id", where)
+            ids = [read_id(_field(span, key)) for key in _ID_KEYS]
+            span_id, trace_id, parent = ids
+            if None in ids or not span_id or not trace_id:
+                if trace_id and parent == "":  # a root's: its trace is not reported again
+                    traces.setdefault(trace_id, _Trace(first_seen=where)).root_skipped = True
+                skipped.add("bad_id" if None in ids else "missing_id", where)
                 continue
-            span_id, trace_id = str(span_id), str(trace_id)
             trace = traces.get(trace_id) or traces.setdefault(trace_id, _Trace(first_seen=where))
-            kind = str(get("span_kind") or get("attributes.openinference.span.kind") or "").upper()
-            parent = get("parent_id")
-            if missing(parent):
-                start, end = parse_time(get("start_time")), parse_time(get("end_time"))
-                if start is None or end is None or end < start:
+            kind = text(get("span_kind")) or text(get("attributes.openinference.span.kind"))
+            kind = (kind or "").upper()
+            if not parent:
+                times = task_times(_field(span, "start_time"), _field(span, "end_time"))
+                if isinstance(times, str):
                     trace.root_skipped = True
-                    reason = "end_before_start" if start and end else "missing_timestamp"
-                    skipped.add(reason, where)
+                    skipped.add(times, where)
                     continue
-                trace.roots.append((span_id, _root_task(span, trace_id, (start, end), settings)))
-                parent = ""
-            trace.spans[span_id] = (str(parent), _fact(span, kind))
+                trace.roots.append((span_id, _root_task(span, trace_id, times, settings)))
+            trace.spans[span_id] = (parent, _fact(span, kind))
     tasks: list[Task] = []
     for trace_id, trace in traces.items():
         if not trace.roots:
@@ -192,8 +200,10 @@ def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipp
             continue
         by_root: dict[str, list[_Fact]] = {span_id: [] for span_id, _ in trace.roots}
         only = trace.roots[0][0] if len(trace.roots) == 1 else None
+        parents = {} if only else {span_id: up for span_id, (up, _) in trace.spans.items()}
+        root_of = resolve_roots(parents, by_root)  # several roots in one trace: each span's
         for span_id, (_, fact) in trace.spans.items():
-            root = only or _root_of(span_id, trace.spans)
+            root = only or root_of.get(span_id)
             if fact is not None and root in by_root:
                 by_root[root].append(fact)
         for span_id, task in trace.roots:

@@ -8,6 +8,14 @@ token usage or a request model are its LLM calls (the agent spans' own usage cou
 there are none); descendant `execute_tool` spans name its tools (`gen_ai.tool.name`, else the
 span name). Spans are reduced to small records as each line is parsed, then grouped by trace,
 so a trace may be spread over several lines or files.
+
+Skipped by reason, with `file:line` examples: `bad_json`, `empty_file`; `not_otlp` (no object
+with a `resourceSpans` list, or a resource or scope entry that is no object with a list of
+spans); `bad_span` (no object; a `traceId`/`spanId` that is not non-empty text, a `parentSpanId`
+neither text nor empty; attributes not a list of `{key, value}`; a malformed AnyValue: an
+`intValue` that is no 64-bit integer, a key-value item without a text `key`, nesting past 32).
+A task's agent span: `missing_timestamp` (start or end absent or 0), `bad_timestamp` (not
+nanoseconds since the epoch up to year 9999: negative, 1e30, a word), `end_before_start`.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.traces.common import MAX_EXAMPLES, LlmCall, Skipped, Task
-from monitor.traces.records import DecodeError, gc_paused, loads
+from monitor.traces.records import DecodeError, as_int, gc_paused, loads, open_binary, read_id, text
+from monitor.traces.records import flatten as flatten_objects
 from playbook.settings import SourceSettings
 
 AGENT_KEYS = ("gen_ai.agent.name", "gen_ai.agent.id")
@@ -29,6 +38,9 @@ INPUT_TOKENS = "gen_ai.usage.input_tokens"
 OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 ERROR_CODES = (2, "2", "STATUS_CODE_ERROR")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_NANOS = 253_402_300_799_999_999_999  # 9999-12-31T23:59:59.999999999Z
+INT64 = (-(2**63), 2**63 - 1)
+MAX_DEPTH = 32  # arrays and key-value lists nested deeper make a malformed value
 
 # A span record: (span_id, parent_id, kind, payload); payload: _Agent, tool name, LlmCall or None.
 OTHER, AGENT, TOOL, LLM = 0, 1, 2, 3
@@ -39,7 +51,7 @@ class _Agent:
     __slots__ = ("attributes", "end", "error", "llm", "name", "start", "where")
 
     def __init__(self, span: dict[str, Any], attributes: dict[str, Any], where: Any) -> None:
-        self.attributes = attributes
+        self.attributes = flatten(attributes)  # now, so that a malformed value is a bad span
         self.start = span.get("startTimeUnixNano")
         self.end = span.get("endTimeUnixNano")
         self.error = (span.get("status") or {}).get("code") in ERROR_CODES
@@ -48,36 +60,63 @@ class _Agent:
         self.where = where
 
 
-def value_of(any_value: Any) -> Any:
-    """An OTLP AnyValue as a plain Python value (arrays as lists, key-value lists as dicts)."""
+def value_of(any_value: Any, depth: int = 0) -> Any:
+    """An OTLP AnyValue as a plain Python value (arrays as lists, key-value lists as dicts);
+    ValueError when it is malformed (see the module's `bad_span`)."""
     if not isinstance(any_value, dict):
         return any_value
+    if depth > MAX_DEPTH:
+        raise ValueError("an AnyValue nested too deeply")
     for key, found in any_value.items():
         if key == "stringValue" or key == "boolValue" or key == "doubleValue":
             return found
         if key == "intValue":
-            return int(found)
+            return _int64(found)
         if key == "arrayValue":
-            return [value_of(item) for item in (found or {}).get("values") or ()]
+            return [value_of(item, depth + 1) for item in _values(found)]
         if key == "kvlistValue":
-            items = (found or {}).get("values") or ()
-            return {item["key"]: value_of(item.get("value")) for item in items}
+            return {_key(item): value_of(item.get("value"), depth + 1) for item in _values(found)}
         if key == "bytesValue":
             return found
     return None
 
 
+def _int64(found: Any) -> int:
+    if isinstance(found, bool) or not isinstance(found, int | float | str):
+        raise ValueError("an intValue that is not an integer")
+    try:
+        number = int(found)
+    except OverflowError:
+        raise ValueError("an intValue that is not an integer") from None
+    if not INT64[0] <= number <= INT64[1]:
+        raise ValueError("an intValue beyond 64 bits")
+    return number
+
+
+def _values(container: Any) -> list[Any]:
+    """The `values` of an arrayValue or kvlistValue."""
+    values = container.get("values") if isinstance(container, dict) else container
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise ValueError('expected {"values": [...]}')
+    return values
+
+
+def _key(item: Any) -> str:
+    """The key of a key-value item (an attribute, or an entry of a kvlistValue)."""
+    key = item.get("key") if isinstance(item, dict) else None
+    if not isinstance(key, str):
+        raise ValueError("a key-value item without a text key")
+    return key
+
+
 def flatten(attributes: dict[str, Any]) -> dict[str, Any]:
-    """Raw attributes (key -> AnyValue) as plain values; key-value lists become dotted keys."""
-    flat: dict[str, Any] = {}
-    for key, raw in attributes.items():
-        found = value_of(raw)
-        if isinstance(found, dict):
-            items = raw["kvlistValue"].get("values") or ()
-            flat.update(flatten({f"{key}.{item['key']}": item.get("value") for item in items}))
-        else:
-            flat[key] = found
-    return flat
+    """Raw attributes (key -> AnyValue) as plain values; key-value lists become dotted keys.
+    ValueError on a malformed value or a key that is not text."""
+    if not all(isinstance(key, str) for key in attributes):
+        raise ValueError("an attribute key that is not text")
+    return flatten_objects({key: value_of(raw) for key, raw in attributes.items()})
 
 
 def _text(any_value: Any) -> Any:
@@ -89,13 +128,8 @@ def _text(any_value: Any) -> Any:
 
 
 def _tokens(any_value: Any) -> int:
-    if any_value is None:
-        return 0
-    try:
-        found = any_value.get("intValue") if type(any_value) is dict else None
-        return int(found if found is not None else value_of(any_value) or 0)
-    except (TypeError, ValueError, AttributeError):
-        return 0
+    """A token count; 0 when it is not one (ValueError when the AnyValue is malformed)."""
+    return 0 if any_value is None else as_int(value_of(any_value))
 
 
 def _llm_call(attributes: dict[str, Any], *, usage_only: bool = False) -> LlmCall | None:
@@ -103,22 +137,36 @@ def _llm_call(attributes: dict[str, Any], *, usage_only: bool = False) -> LlmCal
     model = attributes.get(MODEL_KEYS[0]) or attributes.get(MODEL_KEYS[1])
     if not has_usage and (usage_only or model is None):
         return None
+    name = _text(model)
     return LlmCall(
-        _text(model), _tokens(attributes.get(INPUT_TOKENS)), _tokens(attributes.get(OUTPUT_TOKENS))
+        name if isinstance(name, str) else None,
+        _tokens(attributes.get(INPUT_TOKENS)),
+        _tokens(attributes.get(OUTPUT_TOKENS)),
     )
 
 
+def _is_id(value: Any) -> bool:
+    """Trace and span ids are text, hex or base64 (the JSON mapping of protobuf bytes)."""
+    if type(value) is str and value.isascii():
+        return value != ""
+    return isinstance(value, str) and bool(read_id(value))
+
+
 def _record(span: dict[str, Any], where: Any) -> Record:
-    """The small record kept of one span; raises KeyError/TypeError on a malformed span."""
+    """The small record kept of one span; ValueError (or KeyError, TypeError, AttributeError) on
+    a malformed span."""
+    # KeyError or TypeError on an item without a key; other keys are checked when flattened
     attributes = {item["key"]: item.get("value") for item in span.get("attributes") or ()}
     operation = _text(attributes.get(OPERATION))
-    sid = span["spanId"]
+    sid = span.get("spanId")
     parent = span.get("parentSpanId") or None
+    if not _is_id(sid) or not (parent is None or _is_id(parent)):
+        raise ValueError("span ids must be text")
     if operation == "invoke_agent":
         return sid, parent, AGENT, _Agent(span, attributes, where)
     if operation == "execute_tool":
-        name = _text(attributes.get("gen_ai.tool.name"))
-        return sid, parent, TOOL, name if name is not None else span.get("name")
+        name = text(_text(attributes.get("gen_ai.tool.name"))) or text(span.get("name"))
+        return sid, parent, TOOL, name
     call = _llm_call(attributes)
     if call is not None:
         return sid, parent, LLM, call
@@ -141,25 +189,34 @@ class _Reader:
         if isinstance(where, str):
             return where
         path, span_id = where  # in a whole document: the line that holds the span's id
-        text = self.texts.get(path, "")
-        index = text.find(f'"{span_id}"') if span_id else -1
-        return f"{path}:{text.count(chr(10), 0, index) + 1 if index >= 0 else 1}"
+        document = self.texts.get(path, "")
+        index = document.find(f'"{span_id}"') if span_id and isinstance(span_id, str) else -1
+        return f"{path}:{document.count(chr(10), 0, index) + 1 if index >= 0 else 1}"
 
     def add_document(self, document: Any, where: str | None, path: str) -> None:
-        if not isinstance(document, dict) or "resourceSpans" not in document:
+        has_spans = isinstance(document, dict) and "resourceSpans" in document
+        resources = _entries(document, "resourceSpans") if has_spans else None
+        if resources is None:
             self.skip("not_otlp", where or f"{path}:1")
             return
         traces = self.traces
-        for resource_spans in document["resourceSpans"] or ():
-            scopes = resource_spans.get("scopeSpans") or resource_spans.get(
-                "instrumentationLibrarySpans"
-            )
-            for scope_spans in scopes or ():
-                for span in scope_spans.get("spans") or ():
-                    here: Any = where or (path, span.get("spanId"))
+        for resource_spans in resources:
+            scopes = _entries(resource_spans, "scopeSpans", "instrumentationLibrarySpans")
+            if scopes is None:
+                self.skip("not_otlp", where or f"{path}:1")
+                continue
+            for scope_spans in scopes:
+                spans = _entries(scope_spans, "spans")
+                if spans is None:
+                    self.skip("not_otlp", where or f"{path}:1")
+                    continue
+                for span in spans:
+                    here: Any = where or (path, span.get("spanId") if type(span) is dict else None)
                     try:
                         record = _record(span, here)
                         trace = span["traceId"]
+                        if not _is_id(trace):
+                            raise ValueError("a trace id must be text")
                     except (KeyError, TypeError, AttributeError, ValueError):
                         self.skip("bad_span", here)
                         continue
@@ -171,8 +228,11 @@ class _Reader:
 
     def read_file(self, path: Path) -> None:
         name = str(path)
-        with path.open("rb") as handle:
+        with open_binary(path) as handle:
             first = next((line for line in handle if line.strip()), b"")
+            if not first:
+                self.skip("empty_file", f"{name}:1")
+                return
             if _is_json_lines(first):
                 handle.seek(0)
                 for number, line in enumerate(handle, start=1):
@@ -219,26 +279,24 @@ class _Reader:
             if task is None:
                 continue
             if kind == TOOL and payload:
-                tools[task].add(str(payload))
+                tools[task].add(payload)
             elif kind == LLM:
                 calls[task].append(payload)
             elif kind == AGENT and payload.llm is not None:
                 agent_calls[task].append(payload.llm)
         tasks = []
         for sid, _parent, _kind, agent in roots:
-            start, end = _instant(agent.start), _instant(agent.end)
-            if start is None or end is None:
-                self.skip("missing_timestamp", agent.where)
+            times = _times(agent.start, agent.end)
+            if isinstance(times, str):
+                self.skip(times, agent.where)
                 continue
-            if end < start:
-                self.skip("end_before_start", agent.where)
-                continue
-            attributes = flatten(agent.attributes)
-            name = next((attributes[k] for k in self.agent_keys if attributes.get(k)), None)
+            start, end = times
+            attributes = agent.attributes
+            name = next(filter(None, (text(attributes.get(k)) for k in self.agent_keys)), None)
             task_id = _hex(trace) if len(roots) == 1 else f"{_hex(trace)}/{_hex(sid)}"
             tasks.append(
                 Task(
-                    agent_name=str(name) if name is not None else None,
+                    agent_name=name,
                     task_id=task_id,
                     start=start,
                     end=end,
@@ -275,21 +333,49 @@ def _owners(records: list[Record], by_id: dict[str, Record]) -> dict[str, str | 
 
 
 def _is_json_lines(first: bytes) -> bool:
-    """JSON Lines when the first line is a whole JSON value (or looks meant to be one); a
-    pretty-printed document's first line is an opening brace."""
+    """JSON Lines unless the first line opens a pretty-printed document (a lone brace): a broken
+    first line is then only that line's problem, not the whole file's."""
     try:
         loads(first)
     except DecodeError:
-        return first.strip().endswith(b"}")
+        return first.strip() not in (b"{", b"[")
     return True
 
 
-def _instant(nanos: Any) -> datetime | None:
+def _entries(part: Any, *keys: str) -> list[Any] | None:
+    """The list under the first of `keys` that holds a non-empty one in an OTLP object (none: an
+    empty list); None when `part` is not an object or holds another type there."""
+    if not isinstance(part, dict):
+        return None
+    present = [part[key] for key in keys if part.get(key) is not None]
+    found = next((value for value in present if value), present[0] if present else [])
+    return found if isinstance(found, list) else None
+
+
+def _times(start: Any, end: Any) -> tuple[datetime, datetime] | str:
+    """A span's start and end, or the reason it is skipped (see the module's docstring)."""
+    begin, finish = _instant(start), _instant(end)
+    if isinstance(begin, str) or isinstance(finish, str):
+        return "missing_timestamp" if "missing_timestamp" in (begin, finish) else "bad_timestamp"
+    return (begin, finish) if finish >= begin else "end_before_start"
+
+
+def _instant(nanos: Any) -> datetime | str:
+    """Nanoseconds since the epoch (a number, or text as protobuf's JSON writes 64-bit integers)
+    as a datetime, or the reason they are not one."""
+    if nanos is None or nanos == "":
+        return "missing_timestamp"
+    if isinstance(nanos, bool) or not isinstance(nanos, int | float | str):
+        return "bad_timestamp"
     try:
         value = int(nanos)
-    except (TypeError, ValueError):
-        return None
-    return EPOCH + timedelta(microseconds=value // 1000) if value > 0 else None
+    except (ValueError, OverflowError):
+        return "bad_timestamp"
+    if value == 0:  # protobuf's unset
+        return "missing_timestamp"
+    if not 0 < value <= LAST_NANOS:
+        return "bad_timestamp"
+    return EPOCH + timedelta(microseconds=value // 1000)
 
 
 def _hex(identifier: str) -> str:

@@ -1,5 +1,12 @@
 """Record reading shared by the OpenInference, LangSmith and Weave readers: JSON Lines or Parquet
-records with their `file:line` (or `file:row`), lenient value parsing, and a paused cyclic GC."""
+records with their `file:line` (or `file:row`), lenient value parsing, ids and task times checked
+the same way in every reader, each node's root in a span tree, and a paused cyclic GC.
+
+Skipped here, by reason: `bad_json` (a line or document that is not JSON, or a value in it that
+is not an object where a record should be), `empty_file` (a file without a single record). A
+file that cannot be read at all (a directory, no permission, not Parquet although named so) is
+a `UsageError` naming it.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,17 @@ import functools
 import gc
 import json
 import math
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Container, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import IO, Any, ParamSpec, TypeVar
 
 import duckdb
 
 from monitor.traces.common import Skipped
+from playbook.errors import UsageError, display_path
 
 try:  # about twice as fast as the standard library on large exports
     import orjson
@@ -22,8 +32,14 @@ try:  # about twice as fast as the standard library on large exports
     loads: Any = orjson.loads
     DecodeError: type[Exception] = orjson.JSONDecodeError
 except ImportError:  # pragma: no cover - where orjson is not installed
-    loads = json.loads
-    DecodeError = json.JSONDecodeError
+
+    def loads(data: bytes | str) -> Any:
+        try:
+            return json.loads(data)
+        except RecursionError:  # orjson stops at a depth of 1024 instead
+            raise ValueError("nested too deeply") from None
+
+    DecodeError = ValueError  # JSONDecodeError, and UnicodeDecodeError on invalid UTF-8
 
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,6 +50,8 @@ DROP_COLUMNS = ("inputs", "outputs", "output", "events", "serialized", "attachme
     "attributes.embedding.", "attributes.reranker.")  # fmt: skip
 _TRUE = {"true", "yes", "y", "1", "pass", "passed", "correct"}
 _FALSE = {"false", "no", "n", "0", "fail", "failed", "incorrect"}
+INT64 = 2**63 - 1  # token counts beyond it are not counts (and would overflow the pricing)
+_WALKING = object()  # resolve_roots: a node on the path being walked
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -41,62 +59,101 @@ R = TypeVar("R")
 # --- shared by the readers ----------------------------------------------------------------------
 
 
+def open_binary(path: Path) -> IO[bytes]:
+    """`path` opened for reading; one that cannot be (a directory, no permission) is a
+    UsageError naming it."""
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise UsageError(f"{display_path(path)}: cannot read: {exc.strerror or exc}") from None
+
+
 def read_records(path: Path, skipped: Skipped) -> Iterator[tuple[str, dict[str, Any]]]:
-    """`(file:line, record)` for each record of a JSON Lines or Parquet file (`file:row` for
-    Parquet, counted from 1); bad JSON lines are skipped and reported."""
+    """`(file:line, record)` for each record of a JSON Lines, JSON or Parquet file (`file:row`
+    for Parquet, counted from 1; `file:record N` in a pretty-printed JSON array). Lines that are
+    not JSON objects (or one-line arrays of them) and files without records are reported."""
     if path.suffix.lower() in PARQUET_SUFFIXES:
-        connection = duckdb.connect()
-        connection.execute("SET enable_progress_bar = false")
-        source = "read_parquet(?, file_row_number = true)"
-        try:
-            columns = connection.execute(f"DESCRIBE SELECT * FROM {source}", [str(path)])  # noqa: S608
-            select = [  # times as epoch µs: far faster to fetch than datetimes
-                f"epoch_us({name}) AS {name}" if kind.startswith("TIMESTAMP") else name
-                for column, kind, *_ in columns.fetchall()
-                if not column.startswith(DROP_COLUMNS)
-                for name in ['"' + column.replace('"', '""') + '"']
-            ]
-            query = f"SELECT {', '.join(select)} FROM {source}"  # noqa: S608 - quoted names
-            cursor = connection.execute(query, [str(path)])
-        except duckdb.Error as exc:
-            raise ValueError(f"{path}: cannot read Parquet: {exc}") from exc
-        names = [column[0] for column in cursor.description]
-        while batch := cursor.fetchmany(50_000):
-            for row in batch:
-                record = {
-                    key: value for key, value in zip(names, row, strict=True) if value is not None
-                }
-                yield f"{path}:{record.pop('file_row_number') + 1}", record
-        connection.close()
+        yield from _parquet_records(path, skipped)
         return
-    with path.open("rb") as lines:
+    with open_binary(path) as lines:
         first = next((line for line in lines if line.strip()), b"")
+        if not first:
+            skipped.add("empty_file", f"{path}:1")
+            return
         lines.seek(0)
-        if first.lstrip().startswith(b"["):  # a JSON array of records, not JSON Lines
-            yield from _json_array(path, lines.read(), skipped)
+        if _opens_document(first):
+            yield from _json_document(path, lines.read(), skipped)
             return
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             where = f"{path}:{number}"
             try:
-                record = loads(line)
+                value = loads(line)
             except DecodeError:
                 skipped.add("bad_json", where)
                 continue
-            if not isinstance(record, dict):
-                skipped.add("bad_json", where)
-                continue
-            yield where, record
+            for record in value if isinstance(value, list) else (value,):  # a one-line array
+                if isinstance(record, dict):
+                    yield where, record
+                else:
+                    skipped.add("bad_json", where)
 
 
-def _json_array(path: Path, data: bytes, skipped: Skipped) -> Iterator[tuple[str, dict[str, Any]]]:
+def _parquet_records(path: Path, skipped: Skipped) -> Iterator[tuple[str, dict[str, Any]]]:
+    connection = duckdb.connect()
+    source = "read_parquet(?, file_row_number = true)"
     try:
-        records = loads(data)
+        connection.execute("SET enable_progress_bar = false")
+        columns = connection.execute(f"DESCRIBE SELECT * FROM {source}", [str(path)])  # noqa: S608
+        select = [  # times as epoch µs: far faster to fetch than datetimes
+            f"epoch_us({name}) AS {name}" if kind.startswith("TIMESTAMP") else name
+            for column, kind, *_ in columns.fetchall()
+            if not column.startswith(DROP_COLUMNS)
+            for name in ['"' + column.replace('"', '""') + '"']
+        ]
+        query = f"SELECT {', '.join(select)} FROM {source}"  # noqa: S608 - quoted names
+        cursor = connection.execute(query, [str(path)])
+        names = [column[0] for column in cursor.description]
+        rows = 0
+        while batch := cursor.fetchmany(50_000):
+            rows += len(batch)
+            for row in batch:
+                record = {
+                    key: value for key, value in zip(names, row, strict=True) if value is not None
+                }
+                yield f"{path}:{record.pop('file_row_number') + 1}", record
+        if not rows:
+            skipped.add("empty_file", f"{path}:1")
+    except duckdb.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{display_path(path)}: not a readable Parquet file ({reason})") from None
+    finally:
+        connection.close()
+
+
+def _opens_document(first: bytes) -> bool:
+    """Whether the first line opens a pretty-printed JSON document or array rather than being
+    one whole JSON value (JSON Lines; a broken line there is only that line's problem)."""
+    stripped = first.strip()
+    if not stripped.startswith((b"[", b"{")):
+        return False
+    try:
+        loads(first)
+    except DecodeError:
+        return stripped == b"{" or stripped.startswith(b"[")
+    return False
+
+
+def _json_document(
+    path: Path, data: bytes, skipped: Skipped
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    try:
+        document = loads(data)
     except DecodeError as exc:
         skipped.add("bad_json", f"{path}:{getattr(exc, 'lineno', 1)}")
         return
-    for number, record in enumerate(records if isinstance(records, list) else [records], 1):
+    for number, record in enumerate(document if isinstance(document, list) else [document], 1):
         if isinstance(record, dict):
             yield f"{path}:record {number}", record
         else:
@@ -107,44 +164,109 @@ def missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
 
 
+def text(value: Any) -> str | None:
+    """A name, tag, kind or model as text: strings as they are, numbers and other scalars
+    written out; None when missing, and for lists and objects, which no name is (writing one
+    out could recurse as deep as it nests)."""
+    if type(value) is str:
+        return value or None
+    if missing(value) or isinstance(value, list | tuple | dict | set):
+        return None
+    try:
+        return str(value)
+    except ValueError:  # an integer past Python's 4,300-digit conversion limit
+        return None
+
+
+def read_id(value: Any) -> str | None:
+    """An id as text, "" when missing: a string, an integer (or a float without a fraction) or
+    a UUID; None for anything else (a list, an object, a fraction, text that is not UTF-8)."""
+    if type(value) is str:
+        return value if value.isascii() or _utf8(value) else None
+    if missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**128:
+        return str(value)
+    if isinstance(value, str | uuid.UUID):
+        return read_id(str(value))
+    return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, which the standard json module lets through
+        return False
+    return True
+
+
 def parse_time(value: Any) -> datetime | None:
     """A timezone-aware datetime from a datetime, an ISO 8601 string or epoch seconds, ms, µs or
-    ns (pandas writes epoch milliseconds to JSON); naive times are taken as UTC."""
+    ns (pandas writes epoch milliseconds to JSON); naive times are taken as UTC. None for
+    anything else, and for times outside years 1 to 9999 in UTC."""
     if missing(value):
         return None
     try:
         if isinstance(value, datetime):
             moment = value
         elif isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= 10**22:  # not even nanoseconds within year 9999
+                return None
             digits = len(str(abs(value)))  # s, ms, µs or ns since the epoch
             scale = 1000 ** min(max((digits - 10) // 3, 0), 3)
-            return EPOCH + timedelta(microseconds=value * 1_000_000 // scale)
-        elif isinstance(value, float):
-            while abs(value) > 1e11:  # ms, µs or ns since the epoch
-                value /= 1000
-            moment = datetime.fromtimestamp(value, UTC)
+            moment = EPOCH + timedelta(microseconds=value * 1_000_000 // scale)
+        elif isinstance(value, float | Decimal):
+            seconds = float(value)
+            for _ in range(3):  # ms, µs or ns since the epoch
+                if abs(seconds) <= 1e11:
+                    break
+                seconds /= 1000
+            moment = datetime.fromtimestamp(seconds, UTC)
         elif isinstance(value, str):
             moment = datetime.fromisoformat(value.strip())
         else:
             return None
-    except (ValueError, OverflowError, OSError):
+        if not moment.tzinfo:
+            moment = moment.replace(tzinfo=UTC)
+        elif moment.year in (1, 9999):
+            moment.astimezone(UTC)  # raises when its offset takes it out of range
+    except (ValueError, OverflowError, OSError, ArithmeticError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
+
+
+def task_times(start: Any, end: Any) -> tuple[datetime, datetime] | str:
+    """A root's start and end, or the reason it is skipped: `missing_timestamp` (either absent),
+    `bad_timestamp` (not a time, or outside years 1 to 9999), `end_before_start`."""
+    if missing(start) or missing(end):
+        return "missing_timestamp"
+    begin, finish = parse_time(start), parse_time(end)
+    if begin is None or finish is None:
+        return "bad_timestamp"
+    if finish < begin:
+        return "end_before_start"
+    return begin, finish
 
 
 def as_int(value: Any) -> int:
+    """A count: an integer, or a number or numeric text read as one; 0 for anything else
+    (missing, not a number, not finite, beyond 64 bits)."""
     try:
-        return 0 if missing(value) else int(value)
-    except (TypeError, ValueError):
+        number = 0 if missing(value) else int(value)
+    except (TypeError, ValueError, OverflowError):
         return 0
+    return number if -INT64 <= number <= INT64 else 0
 
 
 def as_float(value: Any) -> float | None:
+    """A finite number, or None (missing, not a number, a bool, infinite)."""
     try:
         number = None if missing(value) or isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return None if number is None or math.isnan(number) else number
+    return number if number is not None and math.isfinite(number) else None
 
 
 def feedback_value(score: Any, label: Any = None) -> float | bool | None:
@@ -167,8 +289,8 @@ def json_object(value: Any) -> dict[str, Any]:
     """A dict, also from a JSON-encoded string (bulk exports encode nested fields so)."""
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = loads(value)
+        except DecodeError:
             return {}
     return value if isinstance(value, dict) else {}
 
@@ -177,22 +299,55 @@ def json_list(value: Any) -> list[Any]:
     """A list, also from a JSON-encoded string; a lone string is a list of one."""
     if isinstance(value, str):
         try:
-            value = json.loads(value) if value.lstrip().startswith("[") else [value]
-        except ValueError:
+            value = loads(value) if value.lstrip().startswith("[") else [value]
+        except DecodeError:
             return [value]
     return list(value) if isinstance(value, list | tuple) else []
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys (`{"a": {"b": 1}}` -> `{"a.b": 1}`), however deep: walked
+    with a stack of its own, never by recursion."""
     if not prefix and not any(type(value) is dict for value in record.values()):
         return record  # already flat (the usual dataframe export): no copy
     flat: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{prefix}{key}."))
+    stack = [(prefix, iter(record.items()))]
+    while stack:
+        outer, items = stack[-1]
+        for key, value in items:
+            if isinstance(value, dict) and value:
+                stack.append((f"{outer}{key}.", iter(value.items())))
+                break
+            flat[f"{outer}{key}"] = value
         else:
-            flat[f"{prefix}{key}"] = value
+            stack.pop()
     return flat
+
+
+def resolve_roots(parents: Mapping[str, str], roots: Container[str]) -> dict[str, str | None]:
+    """Each node's root: the first of itself and its ancestors (following `parents`, node ->
+    parent id) that is one of `roots`; None when the chain ends elsewhere (a parent not in the
+    export) or loops. Linear: each node is walked once, then its root remembered."""
+    resolved: dict[str, Any] = {}
+    for node in parents:
+        current, path = node, []
+        while current not in resolved:
+            if current in roots:
+                resolved[current] = current
+                break
+            parent = parents.get(current)
+            if parent is None:
+                resolved[current] = None
+                break
+            resolved[current] = _WALKING
+            path.append(current)
+            current = parent
+        found = resolved[current]
+        if found is _WALKING:  # a loop without a root
+            found = None
+        for walked in path:
+            resolved[walked] = found
+    return resolved
 
 
 def gc_paused(read: Callable[P, R]) -> Callable[P, R]:

@@ -10,6 +10,12 @@ A task is a trace-root call (no `parent_id`): its agent is the `display_name` or
 gives models and tokens, `summary.weave.costs` the cost; descendant calls' op names give tool
 names. Weave rolls children's usage up into the root's summary; when the root has none, the
 usage of the deepest calls that report one is summed instead.
+
+Skipped by reason, with `file:line` examples: `bad_json` and `empty_file` (see `records`),
+`missing_id` (no `id`), `bad_id` (an `id`, `parent_id` or `trace_id` that is not text, an
+integer or a UUID: a list, an object, a fraction), and for root calls `missing_timestamp`,
+`bad_timestamp` (not a time, or outside years 1 to 9999) and `end_before_start`. Calls whose
+root is not in the export are left out without a count.
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ from monitor.traces.records import (
     json_list,
     json_object,
     missing,
-    parse_time,
+    read_id,
     read_records,
+    resolve_roots,
+    task_times,
+    text,
 )
 from playbook.settings import SourceSettings
 
@@ -37,8 +46,10 @@ _REACTIONS = {"👍": 1.0, "👎": 0.0}
 _VALUE_KEYS = ("value", "score", "output")
 
 
-def op_short_name(op_name: str) -> str:
+def op_short_name(op_name: str | None) -> str:
     """ "weave:///entity/project/op/support_agent:hash" -> "support_agent"; other names as is."""
+    if not op_name:
+        return ""
     if op_name.startswith("weave:"):
         return op_name.rsplit("/", 1)[-1].split(":", 1)[0]
     return op_name
@@ -50,7 +61,7 @@ def _usage(summary: dict[str, Any]) -> list[LlmCall]:
         if isinstance(usage, dict):
             prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
             completion = usage.get("completion_tokens", usage.get("output_tokens"))
-            calls.append(LlmCall(str(model), as_int(prompt), as_int(completion)))
+            calls.append(LlmCall(text(model), as_int(prompt), as_int(completion)))
     return calls
 
 
@@ -73,10 +84,10 @@ def _feedback(items: list[Any]) -> dict[str, float | bool]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        kind = str(item.get("feedback_type") or "")
+        kind = text(item.get("feedback_type")) or ""
         payload = json_object(item.get("payload"))
         if kind.startswith("wandb.reaction."):
-            key, value = "reaction", _REACTIONS.get(str(payload.get("emoji")))
+            key, value = "reaction", _REACTIONS.get(text(payload.get("emoji")) or "")
         elif kind.startswith("wandb.note.") or not kind:
             continue
         else:
@@ -94,7 +105,7 @@ def _feedback(items: list[Any]) -> dict[str, float | bool]:
 
 
 def _root_task(
-    call: dict[str, Any], times: tuple[datetime, datetime], settings: SourceSettings
+    call: dict[str, Any], call_id: str, times: tuple[datetime, datetime], settings: SourceSettings
 ) -> Task:
     attributes = {
         key: value
@@ -103,22 +114,22 @@ def _root_task(
     }
     override = settings.agent_attribute.get("weave")
     agent = attributes.get(override, call.get(override)) if override else None
-    if missing(agent):
-        agent = call.get("display_name")
-    if missing(agent):
-        agent = op_short_name(str(call.get("op_name") or "")) or None
+    agent_name = (
+        text(agent) or text(call.get("display_name")) or op_short_name(text(call.get("op_name")))
+    )
     summary = json_object(call.get("summary"))
     weave = json_object(summary.get("weave"))
     feedback = json_list(weave.get("feedback")) + json_list(call.get("feedback"))
+    status = (text(weave.get("status")) or "").lower()
     return Task(
-        agent_name=None if missing(agent) else str(agent),
-        task_id=str(call["id"]),
+        agent_name=agent_name or None,
+        task_id=call_id,
         start=times[0],
         end=times[1],
-        error=not missing(call.get("exception")) or str(weave.get("status")).lower() == "error",
+        error=not missing(call.get("exception")) or status == "error",
         cost_usd=_cost(summary),
         llm_calls=_usage(summary),
-        tags={str(tag) for tag in json_list(attributes.pop("tags", None))},
+        tags={tag for tag in map(text, json_list(attributes.pop("tags", None))) if tag},
         attributes={key: value for key, value in attributes.items() if not key.startswith("tags.")},
         feedback=_feedback(feedback),
     )
@@ -132,36 +143,32 @@ def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipp
     calls: dict[str, tuple[str, str, set[str], list[LlmCall]]] = {}  # id -> parent, trace, ...
     for path in paths:
         for where, call in read_records(path, skipped):
-            if missing(call.get("id")):
+            call_id, parent = read_id(call.get("id")), read_id(call.get("parent_id"))
+            trace_id = read_id(call.get("trace_id"))
+            if call_id is None or parent is None or trace_id is None:
+                skipped.add("bad_id", where)
+                continue
+            if not call_id:
                 skipped.add("missing_id", where)
                 continue
-            call_id, parent = str(call["id"]), call.get("parent_id")
-            trace_id = "" if missing(call.get("trace_id")) else str(call["trace_id"])
-            if missing(parent):
-                start, end = parse_time(call.get("started_at")), parse_time(call.get("ended_at"))
-                if start is None or end is None:
-                    skipped.add("missing_timestamp", where)
+            if not parent:
+                times = task_times(call.get("started_at"), call.get("ended_at"))
+                if isinstance(times, str):
+                    skipped.add(times, where)
                     continue
-                if end < start:
-                    skipped.add("end_before_start", where)
-                    continue
-                roots[call_id] = _root_task(call, (start, end), settings)
+                roots[call_id] = _root_task(call, call_id, times, settings)
                 trace_roots.setdefault(trace_id, []).append(call_id)
                 continue
-            names = {op_short_name(str(call.get("op_name") or ""))}
-            if not missing(call.get("display_name")):
-                names.add(str(call["display_name"]))
+            names = {op_short_name(text(call.get("op_name"))), text(call.get("display_name"))}
             usage = _usage(json_object(call.get("summary")))
-            calls[call_id] = (str(parent), trace_id, names - {""}, usage)
+            calls[call_id] = (parent, trace_id, {name for name in names if name}, usage)
     reporting = {parent for parent, _, _, usage in calls.values() if usage}
     own_usage = {call_id for call_id, task in roots.items() if task.llm_calls}
-    for call_id, (parent, trace_id, names, usage) in calls.items():
+    # several roots in one trace, or no trace_id: walk up
+    root_of = resolve_roots({call_id: call[0] for call_id, call in calls.items()}, roots)
+    for call_id, (_, trace_id, names, usage) in calls.items():
         candidates = trace_roots.get(trace_id, [])
-        root: str | None = candidates[0] if len(candidates) == 1 else parent
-        for _ in range(len(calls) + 1):  # several roots in one trace, or no trace_id: walk up
-            if root is None or root in roots:
-                break
-            root = calls[root][0] if root in calls else None
+        root = candidates[0] if len(candidates) == 1 else root_of.get(call_id)
         if root is None:
             continue  # its root call is not in the export (or was skipped and reported)
         roots[root].tool_names |= names
