@@ -11,14 +11,43 @@ from pydantic import AfterValidator, Field
 from playbook.model import NonNegative, Schema, Slug, Text, Window
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError(f"expected an http(s) URL but received {value!r}")
+def check_http_url(value: str) -> str:
+    """`value` if it is an http(s) URL with a host that can be requested as written; otherwise
+    ValueError saying what was expected and what was received. The one check for every webhook
+    URL (monitor.yaml, --webhook, the outbox) and for handbook_url."""
+    problem = _http_url_problem(value)
+    if problem is not None:
+        detail = f": {problem}" if problem else ""  # a wrong scheme needs no explanation
+        raise ValueError(f"expected an http(s) URL but received {value!r}{detail}")
     return value
 
 
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
+def _http_url_problem(value: str) -> str | None:
+    """None for a good URL, "" for a scheme other than http(s), else what is wrong."""
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+        return "it contains a space or a control character"
+    if not value.isascii():
+        return "it contains non-ASCII characters; percent-encode them, punycode for a host"
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        return str(exc)[:1].lower() + str(exc)[1:]
+    if parts.scheme not in {"http", "https"}:
+        return ""
+    if not parts.hostname:
+        return "it has no host"
+    port_text = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        return f"port {port_text!r} is not a number from 1 to 65535"
+    return None
+
+
+_http_url = check_http_url  # the name playbook/schema.py maps to a JSON Schema pattern
+
+DEFAULT_NOTIFY_TIMEOUT = 10.0  # seconds for one webhook notification, all of it
+
+
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
 
 
 class EffectFloors(Schema):
