@@ -1,8 +1,9 @@
 """Alerts as Prometheus Alertmanager has them: a label set identifies one, annotations explain it.
 
 `MetricDrift` (warning) comes from a drift verdict, `GuardrailBreach` (warning) and `StopCondition`
-(critical, with the charter's action) from threshold checks. The fingerprint is a stable hash of the
-labels, so the same condition on the next run is the same alert.
+(critical, with the charter's action) from threshold checks, `UnknownAgents` (warning, no agent
+label) from events that mostly belong to agents without a charter. The fingerprint is a stable
+hash of the labels, so the same condition on the next run is the same alert.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from playbook.model import Charter
 METRIC_DRIFT = "MetricDrift"
 GUARDRAIL_BREACH = "GuardrailBreach"
 STOP = "StopCondition"
+UNKNOWN_AGENTS = "UnknownAgents"
+# More than this share of the well-formed rows belonging to agents without a charter means the
+# monitor is looking at the wrong data (or the charters are missing): it must not look healthy.
+UNKNOWN_AGENTS_SHARE = 0.5
 FIRING = "firing"
 RESOLVED = "resolved"
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not set" for endsAt
@@ -149,4 +154,26 @@ def check_condition(governance: Governance, charter: Charter, check: Check) -> C
         _labels(alertname, charter, metric.id, severity),
         _annotations(governance, charter, summary, description, action),
         check.status == BREACHED,
+    )
+
+
+def unknown_agents_condition(
+    governance: Governance, *, share: float, rows: int, names: dict[str, int]
+) -> Condition:
+    """Active when more than UNKNOWN_AGENTS_SHARE of the well-formed rows have no charter."""
+    listed = ", ".join(f"{name} ({count:,})" for name, count in names.items()) or "none"
+    base = governance.monitor.handbook_url
+    return Condition(
+        {"alertname": UNKNOWN_AGENTS, "severity": "warning"},
+        {
+            "summary": f"{share:.0%} of the events belong to agents without a charter",
+            "description": (
+                f"{rows:,} well-formed rows name an agent no charter has (most frequent: "
+                f"{listed}); the monitor cannot watch them. Map traced names to charter ids in "
+                "sources.yaml, fix the events' agent column, or write their charters."
+            ),
+            "action": "investigate",
+            "handbook_url": f"{base.rstrip('/')}/monitor/" if base else "monitor/",
+        },
+        share > UNKNOWN_AGENTS_SHARE,
     )

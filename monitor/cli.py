@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -12,7 +11,10 @@ from typing import Any
 import click
 
 from playbook import cli_options as shared
+from playbook import jsonout
 from playbook.load import load_governance
+from playbook.model import check_calendar_date
+from playbook.settings import DEFAULT_NOTIFY_TIMEOUT, check_http_url
 
 
 class InstantType(click.ParamType):
@@ -33,7 +35,12 @@ class InstantType(click.ParamType):
                 param,
                 ctx,
             )
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        try:
+            check_calendar_date(moment.astimezone(UTC).date())
+        except (ValueError, OverflowError) as exc:
+            self.fail(f"{exc} (as an ISO 8601 time)", param, ctx)
+        return moment
 
 
 class FractionType(click.ParamType):
@@ -58,6 +65,33 @@ def max_bad_fraction_option(help: str) -> Any:
     return click.option(
         "--max-bad-fraction", type=FractionType(), default=0.01, show_default=True, help=help
     )
+
+
+class WebhookUrlType(click.ParamType):
+    """A receiver URL, checked as monitor.yaml's receivers are."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return check_http_url(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def webhook_option(help: str) -> Any:
+    return click.option("--webhook", "webhooks", type=WebhookUrlType(), multiple=True, help=help)
+
+
+notify_timeout_option = click.option(
+    "--notify-timeout",
+    type=shared.FiniteFloatRange(0, 3600, min_open=True),
+    metavar="SECONDS",
+    default=DEFAULT_NOTIFY_TIMEOUT,
+    show_default=True,
+    help="Seconds one notification may take in all (connect, send, answer); a receiver slower "
+    "than that keeps it queued for the next run.",
+)
 
 
 governance_option = shared.governance_option(
@@ -94,12 +128,8 @@ def monitor() -> None:
 )
 @state_option
 @shared.format_option("text: a table per agent and a summary; json: one object on stdout.")
-@click.option(
-    "--webhook",
-    "webhooks",
-    multiple=True,
-    help="Also notify this URL with Alertmanager webhook JSON (repeatable).",
-)
+@webhook_option("Also notify this URL with Alertmanager webhook JSON (repeatable).")
+@notify_timeout_option
 @click.option(
     "--fail-on-alert",
     is_flag=True,
@@ -111,7 +141,7 @@ def monitor() -> None:
 )
 @click.option(
     "--lock-timeout",
-    type=float,
+    type=shared.FiniteFloatRange(0, 86_400),
     default=10.0,
     show_default=True,
     help="Seconds to wait for another run on the same state before giving up (exit 2).",
@@ -137,6 +167,7 @@ def run_command(
     state: Path,
     output_format: str,
     webhooks: tuple[str, ...],
+    notify_timeout: float,
     fail_on_alert: bool,
     max_bad_fraction: float,
     lock_timeout: float,
@@ -147,6 +178,7 @@ def run_command(
 
     Exit 0; 1 with --fail-on-alert when an alert is firing; 2 on bad input.
     """
+    from monitor.alerts import UNKNOWN_AGENTS
     from monitor.report import format_text
     from monitor.run import RunOptions, run_monitor
 
@@ -158,12 +190,17 @@ def run_command(
         now=moment,
         state=state,
         webhooks=list(webhooks),
+        notify_timeout=notify_timeout,
         max_bad_fraction=max_bad_fraction,
         lock_timeout=lock_timeout,
     )
     report = run_monitor(governance, options, progress=_progress_printer())
+    for alert in report.firing:  # a monitor that sees almost nothing must not look healthy
+        if alert.labels["alertname"] == UNKNOWN_AGENTS:
+            notes = alert.annotations
+            click.echo(f"govkit: WARNING: {notes['summary']}. {notes['description']}", err=True)
     if output_format == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
+        click.echo(jsonout.dumps(report.to_json(), indent=2))
     else:
         click.echo(format_text(governance, report))
     if write_reviews:
@@ -196,7 +233,8 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
 @click.option(
     "--cron", default=None, help="Run on this crontab schedule instead, e.g. '0 * * * *'."
 )
-@click.option("--webhook", "webhooks", multiple=True, help="Also notify this URL (repeatable).")
+@webhook_option("Also notify this URL (repeatable).")
+@notify_timeout_option
 @max_bad_fraction_option(
     "Share of invalid rows above which a run fails (it is logged; the schedule goes on)."
 )
@@ -207,6 +245,7 @@ def schedule_command(
     every: str | None,
     cron: str | None,
     webhooks: tuple[str, ...],
+    notify_timeout: float,
     max_bad_fraction: float,
 ) -> None:
     """Run the monitor on a schedule until SIGINT or SIGTERM.
@@ -222,6 +261,7 @@ def schedule_command(
         events=events,
         state=state,
         webhooks=list(webhooks),
+        notify_timeout=notify_timeout,
         max_bad_fraction=max_bad_fraction,
         trigger=trigger,
     )
@@ -245,11 +285,15 @@ def events() -> None:
     "--now", type=INSTANT, default=None, help="End of the generated period. Default: now."
 )
 @click.option(
-    "--seed", type=int, default=7, show_default=True, help="Random seed (same seed, same data)."
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=7,
+    show_default=True,
+    help="Random seed (same seed, same data).",
 )
 @click.option(
     "--tasks-per-day",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 100_000),
     default=120,
     show_default=True,
     help="Average tasks per agent per day.",

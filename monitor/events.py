@@ -1,25 +1,37 @@
 """Read per-task agent events into DuckDB, typed and validated row by row.
 
-A source is a CSV, JSON Lines or Parquet file or glob, or a table of a DuckDB database
-(`events.duckdb`, table `events`, or `events.duckdb::TABLE`). Every row is checked once; a bad row
-is skipped and counted by reason, with up to five example rows per reason. The valid rows land in
-the in-memory table `events` with the contract's columns, plus `human_cost_usd` (reviewer time
-priced at the organisation's hourly rate) and any custom columns the metric catalog names.
+Sources are resolved by `monitor.event_source` (CSV, JSON, Parquet, a DuckDB table). Every row is
+checked once; a bad row is skipped and counted by reason, with up to five example rows per reason.
+The valid rows land in the table `events` with the contract's columns, plus `human_cost_usd`
+(reviewer time priced at the organisation's hourly rate) and any custom columns the metric catalog
+names. A number must be finite and within +-MAX_MAGNITUDE, so no sum can overflow; a timestamp
+must fall within the calendar govkit works in (playbook.model.EARLIEST_DATE to LATEST_DATE).
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from monitor.event_source import (
+    Source,
+    SourceColumn,
+    rejected_rows,
+    resolve_source,
+    source_columns,
+    sql_identifier,
+    sql_literal,
+)
 from playbook.errors import UsageError
+from playbook.model import EARLIEST_DATE, LATEST_DATE
 
 OUTCOMES = ("success", "failure", "escalated")
 NON_NEGATIVE = ("latency_s", "cost_usd", "tooling_cost_usd", "reviewer_minutes")
@@ -27,11 +39,16 @@ NUMERIC = (*NON_NEGATIVE, "customer_feedback")
 BOOLEAN = ("reworked", "policy_hit", "rolled_back")
 REQUIRED = ("timestamp", "agent", "outcome")
 MAX_EXAMPLES = 5
+# A task's latency, cost, minutes or score beyond this is a broken value, not a measurement; the
+# bound keeps every sum and sum of squares over billions of rows far from overflowing.
+MAX_MAGNITUDE = 1e12
 # DuckDB's own budget; the arrays handed to numpy come on top. A parsed text source spills to disk.
 MEMORY_LIMIT = "768MB"
 
 # Reasons a row is skipped, in the order they are checked (a row counts under its first reason).
 REASONS = (
+    "bad_csv",
+    "bad_json",
     "missing_agent",
     "bad_timestamp",
     "bad_outcome",
@@ -58,75 +75,14 @@ class BadRows:
         """Rows that are wrong, as opposed to rows of agents without a charter."""
         return self.count - self.by_reason.get("unknown_agent", 0)
 
+    @property
+    def unknown_share(self) -> float:
+        """The share of well-formed rows that belong to agents without a charter."""
+        valid = self.total - self.invalid
+        return self.by_reason.get("unknown_agent", 0) / valid if valid else 0.0
+
     def to_json(self) -> dict[str, Any]:
         return {"count": self.count, "by_reason": self.by_reason, "examples": self.examples}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where events come from: a DuckDB table expression and how to number its rows.
-
-    Columnar sources (Parquet, a DuckDB table) are cheap to scan again and are read through a
-    view; text sources (CSV, JSON Lines) are parsed once into a table.
-    """
-
-    relation: str
-    description: str
-    attach: str | None = None
-    row_number: str | None = None  # expression for the 1-based row within its file
-    file_name: str = "filename"
-
-    @property
-    def materialise(self) -> bool:
-        return self.row_number is None
-
-
-def resolve_source(spec: str) -> Source:
-    """Turn `--events` into a DuckDB relation; a missing file is a usage error (exit 2)."""
-    path_part, _, table = spec.partition("::")
-    if path_part.endswith(".duckdb") or table:
-        database = Path(path_part)
-        if not database.is_file():
-            raise UsageError(f"{spec}: no such DuckDB database")
-        table = table or "events"
-        if not table.replace("_", "").isalnum():
-            raise UsageError(f"{spec}: expected a plain table name but received {table!r}")
-        return Source(
-            f"(SELECT *, rowid + 1 AS _row FROM src.{_identifier(table)})",
-            f"{database}::{table}",
-            attach=str(database),
-            row_number="_row",
-            file_name="NULL",
-        )
-    matches = sorted(glob.glob(path_part))
-    if not matches:
-        raise UsageError(f"{spec}: no such file (or no file matches the pattern)")
-    suffixes = {Path(match).suffix.lower() for match in matches}
-    if len(suffixes) > 1:
-        raise UsageError(f"{spec}: expected files of one format but found {sorted(suffixes)}")
-    suffix = suffixes.pop()
-    files = "[" + ", ".join(_literal(match) for match in matches) + "]"
-    if suffix in {".csv", ".tsv"}:
-        relation = f"read_csv({files}, header=true, all_varchar=true, filename=true)"
-    elif suffix in {".jsonl", ".ndjson", ".json"}:
-        relation = f"read_json({files}, format='newline_delimited', sample_size=-1, filename=true)"
-    elif suffix == ".parquet":
-        relation = f"read_parquet({files}, filename=true, file_row_number=true)"
-        return Source(relation, spec, row_number="file_row_number + 1")
-    else:
-        raise UsageError(
-            f"{spec}: unsupported events format {suffix!r}; expected .csv, .jsonl, .parquet "
-            "or a .duckdb database"
-        )
-    return Source(relation, spec)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class EventStore:
@@ -138,16 +94,23 @@ class EventStore:
         bad_rows: BadRows,
         columns: set[str],
         workdir: Path | None = None,
+        unknown_agents: dict[str, int] | None = None,
     ) -> None:
         self.connection = connection
         self.bad_rows = bad_rows
         self.columns = columns  # the columns the source has (plus derived human_cost_usd)
-        self._workdir = workdir
+        self.unknown_agents = unknown_agents or {}  # most frequent names without a charter
+        # The scratch database of a text source goes with the store, even one never closed.
+        self._cleanup = (
+            weakref.finalize(self, shutil.rmtree, str(workdir), ignore_errors=True)
+            if workdir is not None
+            else None
+        )
 
     def close(self) -> None:
         self.connection.close()
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+        if self._cleanup is not None:
+            self._cleanup()
 
 
 def load_events(
@@ -163,18 +126,18 @@ def load_events(
     source = resolve_source(spec)
     # A text source is parsed once into a table; on disk, so that memory stays bounded.
     workdir = Path(tempfile.mkdtemp(prefix="govkit-events-")) if source.materialise else None
-    connection = duckdb.connect(str(workdir / "events.duckdb") if workdir else ":memory:")
-    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    connection.execute("SET enable_progress_bar = false")  # stdout may be the JSON report
-    if workdir is not None:
-        connection.execute(f"SET temp_directory = {_literal(str(workdir / 'spill'))}")
-    if threads:
-        connection.execute(f"SET threads = {int(threads)}")
-    connection.execute("SET TimeZone = 'UTC'")
     try:
+        connection = duckdb.connect(str(workdir / "events.duckdb") if workdir else ":memory:")
+    except duckdb.Error as exc:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise UsageError(f"{workdir}: cannot open a scratch database: {_first_line(exc)}") from None
+    store = EventStore(connection, BadRows(), set(), workdir)
+    try:
+        _configure(connection, workdir, threads)
         if source.attach:
-            connection.execute(f"ATTACH {_literal(source.attach)} AS src (READ_ONLY)")
-        columns = _describe(connection, source)
+            connection.execute(f"ATTACH {sql_literal(source.attach)} AS src (READ_ONLY)")
+        columns = source_columns(connection, source)
         missing = [column for column in REQUIRED if column not in columns]
         if missing:
             raise UsageError(
@@ -188,107 +151,139 @@ def load_events(
         select = _typed_select(columns, source, human_hourly_rate_usd, custom_columns)
         kind = "TABLE" if source.materialise else "TEMP VIEW"
         connection.execute(f"CREATE {kind} checked AS {select}")
-        bad_rows = _count_bad_rows(connection, source)
+        store.bad_rows = _count_bad_rows(connection, source)
+        bad_rows = store.bad_rows
         if bad_rows.total and bad_rows.invalid / bad_rows.total > max_bad_fraction:
             raise UsageError(_too_many_bad_rows(source, bad_rows, max_bad_fraction))
+        store.unknown_agents = (
+            _unknown_agents(connection) if "unknown_agent" in bad_rows.by_reason else {}
+        )
         connection.execute(
             "CREATE TEMP VIEW events AS SELECT * EXCLUDE (reason, _file, _row) FROM checked "
             "WHERE reason IS NULL"
         )
     except duckdb.Error as exc:
-        EventStore(connection, BadRows(), set(), workdir).close()
+        store.close()
         raise UsageError(f"{source.description}: cannot read events: {_first_line(exc)}") from None
     except BaseException:
-        EventStore(connection, BadRows(), set(), workdir).close()
+        store.close()
         raise
-    present = set(columns)
-    if "reviewer_minutes" in present:
-        present.add("human_cost_usd")
-    return EventStore(connection, bad_rows, present, workdir)
+    store.columns = set(columns)
+    if "reviewer_minutes" in store.columns:
+        store.columns.add("human_cost_usd")
+    return store
+
+
+def _configure(
+    connection: duckdb.DuckDBPyConnection, workdir: Path | None, threads: int | None
+) -> None:
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    connection.execute("SET enable_progress_bar = false")  # stdout may be the JSON report
+    if workdir is not None:
+        connection.execute(f"SET temp_directory = {sql_literal(str(workdir / 'spill'))}")
+    if threads:
+        connection.execute(f"SET threads = {int(threads)}")
+    connection.execute("SET TimeZone = 'UTC'")
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
 
 
-def _describe(connection: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
-    rows = connection.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
-    return {name: str(kind).upper() for name, kind, *_ in rows}
+def _timestamp(column: SourceColumn) -> str:
+    """The row's time as TIMESTAMPTZ; NULL when it is no time, or outside govkit's calendar."""
+    first = datetime.combine(EARLIEST_DATE, time(), UTC)
+    after = datetime.combine(LATEST_DATE + timedelta(days=1), time(), UTC)
+
+    def in_calendar(moment: str) -> str:
+        return (
+            f"CASE WHEN {moment} >= {sql_literal(first.isoformat())} "
+            f"AND {moment} < {sql_literal(after.isoformat())} THEN {moment} END"
+        )
+
+    # Epoch seconds are checked before conversion: to_timestamp() fails on a year past 294247.
+    epoch = f"TRY_CAST({column.text()} AS DOUBLE)"
+    from_epoch = (
+        f"CASE WHEN {epoch} >= {first.timestamp():.0f} AND {epoch} < {after.timestamp():.0f} "
+        f"THEN to_timestamp({epoch}) END"
+    )
+    if "TIMESTAMP" in column.type or column.type == "DATE":
+        return in_calendar(f"TRY_CAST({column.raw} AS TIMESTAMPTZ)")
+    if column.type in {"VARCHAR", "JSON"}:
+        return f"COALESCE({in_calendar(f'TRY_CAST({column.text()} AS TIMESTAMPTZ)')}, {from_epoch})"
+    return from_epoch
 
 
 def _typed_select(
-    columns: dict[str, str], source: Source, rate: float, custom_columns: set[str]
+    columns: dict[str, SourceColumn], source: Source, rate: float, custom_columns: set[str]
 ) -> str:
     """SELECT the contract's columns typed, with the first reason (if any) a row is bad."""
-
-    def column(name: str) -> str:
-        return _identifier(name) if name in columns else "NULL"
+    present = {name: column for name, column in columns.items()}
 
     def as_double(name: str) -> str:
-        if name not in columns:
+        if name not in present:
             return "CAST(NULL AS DOUBLE)"
-        return f"TRY_CAST({_identifier(name)} AS DOUBLE)"
+        return f"TRY_CAST({present[name].text()} AS DOUBLE)"
 
     def as_bool(name: str) -> str:
-        if name not in columns:
+        if name not in present:
             return "CAST(NULL AS BOOLEAN)"
-        return f"TRY_CAST({_identifier(name)} AS BOOLEAN)"
+        return f"TRY_CAST({present[name].text()} AS BOOLEAN)"
 
-    timestamp_type = columns["timestamp"]
-    if "TIMESTAMP" in timestamp_type:
-        timestamp = 'CAST("timestamp" AS TIMESTAMPTZ)'
-    elif timestamp_type in {"VARCHAR", "JSON"}:
-        timestamp = (
-            'COALESCE(TRY_CAST("timestamp" AS TIMESTAMPTZ), '
-            'TRY_CAST(to_timestamp(TRY_CAST("timestamp" AS DOUBLE)) AS TIMESTAMPTZ))'
+    def custom(name: str) -> str:  # a number or a flag; true/false (CSV) count as 1/0
+        text = present[name].text()
+        return (
+            f"COALESCE(TRY_CAST({text} AS DOUBLE), TRY_CAST(TRY_CAST({text} AS BOOLEAN) AS DOUBLE))"
         )
-    else:
-        timestamp = 'TRY_CAST(to_timestamp(TRY_CAST("timestamp" AS DOUBLE)) AS TIMESTAMPTZ)'
 
-    numbers = {name: as_double(name) for name in NUMERIC}
-    bools = {name: as_bool(name) for name in BOOLEAN}
-    typed = {**numbers, **bools}
-    bad_value = (
-        " OR ".join(
-            f"({column(name)} IS NOT NULL AND TRIM(CAST({column(name)} AS VARCHAR)) <> '' "
-            f"AND {typed[name]} IS NULL)"
-            for name in typed
-            if name in columns
-        )
-        or "false"
+    extra = sorted(
+        name
+        for name in custom_columns
+        if name in present and name not in {*NUMERIC, *BOOLEAN, *REQUIRED}
     )
+    numbers = {name: as_double(name) for name in NUMERIC}
+    typed = {**numbers, **{name: as_bool(name) for name in BOOLEAN}}
+    typed |= {name: custom(name) for name in extra}
+    unreadable = [
+        f"({present[name].text()} IS NOT NULL AND TRIM({present[name].text()}) <> '' "
+        f"AND {typed[name]} IS NULL)"
+        for name in typed
+        if name in present
+    ]
+    out_of_range = [
+        f"(NOT isfinite({typed[name]}) OR abs({typed[name]}) > {MAX_MAGNITUDE:.0e})"
+        for name in [*NUMERIC, *extra]
+        if name in present
+    ]
+    read = [*REQUIRED, "task_id", *typed]
+    nested = [present[name].nested() for name in read if name in present]
+    bad_value = " OR ".join([*unreadable, *out_of_range, *nested]) or "false"
+    agent_column = present["agent"]
+    bad_value = f"NOT {agent_column.is_string()} OR {bad_value}"
     negative = " OR ".join(f"{numbers[name]} < 0" for name in NON_NEGATIVE) or "false"
-    outcome = "LOWER(TRIM(CAST(outcome AS VARCHAR)))"
-    agent = "TRIM(CAST(agent AS VARCHAR))"
-    outcomes = ", ".join(_literal(o) for o in OUTCOMES)
+    outcome = f"LOWER(TRIM({present['outcome'].text()}))"
+    agent = f"TRIM({agent_column.text()})"
+    outcomes = ", ".join(sql_literal(o) for o in OUTCOMES)
+    not_an_object = "_json IS NULL OR json_type(_json) <> 'OBJECT'"
     reason = f"""CASE
-        WHEN {agent} IS NULL OR {agent} = '' THEN 'missing_agent'
+        {f"WHEN {not_an_object} THEN 'bad_json'" if source.kind == "json" else ""}
+        WHEN {agent} IS NULL OR {agent} = '' THEN
+            CASE WHEN {agent_column.nested()} THEN 'bad_value' ELSE 'missing_agent' END
         WHEN ts IS NULL THEN 'bad_timestamp'
         WHEN {outcome} IS NULL OR {outcome} NOT IN ({outcomes}) THEN 'bad_outcome'
         WHEN {bad_value} THEN 'bad_value'
         WHEN {negative} THEN 'negative_value'
         WHEN {agent} NOT IN (SELECT agent FROM charter_agents) THEN 'unknown_agent'
     END"""
-    extra = sorted(
-        name
-        for name in custom_columns
-        if name in columns and name not in {*NUMERIC, *BOOLEAN, *REQUIRED}
-    )
-    # A custom column is a number or a flag; flags written as true/false (CSV) count as 1/0.
-    custom = "".join(
-        f", COALESCE(TRY_CAST({_identifier(name)} AS DOUBLE), "
-        f"TRY_CAST(TRY_CAST({_identifier(name)} AS BOOLEAN) AS DOUBLE)) AS {_identifier(name)}"
-        for name in extra
-    )
-    booleans = "".join(f", {bools[name]} AS {name}" for name in BOOLEAN)
-    numeric = "".join(f", {numbers[name]} AS {name}" for name in NUMERIC)
+    task_id = present["task_id"].text() if "task_id" in present else "CAST(NULL AS VARCHAR)"
+    columns_sql = "".join(f", {typed[name]} AS {sql_identifier(name)}" for name in typed)
     row = source.row_number or "NULL"
     return f"""
         SELECT ts, {agent} AS agent, {outcome} AS outcome,
-               CAST({column("task_id")} AS VARCHAR) AS task_id{numeric}{booleans}{custom},
+               {task_id} AS task_id{columns_sql},
                {numbers["reviewer_minutes"]} / 60.0 * {float(rate)!r} AS human_cost_usd,
                {reason} AS reason, {source.file_name} AS _file, {row} AS _row
-        FROM (SELECT *, {timestamp} AS ts FROM {source.relation})
+        FROM (SELECT *, {_timestamp(present["timestamp"])} AS ts FROM {source.relation})
     """
 
 
@@ -298,7 +293,15 @@ def _count_bad_rows(connection: duckdb.DuckDBPyConnection, source: Source) -> Ba
     ).fetchall()
     bad = BadRows(total=sum(count for _, count in counts))
     bad.by_reason = {reason: count for reason, count in counts if reason is not None}
-    if bad.by_reason:
+    rejected = rejected_rows(connection) if source.kind == "csv" else []
+    if rejected:
+        bad.total += len(rejected)
+        bad.by_reason["bad_csv"] = len(rejected)
+        # Lines counted as the file has them (the header is line 1).
+        bad.examples["bad_csv"] = [
+            f"{Path(file).name}:line {line}" for file, line in rejected[:MAX_EXAMPLES]
+        ]
+    if set(bad.by_reason) - {"bad_csv"}:
         # Row numbers are only worked out when there is something to point at.
         # A parsed text file's rowid follows the order its rows were read in.
         row = "rowid - min(rowid) OVER (PARTITION BY _file) + 1" if source.materialise else "_row"
@@ -314,14 +317,22 @@ def _count_bad_rows(connection: duckdb.DuckDBPyConnection, source: Source) -> Ba
         for reason, file_name, row in examples:
             where = f"{Path(file_name).name}:{row}" if file_name else f"{source.description}:{row}"
             bad.examples.setdefault(reason, []).append(where)
+    bad.by_reason = dict(sorted(bad.by_reason.items(), key=lambda item: REASONS.index(item[0])))
     return bad
 
 
+def _unknown_agents(connection: duckdb.DuckDBPyConnection, limit: int = 10) -> dict[str, int]:
+    rows = connection.execute(
+        "SELECT agent, count(*) AS n FROM checked WHERE reason = 'unknown_agent' "
+        "GROUP BY agent ORDER BY n DESC, agent LIMIT ?",
+        [limit],
+    ).fetchall()
+    return {str(agent): int(count) for agent, count in rows}
+
+
 def _too_many_bad_rows(source: Source, bad: BadRows, limit: float) -> str:
-    parts = ", ".join(f"{reason} {count}" for reason, count in sorted(bad.by_reason.items()))
-    examples = "; ".join(
-        f"{reason}: {', '.join(rows)}" for reason, rows in sorted(bad.examples.items())
-    )
+    parts = ", ".join(f"{reason} {count}" for reason, count in bad.by_reason.items())
+    examples = "; ".join(f"{reason}: {', '.join(rows)}" for reason, rows in bad.examples.items())
     return (
         f"{source.description}: {bad.invalid} of {bad.total} rows are invalid "
         f"({bad.invalid / bad.total:.1%}), more than --max-bad-fraction {limit:g}; "
@@ -352,7 +363,7 @@ def copy_frame(frame: dict[str, Any], select: str, out: Path) -> None:
         connection.execute("SET TimeZone = 'UTC'")
         connection.register("frame", frame)
         query = f"SELECT {select} FROM frame"
-        connection.execute(f"COPY ({query}) TO {_literal(temporary)} ({WRITE_FORMATS[suffix]})")
+        connection.execute(f"COPY ({query}) TO {sql_literal(temporary)} ({WRITE_FORMATS[suffix]})")
         connection.close()
         os.replace(temporary, out)
     except BaseException:

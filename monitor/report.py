@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from monitor.alerts import FIRING, RESOLVED
+from monitor.notify import Delivery
 from monitor.run import RunReport
 from playbook.governance import Governance
 
@@ -54,10 +55,11 @@ def format_text(governance: Governance, report: RunReport) -> str:
         report.alerts, key=lambda a: (a.status != FIRING, a.labels["severity"] != "critical")
     ):
         labels, notes = alert.labels, alert.annotations
+        subject = "/".join(labels[key] for key in ("agent", "metric") if labels.get(key))
+        owner = f"owner: {notes['owner']} <{notes['owner_email']}>  " if notes.get("owner") else ""
         lines.append(
             f"  {alert.status.upper():<9}{labels['alertname']:<16}{labels['severity']:<9}"
-            f"{labels['agent']}/{labels['metric']}  action: {notes['action']}  "
-            f"owner: {notes['owner']} <{notes['owner_email']}>  since {alert.to_json()['startsAt']}"
+            f"{subject}  action: {notes['action']}  {owner}since {alert.to_json()['startsAt']}"
         )
         lines.append(f"           {notes['description']}")
     verdicts = Counter(f["verdict"] for f in report.findings)
@@ -69,10 +71,17 @@ def format_text(governance: Governance, report: RunReport) -> str:
         f"{verdicts['improved']} improved, {verdicts['insufficient_data']} insufficient data); "
         f"{len(firing)} alerts firing; bad rows skipped: {bad.count} ({reasons})"
     )
-    if report.delivery.sent or report.delivery.failed:
-        lines.append(
-            f"Notifications: {report.delivery.sent} delivered, {report.delivery.failed} kept in "
-            "the outbox for the next run"
-        )
-        lines += [f"  {error}" for error in report.delivery.errors or []]
+    lines += _delivery_lines(report.delivery)
     return "\n".join(lines)
+
+
+def _delivery_lines(delivery: Delivery) -> list[str]:
+    if not (delivery.sent or delivery.failed or delivery.dead_lettered):
+        return []
+    summary = (
+        f"Notifications: {delivery.sent} delivered, {delivery.failed} kept in the outbox for "
+        "the next run"
+    )
+    if delivery.dead_lettered:
+        summary += f", {delivery.dead_lettered} dead-lettered (can never be delivered; not retried)"
+    return [summary] + [f"  {problem}" for problem in delivery.errors]

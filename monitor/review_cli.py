@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import click
 
 from monitor.cli import INSTANT, events_option, governance_option
 from playbook import cli_options as shared
+from playbook import jsonout
 from playbook.load import load_governance
 
 
@@ -61,6 +61,6 @@ def review(
     charter = find_charter(governance, agent_id)
     (result,) = build_reviews(governance, [charter], events, now=moment, period=period, state=state)
     if output_format == "json":
-        click.echo(json.dumps(result.document, indent=2))
+        click.echo(jsonout.dumps(result.document, indent=2))
     else:
         click.echo(format_markdown(governance, result), nl=False)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,15 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from monitor import stats
-from monitor.alerts import FIRING, Alert, Condition, check_condition, drift_condition, iso
+from monitor.alerts import (
+    FIRING,
+    Alert,
+    Condition,
+    check_condition,
+    drift_condition,
+    iso,
+    unknown_agents_condition,
+)
 from monitor.events import BadRows, load_events
 from monitor.metrics import BASELINE, RECENT, compute
 from monitor.notify import Delivery, deliver_outbox, webhook_payload
 from monitor.rules import Check, evaluate_checks
 from monitor.series import Trend, agent_trends, trend_windows
-from monitor.state import Receiver, StateStore
+from monitor.state import Receiver, StateStore, failpoint
+from playbook import jsonout
+from playbook.atomic import StagedFile
 from playbook.governance import Governance
 from playbook.model import window_to_timedelta
+from playbook.settings import DEFAULT_NOTIFY_TIMEOUT
 
 SNAPSHOT_VERSION = 2
 Progress = Callable[[str], None]
@@ -35,6 +43,7 @@ class RunOptions:
     webhooks: list[str] = field(default_factory=list)
     max_bad_fraction: float = 0.01
     lock_timeout: float = 10.0
+    notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT
 
 
 @dataclass
@@ -59,6 +68,7 @@ class RunReport:
             "findings": [{k: v for k, v in f.items() if k != "floor"} for f in self.findings],
             "alerts": [alert.to_json() for alert in self.alerts],
             "bad_rows": self.bad_rows.to_json(),
+            "delivery": self.delivery.to_json(),
         }
 
 
@@ -167,28 +177,53 @@ def run_monitor(
                 governance, charter, window_stats, min_samples=governance.monitor.min_samples
             )
         conditions = _conditions(governance, findings, checks)
-        run_id, alerts = state.record_run(
-            started_at=started,
-            now=options.now,
-            source=options.events,
-            tasks=tasks,
-            bad_rows=store.bad_rows.to_json(),
-            findings=findings,
-            checks=[check.to_json() for check in checks],
-            conditions=conditions,
-            receivers=receivers,
-            repeat_interval=window_to_timedelta(governance.monitor.repeat_interval),
-            payload_for=lambda alert, name: webhook_payload(
-                alert, name, external_url=governance.monitor.handbook_url or ""
-            ),
+        bad = store.bad_rows
+        conditions.append(
+            unknown_agents_condition(
+                governance,
+                share=bad.unknown_share,
+                rows=bad.by_reason.get("unknown_agent", 0),
+                names=store.unknown_agents,
+            )
         )
+        staged: list[StagedFile] = []
+
+        def stage_snapshot(run_id: int, alerts: list[Alert]) -> None:
+            report = RunReport(
+                options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends
+            )
+            text = snapshot_text(governance, report)
+            failpoint("snapshot-write")
+            staged.append(StagedFile.write(snapshot_path(options.state), text))
+
+        try:
+            run_id, alerts = state.record_run(
+                started_at=started,
+                now=options.now,
+                source=options.events,
+                tasks=tasks,
+                bad_rows=store.bad_rows.to_json(),
+                findings=findings,
+                checks=[check.to_json() for check in checks],
+                conditions=conditions,
+                receivers=receivers,
+                repeat_interval=window_to_timedelta(governance.monitor.repeat_interval),
+                payload_for=lambda alert, name: webhook_payload(
+                    alert, name, external_url=governance.monitor.handbook_url or ""
+                ),
+                before_commit=stage_snapshot,
+            )
+        except BaseException:
+            for file in staged:
+                file.discard()
+            raise
+        staged[0].publish()  # after the commit: state and snapshot carry the same run_id
         report = RunReport(
-            options.now, run_id, findings, checks, alerts, store.bad_rows, Delivery(), tasks, trends
+            options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends
         )
-        write_snapshot(snapshot_path(options.state), governance, report)
         if state.pending_outbox():
             progress("delivering notifications")
-            report.delivery = deliver_outbox(state)
+            report.delivery = deliver_outbox(state, timeout=options.notify_timeout)
     return report
 
 
@@ -215,8 +250,8 @@ def snapshot_path(state: Path) -> Path:
     return state.with_suffix(".json")
 
 
-def write_snapshot(path: Path, governance: Governance, report: RunReport) -> None:
-    """The published result the handbook reads (schema `govkit.monitor/2`), written atomically.
+def snapshot_text(governance: Governance, report: RunReport) -> str:
+    """The published result the handbook reads (schema `govkit.monitor/2`).
 
     Compact JSON (no indentation): with a daily series per monitored metric, an indented snapshot
     of a few hundred agents would be several times larger for no reader's benefit."""
@@ -224,7 +259,7 @@ def write_snapshot(path: Path, governance: Governance, report: RunReport) -> Non
     for charter in governance.agents:
         own_findings = [f for f in report.findings if f["agent"] == charter.id]
         own_checks = [c.to_json() for c in report.checks if c.agent == charter.id]
-        own_alerts = [a.to_json() for a in report.firing if a.labels["agent"] == charter.id]
+        own_alerts = [a.to_json() for a in report.firing if a.labels.get("agent") == charter.id]
         agents[charter.id] = {
             "status": agent_status(own_findings, own_checks, own_alerts),
             "findings": own_findings,
@@ -245,12 +280,7 @@ def write_snapshot(path: Path, governance: Governance, report: RunReport) -> Non
         "alerts": [alert.to_json() for alert in report.alerts],
         "bad_rows": report.bad_rows.to_json(),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(document, out, separators=(",", ":"))
-    os.chmod(temporary, 0o644)  # mkstemp makes it private; the site builder may be another user
-    os.replace(temporary, path)
+    return jsonout.dumps(document, compact=True)
 
 
 def agent_status(

@@ -2,7 +2,7 @@
 
 Each run commits in one transaction, so a kill at any point leaves the old state or the new one.
 A lock file serialises runs on one state: a second run waits, then gives up with a clear message.
-Schema (version 1):
+Schema (version 2):
 
     runs(id, started_at, now, finished_at, source, tasks, bad_rows)
     findings(run_id, agent, metric, kind, test, baseline, recent, n_baseline, n_recent,
@@ -11,7 +11,10 @@ Schema (version 1):
     alerts(fingerprint, labels, annotations, status, starts_at, ends_at, last_notified_at,
            updated_run_id)
     outbox(id, receiver, url, fingerprint, status, transition_at, payload, created_at,
-           attempts, last_error, delivered_at)
+           attempts, last_error, delivered_at, dead_at, dead_reason)
+
+Version 2 added the outbox's dead letters (`dead_at`, `dead_reason`); a version 1 state gains
+those columns the first time its outbox is read.
 """
 
 from __future__ import annotations
@@ -22,16 +25,17 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from monitor.alerts import FIRING, RESOLVED, Alert, Condition, iso
+from monitor.state_file import check_state_file, remove_new_files, state_failure
 from playbook.errors import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FAILPOINT = "GOVKIT_FAILPOINT"  # tests only: crash at a named point to prove atomicity
 
 _SCHEMA = """
@@ -54,7 +58,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY, receiver TEXT NOT NULL, url TEXT NOT NULL, fingerprint TEXT NOT NULL,
     status TEXT NOT NULL, transition_at TEXT NOT NULL, payload TEXT NOT NULL,
     created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
-    delivered_at TEXT, UNIQUE (url, fingerprint, status, transition_at));
+    delivered_at TEXT, dead_at TEXT, dead_reason TEXT,
+    UNIQUE (url, fingerprint, status, transition_at));
 CREATE INDEX IF NOT EXISTS findings_run ON findings(run_id);
 CREATE INDEX IF NOT EXISTS checks_run ON checks(run_id);
 """
@@ -68,11 +73,29 @@ class Receiver:
 
 @dataclass
 class OutboxItem:
+    """A pending notification. `payload` is None when the stored JSON is unreadable (a hand
+    edit): such an item can never be delivered. (url, fingerprint, status, transition_at) is the
+    row's unique identity."""
+
     id: int
     receiver: str
     url: str
-    payload: dict[str, Any]
+    fingerprint: str
+    status: str
+    transition_at: str
+    payload: dict[str, Any] | None
     attempts: int
+
+
+_OUTBOX_ADDED_COLUMNS = {"dead_at": "TEXT", "dead_reason": "TEXT"}  # schema version 2
+
+
+def _payload(text: str) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _parse(text: str | None) -> datetime | None:
@@ -94,8 +117,15 @@ class StateStore:
         self.db: sqlite3.Connection | None = None
 
     def __enter__(self) -> StateStore:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._acquire_lock()
+        check_state_file(self.path)
+        companions = self._companions()
+        existed = {path for path in companions if path.exists()}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._acquire_lock()
+        except OSError as exc:
+            remove_new_files(companions, existed)
+            raise state_failure(self.path, "create the state's lock file", exc) from None
         try:
             self.db = sqlite3.connect(self.path, timeout=self.lock_timeout, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -104,10 +134,18 @@ class StateStore:
             self.db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
-        except sqlite3.DatabaseError as exc:
+            self._migrate_outbox()
+        except sqlite3.Error as exc:
             self.__exit__(None, None, None)
-            raise UsageError(f"{self.path}: not a govkit state database ({exc})") from None
+            remove_new_files(companions, existed)
+            raise state_failure(self.path, "open the monitor state", exc) from None
         return self
+
+    def _companions(self) -> list[Path]:
+        """The state, its SQLite journal files and its lock file."""
+        name = self.path.name
+        suffixes = ("", "-wal", "-shm", "-journal", ".lock")
+        return [self.path.with_name(name + suffix) for suffix in suffixes]
 
     def __exit__(self, *exc_info: object) -> None:
         if self.db is not None:
@@ -142,10 +180,11 @@ class StateStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -162,12 +201,32 @@ class StateStore:
         ]
 
     def pending_outbox(self) -> list[OutboxItem]:
+        """Notifications neither delivered nor dead-lettered, oldest first."""
         assert self.db is not None
+        self._migrate_outbox()
         rows = self.db.execute(
-            "SELECT id, receiver, url, payload, attempts FROM outbox "
-            "WHERE delivered_at IS NULL ORDER BY id"
+            "SELECT id, receiver, url, fingerprint, status, transition_at, payload, attempts "
+            "FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL ORDER BY id"
         ).fetchall()
-        return [OutboxItem(i, r, u, json.loads(p), a) for i, r, u, p, a in rows]
+        return [
+            OutboxItem(i, receiver, url, fp, status, at, _payload(text), attempts)
+            for i, receiver, url, fp, status, at, text, attempts in rows
+        ]
+
+    def _migrate_outbox(self) -> None:
+        """Add the columns a state written by an older version lacks (idempotent)."""
+        assert self.db is not None
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
+        missing = {k: v for k, v in _OUTBOX_ADDED_COLUMNS.items() if k not in present}
+        if not missing:
+            return
+        with self.transaction() as db:
+            for name, kind in missing.items():
+                db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
+            db.execute(
+                "UPDATE meta SET value = '2' WHERE key = 'schema_version' "
+                "AND CAST(value AS INTEGER) < 2"
+            )
 
     def mark_delivered(self, item_id: int, at: datetime) -> None:
         assert self.db is not None
@@ -181,6 +240,15 @@ class StateStore:
         self.db.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
             [error[:500], item_id],
+        )
+
+    def mark_dead(self, item_id: int, reason: str, at: datetime) -> None:
+        """Dead-letter a notification that can never be delivered: kept, never retried."""
+        assert self.db is not None
+        self._migrate_outbox()
+        self.db.execute(
+            "UPDATE outbox SET dead_at = ?, dead_reason = ?, last_error = ? WHERE id = ?",
+            [iso(at), reason[:500], reason[:500], item_id],
         )
 
     # --- writing one run ---------------------------------------------------------------------
@@ -199,40 +267,54 @@ class StateStore:
         receivers: list[Receiver],
         repeat_interval: timedelta,
         payload_for: Any,
+        before_commit: Callable[[int, list[Alert]], None] = lambda run_id, alerts: None,
     ) -> tuple[int, list[Alert]]:
         """Store one run and reconcile alerts, atomically. Returns the run id and the alerts
-        that are firing after the run plus those this run resolved."""
-        with self.transaction() as db:
-            run_id = db.execute(
-                "INSERT INTO runs (started_at, now, source, tasks, bad_rows) VALUES (?,?,?,?,?)",
-                [iso(started_at), iso(now), source, tasks, json.dumps(bad_rows)],
-            ).lastrowid
-            db.executemany(
-                "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    [run_id, f["agent"], f["metric"], f["kind"], f["test"], f["baseline"],
-                     f["recent"], f["n_baseline"], f["n_recent"], f["statistic"], f["p_value"],
-                     f["q_value"], f["effect"], f.get("floor"), f["verdict"]]
-                    for f in findings
-                ],
-            )  # fmt: skip
-            db.executemany(
-                "INSERT INTO checks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    [run_id, c["agent"], c["check"], c["metric"], c["bound"], c["threshold"],
-                     c["window"], c["value"], c["n"], c["status"], c["action"]]
-                    for c in checks
-                ],
-            )  # fmt: skip
-            failpoint("after-findings")
-            reported = self._reconcile(
-                db, run_id, now, conditions, receivers, repeat_interval, payload_for
-            )
-            failpoint("before-commit")
-            db.execute(
-                "UPDATE runs SET finished_at = ? WHERE id = ?",
-                [iso(datetime.now(now.tzinfo)), run_id],
-            )
+        that are firing after the run plus those this run resolved.
+
+        `before_commit(run_id, alerts)` runs inside the transaction, last: what it raises rolls
+        the run back (the snapshot is staged there, so it never gets ahead of the state). A
+        write the disk refuses is a UsageError naming the state; the previous state stays."""
+        try:
+            with self.transaction() as db:
+                if os.environ.get(FAILPOINT) == "database-full":  # tests: SQLITE_FULL, for real
+                    db.execute(
+                        f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}"
+                    )
+                run_id = db.execute(
+                    "INSERT INTO runs (started_at, now, source, tasks, bad_rows) "
+                    "VALUES (?,?,?,?,?)",
+                    [iso(started_at), iso(now), source, tasks, json.dumps(bad_rows)],
+                ).lastrowid
+                db.executemany(
+                    "INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        [run_id, f["agent"], f["metric"], f["kind"], f["test"], f["baseline"],
+                         f["recent"], f["n_baseline"], f["n_recent"], f["statistic"], f["p_value"],
+                         f["q_value"], f["effect"], f.get("floor"), f["verdict"]]
+                        for f in findings
+                    ],
+                )  # fmt: skip
+                db.executemany(
+                    "INSERT INTO checks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        [run_id, c["agent"], c["check"], c["metric"], c["bound"], c["threshold"],
+                         c["window"], c["value"], c["n"], c["status"], c["action"]]
+                        for c in checks
+                    ],
+                )  # fmt: skip
+                failpoint("after-findings")
+                reported = self._reconcile(
+                    db, run_id, now, conditions, receivers, repeat_interval, payload_for
+                )
+                failpoint("before-commit")
+                db.execute(
+                    "UPDATE runs SET finished_at = ? WHERE id = ?",
+                    [iso(datetime.now(now.tzinfo)), run_id],
+                )
+                before_commit(int(run_id), reported)  # type: ignore[arg-type]
+        except sqlite3.Error as exc:
+            raise state_failure(self.path, "write the monitor state", exc) from None
         return int(run_id), reported  # type: ignore[arg-type]
 
     def _reconcile(
@@ -310,14 +392,3 @@ class StateStore:
                 [receiver.name, receiver.url, alert.fingerprint, alert.status, transition,
                  json.dumps(payload_for(alert, receiver.name)), iso(now)],
             )  # fmt: skip
-
-    def last_run(self) -> dict[str, Any] | None:
-        assert self.db is not None
-        row = self.db.execute(
-            "SELECT id, started_at, now, finished_at, source, tasks FROM runs "
-            "WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        keys = ("id", "started_at", "now", "finished_at", "source", "tasks")
-        return dict(zip(keys, row, strict=True))

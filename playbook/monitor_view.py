@@ -36,6 +36,8 @@ class MonitorView:
     agents: dict[str, dict[str, Any]]
     alerts: list[dict[str, Any]] = field(default_factory=list)
     reviews: dict[str, list[Path]] = field(default_factory=dict)
+    # Set when the state holds a newer run than the snapshot (its snapshot could not be written).
+    mismatch: str | None = None
 
     def status(self, agent_id: str) -> str:
         return self.agents.get(agent_id, {}).get("status", "not_monitored")
@@ -53,7 +55,7 @@ class MonitorView:
             alert
             for alert in self.alerts
             if alert["status"] == "firing"
-            and (agent_id is None or alert["labels"]["agent"] == agent_id)
+            and (agent_id is None or alert["labels"].get("agent") == agent_id)
         ]
 
     @property
@@ -95,6 +97,27 @@ def load_view(state: Path) -> MonitorView | None:
         agents=document.get("agents", {}),
         alerts=alerts,
         reviews=reviews,
+        mismatch=_mismatch(path.with_suffix(".db"), document.get("run_id")),
+    )
+
+
+def _mismatch(database: Path, snapshot_run: object) -> str | None:
+    """The snapshot and the state carry the run id they were written for; say when they differ."""
+    if not database.is_file():
+        return None
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            (latest,) = db.execute(
+                "SELECT max(id) FROM runs WHERE finished_at IS NOT NULL"
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    if latest is None or latest == snapshot_run:
+        return None
+    return (
+        f"These results are from monitor run {snapshot_run}, but the state "
+        f"{display_path(database)} has run {latest}, whose snapshot could not be written: run "
+        "`govkit monitor run` again."
     )
 
 

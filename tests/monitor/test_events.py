@@ -159,3 +159,132 @@ def test_cli_too_many_bad_rows_exit_2_without_traceback(tmp_path, govkit):
     assert "rows are invalid" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "m.db").with_suffix(".json").exists()
+
+
+# --- hostile input (issue 10) ------------------------------------------------------------------
+
+GOOD_JSON = {"timestamp": "2026-11-20T10:00:00Z", "agent": "refunds", "outcome": "success"}
+
+
+@pytest.mark.parametrize(
+    ("odd", "reason"),
+    [({"agent": 42}, "bad_value"), ({"agent": ["refunds"]}, "bad_value"),
+     ({"agent": {"id": "refunds"}}, "bad_value"), ({"latency_s": {"p50": 1}}, "bad_value"),
+     ({"task_id": [1, 2]}, "bad_value"), ({"outcome": {"ok": True}}, "bad_outcome"),
+     ({"timestamp": {"s": 1}}, "bad_timestamp")],
+)  # fmt: skip
+def test_item_06_one_oddly_typed_json_value_is_one_bad_row(tmp_path, odd, reason):
+    rows = [GOOD_JSON | {"latency_s": 1.5}] * 40
+    rows.insert(7, GOOD_JSON | odd)
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows) + "not json\n[1]\n")
+
+    store = load(path)
+
+    assert store.bad_rows.by_reason == {"bad_json": 2, reason: 1}
+    assert store.bad_rows.examples[reason] == ["events.jsonl:8"]
+    assert store.bad_rows.examples["bad_json"] == ["events.jsonl:42", "events.jsonl:43"]
+    assert store.connection.execute(
+        "SELECT count(*), sum(latency_s) FROM events WHERE agent = 'refunds'"
+    ).fetchone() == (40, 60.0)
+
+
+def test_item_06_a_csv_line_that_does_not_parse_is_one_bad_row(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD * 5 + GOOD.strip() + ",extra,more\n" + '"2026,refunds\n' + GOOD)
+
+    store = load(path)
+
+    assert store.bad_rows.by_reason == {"bad_csv": 2}
+    assert store.bad_rows.examples["bad_csv"] == ["events.csv:line 7", "events.csv:line 8"]
+    assert store.connection.execute("SELECT count(*) FROM events").fetchone() == (6,)
+
+
+def test_item_06_events_of_agents_without_a_charter_raise_unknown_agents(
+    workspace, govkit, tmp_path
+):
+    rows = [GOOD_JSON | {"agent": "support-bot"}] * 30 + [GOOD_JSON] * 10
+    (workspace.root / "events.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    result = govkit(
+        "monitor", "run", "--events", "events.jsonl", "--now", "2026-11-24T12:00:00Z",
+        "--format", "json", "--fail-on-alert",
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    alerts = json.loads(result.stdout)["alerts"]
+    unknown = [a for a in alerts if a["labels"]["alertname"] == "UnknownAgents"]
+    assert [a["labels"] for a in unknown] == [{"alertname": "UnknownAgents", "severity": "warning"}]
+    assert (
+        unknown[0]["annotations"]["summary"]
+        == "75% of the events belong to agents without a charter"
+    )
+    assert "support-bot (30)" in unknown[0]["annotations"]["description"]
+    assert "75% of the events belong to agents without a charter" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("NaN", "bad_value"), ("inf", "bad_value"), ("-Infinity", "bad_value"),
+     ("1e308", "bad_value"), ("2e12", "bad_value")],
+)  # fmt: skip
+def test_item_07_a_number_that_is_not_finite_or_huge_is_a_bad_row(tmp_path, value, reason):
+    path = tmp_path / "events.csv"
+    bad = f"2026-11-20T10:00:00Z,refunds,success,{value},0.01,1,false\n"
+    path.write_text(HEADER + GOOD * 9 + bad)
+
+    store = load(path)
+
+    assert store.bad_rows.by_reason == {reason: 1}
+    assert store.bad_rows.examples[reason] == ["events.csv:10"]
+    assert store.connection.execute("SELECT sum(latency_s) FROM events").fetchone() == (13.5,)
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["1700000000000000000", "1.7e18", "10000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+     "-99999999999999"],
+)  # fmt: skip
+def test_item_07_a_timestamp_out_of_range_is_a_bad_row(tmp_path, timestamp):
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD * 3 + f"{timestamp},refunds,success,1,0.01,1,false\n")
+
+    store = load(path)
+
+    assert store.bad_rows.by_reason == {"bad_timestamp": 1}
+    assert store.connection.execute("SELECT count(*) FROM events").fetchone() == (3,)
+
+
+def test_item_07_huge_values_never_poison_a_drift(workspace, govkit):
+    """10% of rows with customer_feedback = 1e308 are bad rows each; the drift stays a drift."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for day in range(1, 23):  # baseline 2026-09-01..: ok; recent week: feedback drops
+        for _ in range(60):
+            feedback = rng.normal(4.5 if day < 16 else 3.2, 0.3)
+            rows.append(
+                {"timestamp": f"2026-11-{day:02d}T10:00:00Z", "agent": "support-replies",
+                 "outcome": "success", "customer_feedback": round(float(feedback), 3)}
+            )  # fmt: skip
+    for index in range(0, len(rows), 10):
+        rows[index] = rows[index] | {"customer_feedback": 1e308}
+    (workspace.root / "events.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    workspace.edit(
+        "agents/support-replies.yaml",
+        'baseline:\n    from: "2026-09-01"\n    to: "2026-09-28"',
+        "baseline:\n    rolling: 14d",
+    )
+
+    result = govkit(
+        "monitor", "run", "--events", "events.jsonl", "--now", "2026-11-23T00:00:00Z",
+        "--format", "json", "--max-bad-fraction", "0.2",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["bad_rows"]["by_reason"] == {"bad_value": len(rows) // 10}
+    (finding,) = [f for f in report["findings"] if f["metric"] == "customer_feedback"]
+    assert finding["verdict"] == "drift"
+    assert 4.3 < finding["baseline"] < 4.7 and 3.0 < finding["recent"] < 3.4
