@@ -36,9 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from playbook.errors import ValidationFailed  # noqa: E402
-from playbook.load import load_governance  # noqa: E402
-from playbook.site import BUILDERS, builder_command, stage  # noqa: E402
+from playbook.core.errors import ValidationFailed  # noqa: E402
+from playbook.handbook.site import BUILDERS, builder_command, stage  # noqa: E402
+from playbook.policy import load_governance  # noqa: E402
 
 EXAMPLE_GOVERNANCE = REPO / "governance"
 SITE_CONFIG = REPO / "mkdocs.yml"

@@ -5,7 +5,7 @@ Writes --tasks synthetic agent tasks (5 spans each: invoke_agent -> chat -> exec
 --traces-per-line traces a line) with plain `json`, then times, in this process:
 
 * floor: `SELECT count(*) FROM read_json(file, format='newline_delimited')` in DuckDB;
-* read: `monitor.traces.otel.read` (parse, group by trace, build tasks);
+* read: `monitor.sources.otel.read` (parse, group by trace, build tasks);
 * import: `import_traces` (read + map + price) and `write_events` to Parquet.
 
 Target: import <= 3x the floor. Exits 0 whatever the verdict; read the PASS/FAIL line.
@@ -31,9 +31,9 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
 
 import duckdb  # noqa: E402
 
-from monitor.traces import otel  # noqa: E402
-from monitor.traces.importer import import_traces, write_events  # noqa: E402
-from playbook.load import load_governance  # noqa: E402
+from monitor.sources import otel  # noqa: E402
+from monitor.sources.importer import import_traces, write_events  # noqa: E402
+from playbook.policy import load_governance  # noqa: E402
 
 TARGET_RATIO = 3.0
 START_NS = 1_763_600_000_000_000_000  # 2025-11-20

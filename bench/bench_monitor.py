@@ -41,7 +41,7 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
 
 import duckdb  # noqa: E402
 
-from playbook.load import load_governance  # noqa: E402
+from playbook.policy import load_governance  # noqa: E402
 
 EXAMPLE_GOVERNANCE = REPO / "governance"
 NOW = datetime(2026, 11, 24, tzinfo=UTC)  # midnight: 35 whole days of events

@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from playbook import cli_options as shared
-from playbook import jsonout
-from playbook.load import load_governance
-from playbook.model import check_calendar_date
-from playbook.settings import DEFAULT_NOTIFY_TIMEOUT, check_http_url
+from playbook.cli import options as shared
+from playbook.core import jsonout
+from playbook.core.model import check_calendar_date
+from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT, check_http_url
+from playbook.policy import load_governance
 
 
 class InstantType(click.ParamType):
@@ -178,7 +178,7 @@ def run_command(
 
     Exit 0; 1 with --fail-on-alert when an alert is firing; 2 on bad input.
     """
-    from monitor.alerts import UNKNOWN_AGENTS
+    from monitor.alerting.alerts import UNKNOWN_AGENTS
     from monitor.report import format_text
     from monitor.run import RunOptions, run_monitor
 
@@ -217,7 +217,7 @@ def run_command(
 
 def _trace_events(events: str, events_format: str | None, governance: Any) -> str:
     """`events`, or a temporary Parquet file converted from the trace export it names."""
-    from monitor.traces.importer import trace_events
+    from monitor.sources.importer import trace_events
 
     context = click.get_current_context()
     scratch = context.with_resource(tempfile.TemporaryDirectory(prefix="govkit-traces-"))
@@ -342,7 +342,7 @@ def import_command(
     """Turn trace exports (FILE... or globs) into events: one row per agent task, mapped to
     charters with sources.yaml and priced with pricing.yaml. Prints what was imported and what
     was skipped, unmapped or unpriced."""
-    from monitor.traces.importer import convert, load_mapping
+    from monitor.sources.importer import convert, load_mapping
 
     settings = load_mapping(mapping) if mapping is not None else None
     governance = load_governance(governance_dir, today=datetime.now(UTC).date())

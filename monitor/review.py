@@ -21,13 +21,13 @@ from typing import Any
 
 import duckdb
 
-from monitor.alerts import iso
-from monitor.events import load_events
-from playbook import jsonout
-from playbook.errors import UsageError
-from playbook.governance import Governance
-from playbook.model import CADENCE_DAYS, WINDOW_PATTERN, Charter, window_to_timedelta
-from playbook.monitor_view import read_state_alerts
+from monitor.alerting.alerts import iso
+from monitor.engine.events import load_events
+from playbook.core import jsonout
+from playbook.core.errors import UsageError
+from playbook.core.governance import Governance
+from playbook.core.model import CADENCE_DAYS, WINDOW_PATTERN, Charter, window_to_timedelta
+from playbook.handbook.view import read_state_alerts
 
 DAYS_PER_MONTH = 30  # budgets are monthly; a review period is prorated against a 30-day month
 BUCKETS = ("inference", "tooling", "human")

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from monitor.cli import INSTANT, events_option, governance_option
-from playbook import cli_options as shared
-from playbook import jsonout
-from playbook.load import load_governance
+from playbook.cli import options as shared
+from playbook.core import jsonout
+from playbook.policy import load_governance
 
 
 @click.command("review")
@@ -53,7 +53,7 @@ def review(
     """
     from monitor.review import build_reviews, parse_period
     from monitor.review_markdown import format_markdown
-    from playbook.whois import find_charter
+    from playbook.handbook.whois import find_charter
 
     moment = now or datetime.now(UTC)
     parse_period(period)

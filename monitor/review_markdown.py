@@ -1,7 +1,7 @@
 """The periodic agent review as a Markdown document for the owner's review meeting.
 
 Every value that comes from YAML (names, emails, metric ids, alert summaries) passes through
-`playbook.markdown.escape`, so that it never turns into a link, a table border or a list.
+`playbook.core.markdown.escape`, so that it never turns into a link, a table border or a list.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.review import BUCKETS, DAYS_PER_MONTH, Review, cost_shift
-from playbook.governance import Governance
-from playbook.markdown import code, escape
+from playbook.core.governance import Governance
+from playbook.core.markdown import code, escape
 
 _RATES = (
     ("task_success_rate", "Task success rate"),

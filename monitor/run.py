@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor import stats
-from monitor.alerts import (
+from monitor.alerting.alerts import (
     FIRING,
     Alert,
     Condition,
@@ -19,17 +18,18 @@ from monitor.alerts import (
     iso,
     unknown_agents_condition,
 )
-from monitor.events import BadRows, load_events
-from monitor.metrics import BASELINE, RECENT, compute
-from monitor.notify import Delivery, deliver_outbox, webhook_payload
-from monitor.rules import Check, evaluate_checks
-from monitor.series import Trend, agent_trends, trend_windows
-from monitor.state import Receiver, StateStore, failpoint
-from playbook import jsonout
-from playbook.atomic import StagedFile
-from playbook.governance import Governance
-from playbook.model import window_to_timedelta
-from playbook.settings import DEFAULT_NOTIFY_TIMEOUT
+from monitor.alerting.notify import Delivery, deliver_outbox, webhook_payload
+from monitor.alerting.rules import Check, evaluate_checks
+from monitor.alerting.state import Receiver, StateStore, failpoint
+from monitor.engine import stats
+from monitor.engine.events import BadRows, load_events
+from monitor.engine.metrics import BASELINE, RECENT, compute
+from monitor.engine.series import Trend, agent_trends, trend_windows
+from playbook.core import jsonout
+from playbook.core.atomic import StagedFile
+from playbook.core.governance import Governance
+from playbook.core.model import window_to_timedelta
+from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
 
 SNAPSHOT_VERSION = 2
 Progress = Callable[[str], None]

@@ -23,13 +23,13 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from playbook.errors import GovkitError, UsageError
-from playbook.load import load_governance
-from playbook.model import MAX_WINDOW, MAX_WINDOW_TEXT
-from playbook.settings import DEFAULT_NOTIFY_TIMEOUT
+from playbook.core.errors import GovkitError, UsageError
+from playbook.core.model import MAX_WINDOW, MAX_WINDOW_TEXT
+from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
+from playbook.policy import load_governance
 
 if TYPE_CHECKING:
-    from monitor.notify import Delivery
+    from monitor.alerting.notify import Delivery
 
 LOG = logging.getLogger("govkit.monitor")
 MISFIRE_GRACE_SECONDS = 300

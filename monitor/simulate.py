@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import binom
 
-from monitor.events import WRITE_FORMATS, copy_frame
-from monitor.metrics import DEFAULT_RECENT, charter_windows
-from playbook.errors import UsageError
-from playbook.governance import Governance
-from playbook.model import Charter, Metric, window_to_timedelta
+from monitor.engine.events import WRITE_FORMATS, copy_frame
+from monitor.engine.metrics import DEFAULT_RECENT, charter_windows
+from playbook.core.errors import UsageError
+from playbook.core.governance import Governance
+from playbook.core.model import Charter, Metric, window_to_timedelta
 
 OUTCOMES = ("success", "failure", "escalated")
 # Flag columns every file has, and their rate when no charter limits them.

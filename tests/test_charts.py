@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import matplotlib
 import pytest
 
-from playbook.charts import baseline_band, chart_alt_text, trend_chart_svg
+from playbook.handbook.charts import baseline_band, chart_alt_text, trend_chart_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = date(2026, 9, 1)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook.lifecycle import (
+from playbook.handbook.lifecycle import (
     OWNER_FILE,
     builder_process,
     remove_stale_stage_directories,
@@ -50,7 +50,7 @@ def test_builder_and_what_it_started_end_with_the_block(tmp_path: Path):
 # In a process of its own: were the handlers missing, the signal would end the test run.
 RAISE_STOPPED = """
 import os, signal, sys
-from playbook.lifecycle import Stopped, stop_on_signals
+from playbook.handbook.lifecycle import Stopped, stop_on_signals
 stop = getattr(signal, sys.argv[1])
 before = signal.getsignal(stop)
 try:

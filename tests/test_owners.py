@@ -77,9 +77,9 @@ def test_filled_scaffold_passes_strict_and_is_published(workspace, govkit, tier,
 
     from datetime import date
 
-    from playbook import resources
-    from playbook.load import load_governance
-    from playbook.render import Renderer
+    from playbook.core import resources
+    from playbook.handbook.render import Renderer
+    from playbook.policy import load_governance
 
     governance = load_governance(workspace.governance, today=date.fromisoformat(TODAY))
     pages = Renderer(governance, template_dir=resources.template_dir(), today=date.fromisoformat(TODAY)).pages()  # fmt: skip

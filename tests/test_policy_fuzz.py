@@ -8,10 +8,11 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbook.errors import UsageError
+from playbook.cli.policy import read_case
+from playbook.core.errors import UsageError
 from playbook.policy import decide, load_policy
-from playbook.policy_cli import read_case
-from playbook.policy_expr import ExpressionError, evaluate, parse
+from playbook.policy.evaluate import evaluate
+from playbook.policy.syntax import ExpressionError, parse
 from tests.conftest import EXAMPLE_GOVERNANCE
 
 POLICY = load_policy(EXAMPLE_GOVERNANCE / "policies" / "support-agent.yaml")

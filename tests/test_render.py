@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from playbook import resources
-from playbook.load import load_governance
-from playbook.markdown import escape
-from playbook.render import Renderer, rollout_status
+from playbook.core import resources
+from playbook.core.markdown import escape
+from playbook.handbook.render import Renderer, rollout_status
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 
 GOLDEN = Path(__file__).parent / "golden"

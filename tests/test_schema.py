@@ -13,8 +13,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from playbook import model
-from playbook.schema import SCHEMAS, generate_schemas, json_schema, load_catalogs
+from playbook.core import model
+from playbook.handbook.schema import SCHEMAS, generate_schemas, json_schema, load_catalogs
 
 from .conftest import EXAMPLE_GOVERNANCE
 

@@ -10,9 +10,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playbook.errors import ValidationFailed
-from playbook.load import load_governance
-from playbook.yamlsrc import YamlReadError, parse_yaml
+from playbook.core.errors import ValidationFailed
+from playbook.core.yamlsrc import YamlReadError, parse_yaml
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 
 FILE = Path("governance/agents/fuzzed.yaml")

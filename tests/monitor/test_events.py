@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from monitor.events import load_events
-from playbook.errors import UsageError
+from monitor.engine.events import load_events
+from playbook.core.errors import UsageError
 from tests.conftest import EXAMPLE_GOVERNANCE
 
 HEADER = "timestamp,agent,outcome,latency_s,cost_usd,reviewer_minutes,reworked\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.events import MAX_MAGNITUDE, load_events
-from playbook.errors import UsageError
+from monitor.engine.events import MAX_MAGNITUDE, load_events
+from playbook.core.errors import UsageError
 
 COLUMNS = ["timestamp", "agent", "outcome", "latency_s", "cost_usd", "reworked", "task_id"]
 ANY_JSON = st.recursive(

@@ -12,13 +12,13 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk.trace", reason="the traces-test extra is not installed")
 
-from monitor.traces.importer import (
+from monitor.sources.importer import (
     detect_format,
     import_traces,
     write_events,
 )
-from playbook.errors import UsageError
-from playbook.load import load_governance
+from playbook.core.errors import UsageError
+from playbook.policy import load_governance
 from tests.conftest import Workspace
 from tests.monitor.test_traces_otel import START, Traces
 

@@ -80,7 +80,7 @@ def test_item_02_whois_review_and_policy_json_are_strict_json(ran, govkit):
 
 
 def test_jsonout_turns_undefined_figures_into_null():
-    from playbook.jsonout import dumps
+    from playbook.core.jsonout import dumps
 
     text = dumps({"p": float("nan"), "e": [float("inf"), -float("inf"), 1.5], "n": None})
 

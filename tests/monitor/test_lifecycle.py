@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.state import FAILPOINT, StateStore
+from monitor.alerting.state import FAILPOINT, StateStore
 from tests.conftest import EXAMPLE_GOVERNANCE, REPO
 from tests.monitor.conftest import AGENT, write_events
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from monitor.events import load_events
-from monitor.metrics import BASELINE, RECENT, charter_windows, compute
-from playbook.load import load_governance
+from monitor.engine.events import load_events
+from monitor.engine.metrics import BASELINE, RECENT, charter_windows, compute
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)

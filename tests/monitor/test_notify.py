@@ -22,10 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.notify import AFTER_POST, IDEMPOTENCY_FIELD, IDEMPOTENCY_HEADER, deliver_outbox
+from monitor.alerting.notify import (
+    AFTER_POST,
+    IDEMPOTENCY_FIELD,
+    IDEMPOTENCY_HEADER,
+    deliver_outbox,
+)
+from monitor.alerting.state import FAILPOINT, StateStore
 from monitor.schedule import MonitorScheduler, parse_trigger
-from monitor.state import FAILPOINT, StateStore
-from playbook.settings import check_http_url
+from playbook.core.settings import check_http_url
 from tests.conftest import EXAMPLE_GOVERNANCE, REPO
 from tests.monitor.conftest import write_events
 

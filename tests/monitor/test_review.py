@@ -15,7 +15,7 @@ import yaml
 
 from monitor.review import cost_shift, write_due_reviews
 from monitor.schedule import MonitorScheduler, parse_trigger
-from playbook.load import load_governance
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 from tests.monitor.conftest import write_events
 

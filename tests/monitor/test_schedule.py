@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.schedule import MonitorScheduler, parse_trigger
-from playbook.errors import UsageError
+from playbook.core.errors import UsageError
 from tests.conftest import EXAMPLE_GOVERNANCE, REPO
 from tests.monitor.conftest import write_events
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 import pytest
 
-from monitor.events import load_events
-from monitor.series import agent_trends, daily_series, monthly_costs
-from playbook.load import load_governance
+from monitor.engine.events import load_events
+from monitor.engine.series import agent_trends, daily_series, monthly_costs
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 from tests.monitor.conftest import AGENT, write_events
 

@@ -12,9 +12,9 @@ import pytest
 import monitor.simulate
 from monitor.run import RunOptions, RunReport, run_monitor
 from monitor.simulate import generate_events
-from playbook.errors import UsageError
-from playbook.governance import Governance
-from playbook.load import load_governance
+from playbook.core.errors import UsageError
+from playbook.core.governance import Governance
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.state import FAILPOINT
+from monitor.alerting.state import FAILPOINT
 from tests.conftest import EXAMPLE_GOVERNANCE, REPO
 from tests.filesystems import small_disk
 from tests.monitor.conftest import write_events

@@ -1,9 +1,9 @@
-"""Simulation tests of the drift statistics in `monitor.stats`.
+"""Simulation tests of the drift statistics in `monitor.engine.stats`.
 
 Each simulated "run" mirrors `monitor.run.drift_findings`: several agents, each with one metric of
 every kind, baseline = 28 days and recent = 7 days of ~100 tasks a day; every (agent, metric) pair
 is tested, Benjamini-Hochberg q-values are taken across the run, and a verdict is given with the
-default effect floors (`playbook.settings.EffectFloors`) at the default FDR of 0.05.
+default effect floors (`playbook.core.settings.EffectFloors`) at the default FDR of 0.05.
 
 The simulated agent (per task):
 - success ~ Bernoulli(0.90)                                   -> proportion, worse lower
@@ -28,9 +28,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from monitor import stats
-from monitor.metrics import BASELINE, RECENT, WindowStats
-from playbook.settings import MonitorSettings
+from monitor.engine import stats
+from monitor.engine.metrics import BASELINE, RECENT, WindowStats
+from playbook.core.settings import MonitorSettings
 
 SETTINGS = MonitorSettings()  # fdr 0.05, min_samples 30, default effect floors
 FDR = SETTINGS.fdr
@@ -539,8 +539,8 @@ def test_drift_findings_matches_the_simulated_combination() -> None:
     """`monitor.run.drift_findings` on simulated window stats gives the verdicts and q-values the
     helpers above assume (BH across all agents' tests, then floor and direction)."""
     from monitor.run import drift_findings
-    from playbook.governance import Governance
-    from playbook.model import Metric
+    from playbook.core.governance import Governance
+    from playbook.core.model import Metric
 
     rng = np.random.default_rng(13)
     catalog = [

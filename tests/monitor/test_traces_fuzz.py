@@ -19,11 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.traces.common import ImportResult
-from monitor.traces.importer import format_summary, import_traces, write_events
-from playbook.errors import UsageError, ValidationFailed
-from playbook.load import load_governance
-from playbook.settings import ModelPrice, Pricing, SourceSettings
+from monitor.sources.common import ImportResult
+from monitor.sources.importer import format_summary, import_traces, write_events
+from playbook.core.errors import UsageError, ValidationFailed
+from playbook.core.settings import ModelPrice, Pricing, SourceSettings
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 
 SETTINGS = SourceSettings.model_validate(

@@ -14,13 +14,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from monitor.traces import langsmith, weave
-from monitor.traces.importer import convert, import_traces
-from monitor.traces.records import resolve_roots
-from playbook.errors import UsageError
-from playbook.governance import Governance
-from playbook.load import load_governance
-from playbook.settings import SourceSettings
+from monitor.sources import langsmith, weave
+from monitor.sources.importer import convert, import_traces
+from monitor.sources.records import resolve_roots
+from playbook.core.errors import UsageError
+from playbook.core.governance import Governance
+from playbook.core.settings import SourceSettings
+from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE, Workspace
 
 START_NS = 1_763_632_800_000_000_000  # 2025-11-20T10:00:00Z

@@ -24,9 +24,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 )
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
-from monitor.traces.common import LlmCall
-from monitor.traces.otel import read
-from playbook.settings import SourceSettings
+from monitor.sources.common import LlmCall
+from monitor.sources.otel import read
+from playbook.core.settings import SourceSettings
 
 START = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 

@@ -17,9 +17,9 @@ import pytest
 from openinference.semconv.trace import OpenInferenceSpanKindValues as Kind
 from openinference.semconv.trace import SpanAttributes as SA
 
-from monitor.traces import langsmith, openinference, weave
-from monitor.traces.common import ImportResult, Skipped, Task, to_event
-from playbook.settings import ModelPrice, Pricing, SourceSettings
+from monitor.sources import langsmith, openinference, weave
+from monitor.sources.common import ImportResult, Skipped, Task, to_event
+from playbook.core.settings import ModelPrice, Pricing, SourceSettings
 
 langsmith_schemas = pytest.importorskip("langsmith.schemas")
 

@@ -1,0 +1,127 @@
+"""Thresholds, not tests: guardrails, stop conditions and the north star of each charter.
+
+A guardrail compares the recent window's value with its `max` or `min`; a stop condition compares
+the value over its own window, ending at `now`, with `above` or `below`; the north star's recent
+value is reported against its target. Each needs `min_samples` tasks, like the drift tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from monitor.engine.metrics import RECENT, WindowStats, stop_label
+from playbook.core.governance import Governance
+from playbook.core.model import Charter
+
+OK = "ok"
+BREACHED = "breached"
+MET = "met"
+MISSED = "missed"
+INSUFFICIENT = "insufficient_data"
+
+GUARDRAIL = "guardrail"
+STOP_CONDITION = "stop_condition"
+NORTH_STAR = "north_star"
+
+
+@dataclass(frozen=True)
+class Check:
+    agent: str
+    check: str  # guardrail, stop_condition or north_star
+    metric: str
+    bound: str  # max, min, above, below or target
+    threshold: float
+    window: str
+    value: float | None
+    n: int
+    status: str
+    action: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _crossed(bound: str, value: float, threshold: float) -> bool:
+    if bound in {"max", "above"}:
+        return value > threshold
+    return value < threshold
+
+
+def evaluate_checks(
+    governance: Governance,
+    charter: Charter,
+    stats: dict[tuple[str, str, str], WindowStats],
+    *,
+    min_samples: int,
+) -> list[Check]:
+    checks: list[Check] = []
+    recent_window = charter.monitor.recent if charter.monitor else "7d"
+
+    def measured(label: str, metric: str) -> tuple[float | None, int, bool]:
+        found = stats.get((charter.id, label, metric))
+        if found is None or found.value is None or found.n < min_samples:
+            return (found.value if found else None), (found.n if found else 0), False
+        return found.value, found.n, True
+
+    for guardrail in charter.guardrails:
+        bound, threshold = guardrail.bound
+        value, n, enough = measured(RECENT, guardrail.metric)
+        status = (
+            INSUFFICIENT if not enough else BREACHED if _crossed(bound, value, threshold) else OK
+        )  # type: ignore[arg-type]
+        checks.append(
+            Check(
+                charter.id,
+                GUARDRAIL,
+                guardrail.metric,
+                bound,
+                threshold,
+                recent_window,
+                value,
+                n,
+                status,
+            )
+        )
+    for index, stop in enumerate(charter.stop_conditions):
+        bound, threshold = stop.threshold
+        value, n, enough = measured(stop_label(index), stop.metric)
+        status = (
+            INSUFFICIENT if not enough else BREACHED if _crossed(bound, value, threshold) else OK
+        )  # type: ignore[arg-type]
+        checks.append(
+            Check(
+                charter.id,
+                STOP_CONDITION,
+                stop.metric,
+                bound,
+                threshold,
+                stop.window,
+                value,
+                n,
+                status,
+                stop.action,
+            )
+        )
+    north = charter.north_star
+    value, n, enough = measured(RECENT, north.metric)
+    if not enough:
+        status = INSUFFICIENT
+    else:
+        lower_is_worse = governance.metric(north.metric).worse == "lower"
+        met = value >= north.target if lower_is_worse else value <= north.target  # type: ignore[operator]
+        status = MET if met else MISSED
+    checks.append(
+        Check(
+            charter.id,
+            NORTH_STAR,
+            north.metric,
+            "target",
+            north.target,
+            recent_window,
+            value,
+            n,
+            status,
+        )
+    )
+    return checks

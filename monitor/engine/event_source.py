@@ -1,0 +1,182 @@
+"""Where events come from, and how each of their columns is read whatever its type.
+
+A source is a CSV, JSON (Lines or an array) or Parquet file or glob, or a table of a DuckDB
+database (`events.duckdb`, table `events`, or `events.duckdb::TABLE`). Sources are read as they
+really are, not as the contract hopes: a JSON value may be a string in one row and an object in
+the next, a CSV line may have a column too many. So:
+
+- CSV is read as text (`all_varchar`), with the dialect pinned (`,`, or tab for `.tsv`) and
+  DuckDB's rejects table on: a line that does not parse is a bad row (`bad_csv`), not a failed run.
+- JSON is read one object per row as raw JSON (`read_json_objects`), fields taken out with JSON
+  paths: a line that is not a JSON object is a bad row (`bad_json`), and a field's JSON type is
+  known, so an `agent` that is a number or any field that is an object is caught (`bad_value`).
+- Columnar sources keep their types; a nested column (struct, list, map) counts as `bad_value`
+  wherever it holds a value.
+
+`SourceColumn` gives, for one column, the SQL for its value as text and whether a row holds a
+nested value there; the events module builds its checks and typed columns from those.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from playbook.core.errors import UsageError
+
+JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+CSV_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+REJECTS_TABLE = "govkit_rejects"
+REJECTS_SCANS = "govkit_rejects_scans"
+_NESTED_JSON = "('OBJECT', 'ARRAY')"
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Source:
+    """A DuckDB relation over the events, and how to number and describe its rows.
+
+    Columnar sources (Parquet, a DuckDB table) are cheap to scan again and are read through a
+    view; text sources (CSV, JSON) are parsed once into a table.
+    """
+
+    relation: str
+    description: str
+    kind: str  # "csv", "json", "parquet" or "duckdb"
+    attach: str | None = None
+    row_number: str | None = None  # expression for the 1-based row within its file
+    file_name: str = "filename"
+
+    @property
+    def materialise(self) -> bool:
+        return self.row_number is None
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    """One column of a source: its name and DuckDB type (`JSON` for a field of a JSON object)."""
+
+    name: str
+    type: str
+
+    @property
+    def raw(self) -> str:
+        if self.type == "JSON":
+            return f"json_extract(_json, {sql_literal('$.' + sql_identifier(self.name))})"
+        return sql_identifier(self.name)
+
+    @property
+    def is_nested_type(self) -> bool:
+        kind = self.type.upper()
+        return kind.startswith(("STRUCT", "MAP", "UNION")) or kind.endswith("]")
+
+    def nested(self) -> str:
+        """True where the row holds an object, a list or another collection in this column."""
+        if self.type == "JSON":
+            return f"coalesce(json_type({self.raw}) IN {_NESTED_JSON}, false)"
+        return f"({self.raw} IS NOT NULL)" if self.is_nested_type else "false"
+
+    def text(self) -> str:
+        """The value as text (a JSON string unquoted, a JSON number as written); NULL where the
+        row has no value or a nested one."""
+        if self.type == "JSON":
+            return (
+                f"CASE WHEN json_type({self.raw}) NOT IN {_NESTED_JSON} "
+                f"THEN json_extract_string({self.raw}, '$') END"
+            )
+        if self.is_nested_type:
+            return "CAST(NULL AS VARCHAR)"
+        return f"CAST({self.raw} AS VARCHAR)"
+
+    def is_string(self) -> str:
+        """True unless the row holds a non-string JSON value here (an `agent` of 42 or [1])."""
+        if self.type == "JSON":
+            return f"coalesce(json_type({self.raw}) IN ('VARCHAR', 'NULL'), true)"
+        return "true"
+
+
+def resolve_source(spec: str) -> Source:
+    """Turn `--events` into a DuckDB relation; a missing file is a usage error (exit 2)."""
+    path_part, _, table = spec.partition("::")
+    if path_part.endswith(".duckdb") or table:
+        database = Path(path_part)
+        if not database.is_file():
+            raise UsageError(f"{spec}: no such DuckDB database")
+        table = table or "events"
+        if not table.replace("_", "").isalnum():
+            raise UsageError(f"{spec}: expected a plain table name but received {table!r}")
+        return Source(
+            f"(SELECT *, rowid + 1 AS _row FROM src.{sql_identifier(table)})",
+            f"{database}::{table}",
+            "duckdb",
+            attach=str(database),
+            row_number="_row",
+            file_name="NULL",
+        )
+    matches = sorted(glob.glob(path_part))
+    if not matches:
+        raise UsageError(f"{spec}: no such file (or no file matches the pattern)")
+    directories = [match for match in matches if not Path(match).is_file()]
+    if directories:
+        raise UsageError(f"{directories[0]}: expected an events file but this is a directory")
+    suffixes = {Path(match).suffix.lower() for match in matches}
+    if len(suffixes) > 1:
+        raise UsageError(f"{spec}: expected files of one format but found {sorted(suffixes)}")
+    suffix = suffixes.pop()
+    files = "[" + ", ".join(sql_literal(match) for match in matches) + "]"
+    if suffix in CSV_DELIMITERS:
+        relation = (
+            f"read_csv({files}, header=true, all_varchar=true, filename=true, "
+            f"delim={sql_literal(CSV_DELIMITERS[suffix])}, "
+            f"store_rejects=true, rejects_table={sql_literal(REJECTS_TABLE)}, "
+            f"rejects_scan={sql_literal(REJECTS_SCANS)})"
+        )
+        return Source(relation, spec, "csv")
+    if suffix in JSON_SUFFIXES:
+        relation = (
+            f"(SELECT json AS _json, filename FROM read_json_objects({files}, format='auto', "
+            "ignore_errors=true, filename=true))"
+        )
+        return Source(relation, spec, "json")
+    if suffix == ".parquet":
+        relation = f"read_parquet({files}, filename=true, file_row_number=true)"
+        return Source(relation, spec, "parquet", row_number="file_row_number + 1")
+    raise UsageError(
+        f"{spec}: unsupported events format {suffix!r}; expected .csv, .tsv, .jsonl, .json, "
+        ".parquet or a .duckdb database"
+    )
+
+
+def source_columns(
+    connection: duckdb.DuckDBPyConnection, source: Source
+) -> dict[str, SourceColumn]:
+    """The columns a source has, by name: a JSON source's are the keys of its objects."""
+    if source.kind == "json":
+        keys = connection.execute(
+            f"SELECT DISTINCT unnest(json_keys(_json)) FROM {source.relation} "
+            "WHERE json_type(_json) = 'OBJECT'"
+        ).fetchall()
+        return {key: SourceColumn(key, "JSON") for (key,) in keys if isinstance(key, str)}
+    rows = connection.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
+    return {name: SourceColumn(name, str(kind).upper()) for name, kind, *_ in rows}
+
+
+def rejected_rows(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """`(file, line)` of every CSV line DuckDB could not parse, after the source was read."""
+    try:
+        return connection.execute(
+            f"SELECT DISTINCT s.file_path, e.line FROM {REJECTS_TABLE} e "
+            f"JOIN {REJECTS_SCANS} s USING (scan_id, file_id) ORDER BY s.file_path, e.line"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []

@@ -1,0 +1,160 @@
+"""What every trace reader produces, and how a task becomes an event row.
+
+A reader parses its files into `Task`s (one per agent task: the root span/run/call) and reports
+the records it skipped by reason with `file:line` examples. `to_event` then applies the mapping
+(`governance/sources.yaml`) and prices (`governance/pricing.yaml`) shared by all sources.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from playbook.core.settings import Pricing, SourceSettings
+
+SOURCES = ("otel", "openinference", "langsmith", "weave")
+MAX_EXAMPLES = 5
+EVENT_COLUMNS = (
+    "timestamp", "agent", "task_id", "outcome", "latency_s", "cost_usd", "customer_feedback",
+    "reworked", "policy_hit", "rolled_back",
+)  # fmt: skip
+
+
+@dataclass
+class LlmCall:
+    model: str | None
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass
+class Task:
+    """One agent task reconstructed from a trace."""
+
+    agent_name: str | None
+    task_id: str
+    start: datetime
+    end: datetime
+    error: bool = False
+    escalated: bool = False  # a marker of the source's own (tags, tool names) already seen
+    cost_usd: float | None = None  # the trace's own cost, when the source records one
+    llm_calls: list[LlmCall] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)
+    attributes: dict[str, Any] = field(default_factory=dict)  # flattened metadata / attributes
+    tool_names: set[str] = field(default_factory=set)  # names of descendant tool spans/runs
+    feedback: dict[str, float | bool] = field(default_factory=dict)  # key -> score or label
+
+
+@dataclass
+class Skipped:
+    by_reason: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, reason: str, where: str) -> None:
+        self.by_reason[reason] += 1
+        found = self.examples.setdefault(reason, [])
+        if len(found) < MAX_EXAMPLES:
+            found.append(where)
+
+    def merge(self, other: Skipped) -> None:
+        for reason, count in other.by_reason.items():
+            self.by_reason[reason] += count
+            room = MAX_EXAMPLES - len(self.examples.setdefault(reason, []))
+            self.examples[reason] += other.examples.get(reason, [])[:room]
+
+
+@dataclass
+class ImportResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: Skipped = field(default_factory=Skipped)
+    unmapped_agents: Counter[str] = field(default_factory=Counter)
+    unpriced_models: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def per_agent(self) -> Counter[str]:
+        return Counter(row["agent"] for row in self.rows)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "yes", "1", "y"}
+    return bool(value)
+
+
+def _score(value: Any) -> float | None:
+    """A feedback value as a finite number (a bool as 1 or 0); None when it is none (a word, a
+    list): the column is left empty rather than the import stopped."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _present(task: Task, key: str) -> Any:
+    if key in task.tags:
+        return True
+    if key in task.attributes:
+        return task.attributes[key]
+    if key in task.feedback:
+        return task.feedback[key]
+    return None
+
+
+def to_event(
+    task: Task,
+    *,
+    settings: SourceSettings,
+    pricing: Pricing,
+    charters: set[str],
+    result: ImportResult,
+) -> dict[str, Any] | None:
+    """The event row for a task, or None (counted) when its agent maps to no charter."""
+    name = task.agent_name or ""
+    agent = settings.agents.get(name, name)
+    if agent not in charters:
+        result.unmapped_agents[name or "(no agent name)"] += 1
+        return None
+    escalation = settings.escalation
+    escalated = (
+        task.escalated
+        or any(tag in task.tags for tag in escalation.tags)
+        or any(_truthy(task.attributes.get(key)) for key in escalation.keys)
+        or any(tool in task.tool_names for tool in escalation.tools)
+    )
+    outcome = "failure" if task.error else "escalated" if escalated else "success"
+    cost = task.cost_usd
+    if cost is None and task.llm_calls:
+        cost = 0.0
+        for call in task.llm_calls:
+            price = pricing.models.get(call.model or "")
+            if price is None:
+                result.unpriced_models[call.model or "(no model name)"] += 1
+                cost = None  # unknown, never counted as zero
+                break
+            cost += (
+                call.input_tokens * price.input_per_million
+                + call.output_tokens * price.output_per_million
+            ) / 1_000_000
+    row: dict[str, Any] = {
+        "timestamp": task.start.isoformat(),
+        "agent": agent,
+        "task_id": task.task_id,
+        "outcome": outcome,
+        "latency_s": max((task.end - task.start).total_seconds(), 0.0),
+        "cost_usd": cost,
+        "customer_feedback": None,
+        "reworked": None,
+        "policy_hit": None,
+        "rolled_back": None,
+    }
+    for column in ("customer_feedback", "reworked", "policy_hit", "rolled_back"):
+        for key in getattr(settings.feedback, column):
+            value = _present(task, key)
+            if value is not None:
+                row[column] = _score(value) if column == "customer_feedback" else _truthy(value)
+                break
+    return row

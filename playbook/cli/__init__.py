@@ -1,0 +1,349 @@
+"""The `govkit` command line: one click group, one small function per command."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+
+from playbook import __version__
+from playbook.cli import options as shared
+from playbook.core import jsonout, resources
+from playbook.core.errors import GovkitError, UsageError, display_path
+from playbook.core.model import check_calendar_date
+from playbook.handbook.site import BUILDERS, build_site
+from playbook.handbook.view import load_view
+from playbook.policy import load_governance
+
+
+class DateType(click.ParamType):
+    """A calendar date written as YYYY-MM-DD."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return check_calendar_date(date.fromisoformat(str(value)))
+        except ValueError as exc:
+            reason = str(exc) if str(exc).startswith("expected") else ""
+            self.fail(reason or f"expected a date as YYYY-MM-DD but received {value!r}", param, ctx)
+
+
+class GovkitGroup(click.Group):
+    """Turns govkit's own errors into a message and an exit code, never a traceback.
+
+    The monitor's command groups load on first use, so that `govkit check` and `govkit build`
+    do not pay for importing DuckDB and SciPy.
+    """
+
+    lazy_commands: ClassVar[dict[str, str]] = {
+        "monitor": "monitor.cli:monitor",
+        "events": "monitor.cli:events",
+        "policy": "playbook.cli.policy:policy",
+        "schema": "playbook.handbook.schema:schema_command",
+        "review": "monitor.review_cli:review",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands:
+            module_name, attribute = self.lazy_commands[name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GovkitError as exc:
+            click.echo(exc.format_message(), err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C: what a shell reports for SIGINT, as for SIGTERM
+            click.echo("govkit: stopped by SIGINT", err=True)
+            ctx.exit(128 + signal.SIGINT)
+
+
+DATE = DateType()
+
+governance_option = shared.governance_option()
+today_option = click.option(
+    "--today",
+    type=DATE,
+    default=None,
+    help="Date the handbook is built as of (YYYY-MM-DD): sets the current rollout phase. "
+    "Default: today.",
+)
+state_option = shared.state_option(
+    "The drift monitor's state (its JSON snapshot beside it is read, or give the .json). "
+    "Without one the handbook says that no monitor run has happened yet."
+)
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="MkDocs configuration of the site. Default: ./mkdocs.yml, or govkit's own when absent.",
+)
+
+
+def _site_config(config_path: Path | None) -> Path:
+    if config_path is not None:
+        return config_path
+    local = Path("mkdocs.yml")
+    return local if local.is_file() else resources.default_site_config()
+
+
+def _progress(message: str) -> None:
+    click.echo(f"govkit: {message}", err=True)
+
+
+@click.group(
+    name="govkit", cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, "--version", prog_name="govkit")
+def cli() -> None:
+    """govkit: governance for organisations that run AI agents.
+
+    Keep who owns each agent, what it may do and how it is watched in YAML under governance/,
+    check it, and publish it as a handbook site.
+    """
+
+
+@cli.command()
+@governance_option
+@today_option
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when warnings remain, such as TODO placeholders left in a charter.",
+)
+def check(governance_dir: Path, today: date | None, strict: bool) -> None:
+    """Validate the governance YAML and report every problem as file:line.
+
+    Exit 0 when everything is valid (warnings, such as TODO placeholders, are listed); 1 with
+    --strict when warnings remain; 2 when any problem is found (all are listed at once).
+    """
+    governance = load_governance(governance_dir, today=today or date.today())
+    for warning in governance.warnings:
+        click.echo(str(warning), err=True)
+    files = len(governance.documents) + len(governance.agent_documents) + len(governance.drafts)
+    drafts = f", {len(governance.drafts)} draft(s) with TODOs" if governance.drafts else ""
+    click.echo(
+        f"{display_path(governance_dir)}: {files} files valid: {len(governance.agents)} agents"
+        f"{drafts}, {len(governance.tiers)} tiers, {len(governance.operating_models)} operating "
+        f"models, {len(governance.metrics)} metrics."
+    )
+    if governance.warnings:
+        click.echo(f"{len(governance.warnings)} warning(s).", err=True)
+        if strict:
+            sys.exit(1)
+
+
+@cli.command()
+@governance_option
+@click.option(
+    "--site-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("site"),
+    show_default=True,
+    help="Where the built site goes. It is replaced only when the whole build succeeds.",
+)
+@click.option(
+    "--builder",
+    type=click.Choice(BUILDERS),
+    default="mkdocs",
+    show_default=True,
+    help="Site builder: MkDocs Material, or Zensical (reads the same mkdocs.yml).",
+)
+@config_option
+@state_option
+@today_option
+def build(
+    governance_dir: Path,
+    site_dir: Path,
+    builder: str,
+    config_path: Path | None,
+    state: Path,
+    today: date | None,
+) -> None:
+    """Validate the governance YAML, render the handbook pages and build the site.
+
+    Generated pages are staged with the hand-written docs in a temporary directory; docs/ is never
+    written to. A failed validation or build leaves the previous site as it was.
+    """
+    today = today or date.today()
+    governance = load_governance(governance_dir, today=today)
+    _progress(f"{len(governance.agents)} agents validated")
+    result = build_site(
+        governance,
+        config_path=_site_config(config_path),
+        site_dir=site_dir,
+        builder=builder,
+        today=today,
+        monitor=load_view(state),
+        report=_progress,
+    )
+    click.echo(f"Handbook built: {display_path(result.index_html)}")
+    click.echo(
+        f"Serve it with live reload: govkit serve --governance {display_path(governance_dir)}"
+    )
+
+
+@cli.command()
+@governance_option
+@config_option
+@state_option
+@click.option(
+    "--dev-addr",
+    default="127.0.0.1:8000",
+    show_default=True,
+    help="Address (IP:PORT) to serve the handbook on.",
+)
+@click.option(
+    "--builder",
+    type=click.Choice(BUILDERS),
+    default="mkdocs",
+    show_default=True,
+    help="Site builder whose development server is used.",
+)
+@today_option
+def serve(
+    governance_dir: Path,
+    config_path: Path | None,
+    state: Path,
+    dev_addr: str,
+    builder: str,
+    today: date | None,
+) -> None:
+    """Serve the handbook locally and rebuild it when governance YAML, templates or docs change.
+
+    Invalid YAML while serving is reported and the last good pages stay up. Stop with Ctrl-C,
+    SIGTERM or SIGHUP: the builder's server ends with it and the port is free again.
+    """
+    from playbook.handbook.serve import serve_handbook
+
+    serve_handbook(
+        governance_dir,
+        config_path=_site_config(config_path),
+        dev_addr=dev_addr,
+        builder=builder,
+        today=today,
+        state=state,
+        report=_progress,
+    )
+
+
+@cli.group()
+def charter() -> None:
+    """Agent charters: scaffold a new one."""
+
+
+def _ask(value: str | None, prompt: str, option: str) -> str:
+    if value:
+        return value
+    if sys.stdin.isatty():
+        return click.prompt(prompt)
+    raise UsageError(f"missing option {option}")
+
+
+@charter.command("new")
+@click.argument("agent_id", metavar="ID")
+@click.option("--tier", type=click.IntRange(0, 4), default=None, help="Risk tier, 0 to 4.")
+@click.option("--operating-model", default=None, help="Operating model id, e.g. human-on-the-loop.")
+@click.option("--owner", default=None, help='Agent Owner, as "Name <email>".')
+@click.option("--steward", default=None, help='Model Steward, as "Name <email>".')
+@click.option(
+    "--reviewer", default=None, help='Last-mile reviewer, as "Name <email>" (from tier 2).'
+)
+@governance_option
+@today_option
+def charter_new(
+    agent_id: str,
+    tier: int | None,
+    operating_model: str | None,
+    owner: str | None,
+    steward: str | None,
+    reviewer: str | None,
+    governance_dir: Path,
+    today: date | None,
+) -> None:
+    """Write governance/agents/ID.yaml: every field the tier needs, TODO where only the owner
+    can answer. Missing options are asked for on a terminal. Never overwrites a charter."""
+    from playbook.handbook.scaffold import new_charter, parse_contact
+
+    tier_value = tier if tier is not None else int(_ask(None, "Risk tier (0-4)", "--tier"))
+    target = new_charter(
+        governance_dir,
+        agent_id=agent_id,
+        tier=tier_value,
+        operating_model=_ask(operating_model, "Operating model", "--operating-model"),
+        owner=parse_contact(_ask(owner, "Agent Owner (Name <email>)", "--owner"), "--owner"),
+        steward=parse_contact(
+            _ask(steward, "Model Steward (Name <email>)", "--steward"), "--steward"
+        ),
+        reviewer=parse_contact(reviewer, "--reviewer") if reviewer else None,
+        today=today or date.today(),
+    )
+    click.echo(f"Wrote {display_path(target)}: fill in its TODOs, then run govkit check --strict")
+
+
+@cli.command("whois")
+@click.argument("agent_id", metavar="AGENT")
+@governance_option
+@shared.state_option(
+    "The drift monitor's state, for the last run and firing alerts (skipped if absent)."
+)
+@shared.format_option("text: one screen for people; json: one object for tools.")
+@today_option
+def whois_command(
+    agent_id: str, governance_dir: Path, state: Path, output_format: str, today: date | None
+) -> None:
+    """Who owned AGENT, what it was allowed to do, and why it passed the gates."""
+    from playbook.handbook.whois import find_charter, format_text, whois
+
+    governance = load_governance(governance_dir, today=today or date.today())
+    answer = whois(governance, find_charter(governance, agent_id), state)
+    if output_format == "json":
+        click.echo(jsonout.dumps(answer, indent=2))
+    else:
+        click.echo(format_text(answer))
+
+
+@cli.command()
+@click.argument(
+    "directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."), required=False
+)
+def init(directory: Path) -> None:
+    """Copy the example organisation (governance/, docs/, mkdocs.yml) into DIRECTORY.
+
+    A starting point to edit: nothing that already exists is overwritten.
+    """
+    targets = {
+        resources.example_governance(): directory / "governance",
+        resources.default_site_config().parent / "docs": directory / "docs",
+        resources.default_site_config(): directory / "mkdocs.yml",
+    }
+    existing = [display_path(target) for target in targets.values() if target.exists()]
+    if existing:
+        raise UsageError(f"{', '.join(existing)} already exist; nothing was copied")
+    directory.mkdir(parents=True, exist_ok=True)
+    for source, target in targets.items():
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copyfile(source, target)
+    click.echo(f"Example governance written to {display_path(directory)}.")
+    click.echo(f"Next: cd {display_path(directory)} && govkit check && govkit build")
+
+
+def main() -> None:
+    cli(prog_name="govkit")

@@ -1,0 +1,212 @@
+"""Read `governance/`, validate every file against its schema, and collect every problem.
+
+Problems are gathered across all files (parse errors, schema errors, cross-references) and
+reported together, once, as `ValidationFailed`: one `file:line: field: message` line each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from playbook.core import model
+from playbook.core.errors import Problem, ValidationFailed, display_path
+from playbook.core.governance import (
+    AGENTS_DIR,
+    METRICS_FILE,
+    MONITOR_FILE,
+    OPERATING_MODELS_FILE,
+    ORGANISATION_FILE,
+    PRICING_FILE,
+    ROLES_FILE,
+    ROLLOUT_FILE,
+    SOURCES_FILE,
+    TIERS_FILE,
+    Governance,
+)
+from playbook.core.problems import SchemaT, describe, validate_document
+from playbook.core.readiness import PolicyStatus, assess_organisation
+from playbook.core.settings import MonitorSettings, Pricing, SourceSettings
+from playbook.core.validate import charter_rules, file_rules
+from playbook.core.yamlsrc import YamlDocument, YamlReadError, read_yaml
+
+# In dependency order: each file's references are checked against the catalogs loaded before it.
+_FILE_SCHEMAS: dict[str, type[BaseModel]] = {
+    ORGANISATION_FILE: model.Organisation,
+    OPERATING_MODELS_FILE: model.OperatingModelsFile,
+    METRICS_FILE: model.MetricsFile,
+    ROLES_FILE: model.RolesFile,
+    TIERS_FILE: model.TiersFile,
+    ROLLOUT_FILE: model.Rollout,
+}
+
+
+PLACEHOLDER = "TODO"
+
+
+PolicyCheck = Callable[[Governance], list[Problem]]
+
+
+def read_governance(
+    root: Path, *, today: date | None = None, check_policies: PolicyCheck = lambda governance: []
+) -> Governance:
+    """Load and validate the governance files under `root`, or raise ValidationFailed.
+
+    Policies are executable and live one floor up (`playbook.policy.load_governance` passes
+    `check_policies`, which loads them and runs their tests): their problems are collected with
+    the others, and the tier readiness rules see their results."""
+    if not root.is_dir():
+        problem = Problem(display_path(root), 1, "", "governance directory not found")
+        raise ValidationFailed([problem])
+    problems: list[Problem] = []
+    documents: dict[str, YamlDocument] = {}
+    parsed: dict[str, Any] = {}
+
+    context: dict[str, dict[Any, bool]] = {}
+    for name, schema in _FILE_SCHEMAS.items():
+        document = _read(root / name, problems)
+        if document is not None:
+            documents[name] = document
+            parsed[name] = validate_document(document, schema, problems, context=context)
+            if parsed[name] is not None:
+                problems += file_rules(document, parsed[name])
+                context |= _catalog_context(parsed[name])
+
+    agents: list[model.Charter] = []
+    agent_documents: list[YamlDocument] = []
+    agent_dir = root / AGENTS_DIR
+    agent_paths = sorted(agent_dir.glob("*.yaml")) + sorted(agent_dir.glob("*.yml"))
+    if not agent_paths:
+        problems.append(
+            Problem(display_path(agent_dir), 1, "", "no charters found; expected agents/<id>.yaml")
+        )
+    warnings: list[Problem] = []
+    drafts: list[YamlDocument] = []
+    for path in agent_paths:
+        document = _read(path, problems)
+        if document is None:
+            continue
+        placeholders = find_placeholders(document.data)
+        warnings += [
+            document.problem(loc, "TODO placeholder: only the owner can fill this in",
+                             severity="warning")
+            for loc in placeholders
+        ]  # fmt: skip
+        charter_problems: list[Problem] = []
+        charter = validate_document(
+            document, model.Charter, charter_problems, context=context, placeholders=placeholders
+        )
+        problems += charter_problems
+        if charter is not None:
+            agents.append(charter)
+            agent_documents.append(document)
+        elif not charter_problems:  # invalid only where placeholders stand: a draft
+            drafts.append(document)
+
+    monitor_settings = _optional(root, MONITOR_FILE, MonitorSettings, documents, problems)
+    sources = _optional(root, SOURCES_FILE, SourceSettings, documents, problems)
+    pricing = _optional(root, PRICING_FILE, Pricing, documents, problems)
+
+    files_ok = all(parsed.get(name) is not None for name in _FILE_SCHEMAS)
+    if not files_ok or None in (monitor_settings, sources, pricing):
+        raise ValidationFailed(problems)
+    governance = Governance(
+        root=root,
+        organisation=parsed[ORGANISATION_FILE],
+        operating_models=parsed[OPERATING_MODELS_FILE].operating_models,
+        tiers=parsed[TIERS_FILE].tiers,
+        roles=parsed[ROLES_FILE].roles,
+        metrics=parsed[METRICS_FILE].metrics,
+        rollout=parsed[ROLLOUT_FILE],
+        agents=agents,
+        monitor=monitor_settings,
+        sources=sources,
+        pricing=pricing,
+        documents=documents,
+        agent_documents=agent_documents,
+        drafts=drafts,
+    )
+    problems += charter_rules(governance, today=today)
+    problems += check_policies(governance)
+    problems += assess_organisation(governance, _policy_statuses(governance))
+    if problems:
+        raise ValidationFailed(problems)
+    governance.warnings = sorted(warnings)
+    return governance
+
+
+def _optional(
+    root: Path,
+    name: str,
+    schema: type[SchemaT],
+    documents: dict[str, YamlDocument],
+    problems: list[Problem],
+) -> SchemaT | None:
+    """An optional settings file: its defaults when absent, None (with problems) when invalid."""
+    if not (root / name).is_file():
+        return schema()
+    document = _read(root / name, problems)
+    if document is None:
+        return None
+    documents[name] = document
+    return validate_document(document, schema, problems)
+
+
+def _policy_statuses(governance: Governance) -> dict[str, PolicyStatus]:
+    statuses = {}
+    for policy_id in governance.policies:
+        results = governance.policy_results.get(policy_id, [])
+        passed = sum(1 for result in results if result.passed)
+        statuses[policy_id] = PolicyStatus(True, passed, len(results) - passed)
+    return statuses
+
+
+def _read(path: Path, problems: list[Problem]) -> YamlDocument | None:
+    if not path.is_file():
+        problems.append(Problem(display_path(path), 1, "", "file is missing"))
+        return None
+    try:
+        document = read_yaml(path)
+    except YamlReadError as exc:
+        problems.append(exc.problem)
+        return None
+    if not isinstance(document.data, dict):
+        problems.append(
+            document.problem(
+                (), f"expected a mapping at the top level but received {describe(document.data)}"
+            )
+        )
+        return None
+    return document
+
+
+def _catalog_context(parsed: BaseModel | None) -> dict[str, dict[Any, bool]]:
+    """What later files may reference in a loaded catalog: `{catalog: {id: computable}}`."""
+    if isinstance(parsed, model.MetricsFile):
+        return {"metrics": {metric.id: metric.from_events for metric in parsed.metrics}}
+    if isinstance(parsed, model.OperatingModelsFile):
+        return {"operating_models": {m.id: True for m in parsed.operating_models}}
+    if isinstance(parsed, model.RolesFile):
+        return {"roles": {role.id: True for role in parsed.roles}}
+    if isinstance(parsed, model.TiersFile):
+        return {"tiers": {tier.id: True for tier in parsed.tiers}}
+    return {}
+
+
+def find_placeholders(data: Any, loc: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Where a charter still says TODO: text values starting with it, at any depth."""
+    if isinstance(data, str):
+        return [loc] if data.strip().upper().startswith(PLACEHOLDER) else []
+    if isinstance(data, dict):
+        return [
+            found for key, value in data.items() for found in find_placeholders(value, (*loc, key))
+        ]
+    if isinstance(data, list):
+        return [
+            found for i, value in enumerate(data) for found in find_placeholders(value, (*loc, i))
+        ]
+    return []

@@ -1,0 +1,119 @@
+"""Optional governance settings: `monitor.yaml` (testing and telling), `sources.yaml` and
+`pricing.yaml` (turning trace exports into events)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field
+
+from playbook.core.model import NonNegative, Schema, Slug, Text, Window
+
+
+def check_http_url(value: str) -> str:
+    """`value` if it is an http(s) URL with a host that can be requested as written; otherwise
+    ValueError saying what was expected and what was received. The one check for every webhook
+    URL (monitor.yaml, --webhook, the outbox) and for handbook_url."""
+    problem = _http_url_problem(value)
+    if problem is not None:
+        detail = f": {problem}" if problem else ""  # a wrong scheme needs no explanation
+        raise ValueError(f"expected an http(s) URL but received {value!r}{detail}")
+    return value
+
+
+def _http_url_problem(value: str) -> str | None:
+    """None for a good URL, "" for a scheme other than http(s), else what is wrong."""
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+        return "it contains a space or a control character"
+    if not value.isascii():
+        return "it contains non-ASCII characters; percent-encode them, punycode for a host"
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        return str(exc)[:1].lower() + str(exc)[1:]
+    if parts.scheme not in {"http", "https"}:
+        return ""
+    if not parts.hostname:
+        return "it has no host"
+    port_text = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        return f"port {port_text!r} is not a number from 1 to 65535"
+    return None
+
+
+_http_url = check_http_url  # the name playbook/schema.py maps to a JSON Schema pattern
+
+DEFAULT_NOTIFY_TIMEOUT = 10.0  # seconds for one webhook notification, all of it
+
+
+HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+
+
+class EffectFloors(Schema):
+    """The smallest shift worth acting on, per metric kind (a metric may set its own).
+
+    proportion: absolute change of the share (0.02 = 2 percentage points); continuous and ratio:
+    relative change of the mean or ratio (0.10 = 10%); count: relative change of the daily rate.
+    """
+
+    proportion: NonNegative = 0.02
+    continuous: NonNegative = 0.10
+    ratio: NonNegative = 0.10
+    count: NonNegative = 0.25
+
+
+class Receiver(Schema):
+    """A webhook that receives Alertmanager-style (v4) JSON."""
+
+    name: Slug
+    url: HttpUrl
+
+
+class MonitorSettings(Schema):
+    fdr: Annotated[float, Field(gt=0, le=0.5)] = 0.05
+    min_samples: Annotated[int, Field(ge=2)] = 30
+    repeat_interval: Window = "4h"
+    effect_floors: EffectFloors = Field(default_factory=EffectFloors)
+    receivers: list[Receiver] = Field(default_factory=list)
+    handbook_url: HttpUrl | None = None
+
+
+# --- sources.yaml: how trace exports become events --------------------------------------------
+
+
+class Escalation(Schema):
+    """What marks a task as escalated to a person."""
+
+    tags: list[Text] = Field(default_factory=list)  # a tag on the task's root run or span
+    keys: list[Text] = Field(default_factory=list)  # a metadata or attribute key present and true
+    tools: list[Text] = Field(default_factory=list)  # a descendant tool span/run with this name
+
+
+class FeedbackKeys(Schema):
+    """Which feedback key, annotation name, tag or attribute fills each event column."""
+
+    customer_feedback: list[Text] = Field(default_factory=list)
+    reworked: list[Text] = Field(default_factory=list)
+    policy_hit: list[Text] = Field(default_factory=list)
+    rolled_back: list[Text] = Field(default_factory=list)
+
+
+class SourceSettings(Schema):
+    agent_attribute: dict[Literal["otel", "openinference", "langsmith", "weave"], Text] = Field(
+        default_factory=dict
+    )  # overrides the default attribute naming the agent, per source
+    agents: dict[str, Slug] = Field(default_factory=dict)  # traced name -> charter id
+    escalation: Escalation = Field(default_factory=Escalation)
+    feedback: FeedbackKeys = Field(default_factory=FeedbackKeys)
+
+
+class ModelPrice(Schema):
+    input_per_million: NonNegative
+    output_per_million: NonNegative
+
+
+class Pricing(Schema):
+    """USD per million input and output tokens, per model name as traces record it."""
+
+    models: dict[str, ModelPrice] = Field(default_factory=dict)

@@ -1,0 +1,224 @@
+"""Safe YAML reading that remembers where every key and list item stands.
+
+Only PyYAML's SafeLoader constructs values, so a `!!python/...` tag is an error, never executed.
+Each document is returned with a line map from field paths (tuples of keys and list indexes) to the
+1-based line where that field is written, so validation can point at `file:line`.
+
+Hostile YAML is refused before anything is built from it: the composed node graph is measured
+first (memoised, so an alias bomb costs no more than its own text), and a document that would
+expand to more than `MAX_VALUES` values, nests deeper than `MAX_DEPTH` or refers to itself is a
+located error. A scalar the YAML resolver cannot build (an unquoted `2026-02-30`) is located too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from playbook.core.errors import Problem, display_path
+
+FieldPath = tuple[str | int, ...]
+
+# libyaml's loader when PyYAML was built with it (several times faster), the pure one otherwise;
+# both are safe loaders and both record the line of every node.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Far above any governance file (the example's largest has a few hundred values), far below what
+# takes a noticeable time to build.
+MAX_VALUES = 250_000
+MAX_DEPTH = 100
+
+
+@dataclass
+class YamlDocument:
+    """A parsed governance file: its data and where each field of it was written."""
+
+    path: Path
+    data: Any
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        return display_path(self.path)
+
+    def line_of(self, loc: FieldPath) -> int:
+        """The line of `loc`, or of its closest written parent when `loc` itself is missing."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get((), 1)
+
+    def problem(self, loc: FieldPath, message: str, *, severity: str = "error") -> Problem:
+        return Problem(self.display, self.line_of(loc), dotted(loc), message, severity)
+
+
+class _Refused(Exception):
+    """A document govkit will not build: carries the field path and line of the offending node."""
+
+    def __init__(self, loc: FieldPath, line: int, message: str) -> None:
+        self.loc, self.line, self.message = loc, line, message
+        super().__init__(message)
+
+
+class YamlReadError(Exception):
+    """The file could not be read as YAML; carries one located problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def dotted(loc: FieldPath) -> str:
+    """`owners.agent_owner`, `guardrails[1].max`: a field path as users read it."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def read_yaml(path: Path) -> YamlDocument:
+    """Parse one YAML file safely; raise YamlReadError with file and line for any failure."""
+    where = display_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlReadError(Problem(where, 1, "", f"cannot read file: {exc.strerror}")) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlReadError(
+            Problem(where, line, "", f"expected UTF-8 text, found byte 0x{raw[exc.start]:02x}")
+        ) from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> YamlDocument:
+    """Parse YAML text (one document) into data plus a line map."""
+    where = display_path(path)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise YamlReadError(Problem(where, 1, "", "file is empty; expected a YAML mapping"))
+        _measure(node)
+        document = YamlDocument(path=path, data=None)
+        document.data = _construct(loader, node, (), document.lines)
+        return document
+    except _Refused as exc:
+        raise YamlReadError(Problem(where, exc.line, dotted(exc.loc), exc.message)) from None
+    except RecursionError:  # the pure-Python composer, without libyaml's own nesting limit
+        message = f"expected at most {MAX_DEPTH} levels of nesting but the document nests deeper"
+        raise YamlReadError(Problem(where, 1, "", message)) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or exc.context or "invalid YAML"
+        if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(what):
+            tag = what[what.find("'") :] if "'" in what else "(unknown)"
+            tag = tag.replace("tag:yaml.org,2002:", "!!")
+            message = f"unsupported YAML tag {tag}; expected plain YAML values (safe loading)"
+        else:
+            message = f"YAML syntax error: {what}"
+        raise YamlReadError(Problem(where, line, "", message)) from None
+    except yaml.YAMLError as exc:
+        raise YamlReadError(Problem(where, 1, "", f"YAML syntax error: {exc}")) from None
+    finally:
+        loader.dispose()
+
+
+_PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: yaml.Node) -> None:
+    """Refuse a node graph that nests too deep, refers to itself, or expands (through aliases,
+    which share one node) to more than MAX_VALUES values; linear in the size of the text."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if depth > MAX_DEPTH:
+            raise _Refused(
+                (), _line(node), f"expected at most {MAX_DEPTH} levels of nesting but found more"
+            )
+        if key in open_nodes:
+            raise _Refused(
+                (),
+                _line(node),
+                "expected plain YAML values but found an alias that refers to "
+                "the collection containing it",
+            )
+        open_nodes.add(key)
+        total = 1 + sum(size(child, depth + 1) for child in _children(node))
+        open_nodes.discard(key)
+        if total > MAX_VALUES:
+            raise _Refused(
+                (),
+                _line(node),
+                f"expected at most {MAX_VALUES:,} values but the aliases here "
+                "expand to more (an alias bomb?); write the values out or use fewer aliases",
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
+def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPath, int]) -> Any:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and (
+        node.tag not in _PLAIN_COLLECTION_TAGS
+    ):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unsupported YAML tag {node.tag!r}", node.start_mark
+        )
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(loader, key_node, (*loc, "\0key"), {})
+            if isinstance(key, (list, dict)):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "expected a plain key, found a collection", key_node.start_mark
+                )
+            if key in result:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            child = (*loc, key if isinstance(key, (str, int)) else str(key))
+            result[key] = _construct(loader, value_node, child, lines)
+            lines[child] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(loader, item, (*loc, index), lines) for index, item in enumerate(node.value)
+        ]
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:  # e.g. an unquoted date that does not exist
+        what = "a valid date (YYYY-MM-DD)" if node.tag.endswith(":timestamp") else "a valid value"
+        message = f"expected {what} but received {node.value!r} ({exc})"
+        raise _Refused(loc, _line(node), message) from None

@@ -1,0 +1,212 @@
+"""Executable policies: `governance/policies/<id>.yaml`, its schema, loading and validation.
+
+A policy turns a support workflow's intent into rules a program applies: refunds up to a limit are
+approved automatically, listed conditions need a human, some sentiments and topics escalate. A case
+is a mapping of facts (`amount_usd`, `customer_tenure_months`, ...); `decide` returns one of
+`escalate`, `require_human` or `auto_approve` with the rules that fired, as written. Test cases
+live beside the policy in `<id>.tests.yaml`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path, unknown_choice
+from playbook.core.model import SLUG_PATTERN, NonNegative, Schema, Text
+from playbook.core.problems import describe, validate_document
+from playbook.core.yamlsrc import YamlDocument, YamlReadError, dotted, read_yaml
+from playbook.policy.syntax import Expr, facts_in, parse
+
+POLICIES_DIR = "policies"
+TESTS_SUFFIX = ".tests.yaml"
+DecisionName = Literal["auto_approve", "require_human", "escalate"]
+DECISIONS: tuple[str, ...] = get_args(DecisionName)
+
+
+def _condition(text: str) -> str:
+    parse(text)  # ExpressionError is a ValueError: reported at the item's line
+    return text
+
+
+def _text_or_list(value: Any) -> Any:
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list):
+        raise ValueError(f"expected text or a list of text but received {describe(value)}")
+    for text in texts:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"expected text or a list of text but received {describe(text)}")
+    return value
+
+
+# --- the policy file ------------------------------------------------------------------------
+
+
+class Refunds(Schema):
+    auto_approve_max_usd: NonNegative
+    require_human_if: list[Annotated[str, AfterValidator(_condition)]] = Field(default_factory=list)
+
+
+class Pii(Schema):
+    redact: bool
+
+
+class Tone(Schema):
+    style: Text
+
+
+class Responses(Schema):
+    pii: Pii
+    tone: Tone | None = None
+
+
+class Escalation(Schema):
+    if_sentiment: Annotated[str | list[str], BeforeValidator(_text_or_list)] = Field(
+        default_factory=list
+    )
+    if_topic_in: list[Text] = Field(default_factory=list)
+
+
+class Logging(Schema):
+    retention_days: Annotated[int, Field(ge=1)]
+    sample_rate: Annotated[float, Field(ge=0, le=1)]
+
+
+class PolicyFile(Schema):
+    description: str = ""
+    refunds: Refunds
+    responses: Responses
+    escalation: Escalation
+    logging: Logging
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One `refunds.require_human_if` item: its text as written, parsed, and where it stands."""
+
+    text: str
+    expr: Expr
+    where: str  # refunds.require_human_if[0]
+    line: int
+
+    @property
+    def facts(self) -> list[str]:
+        return facts_in(self.expr)
+
+
+@dataclass
+class Policy:
+    """A validated policy. Its id is the file's stem."""
+
+    id: str
+    path: Path
+    rules: PolicyFile
+    conditions: list[Condition]
+    document: YamlDocument = field(repr=False)
+
+    @property
+    def description(self) -> str:
+        return self.rules.description
+
+    @property
+    def facts(self) -> list[str]:
+        """Every fact a case may need: the escalation inputs, the refund inputs, the conditions."""
+        escalation = self.rules.escalation
+        names = ["sentiment"] if escalation.if_sentiment else []
+        names += ["topic"] if escalation.if_topic_in else []
+        names += ["action", "amount_usd"]
+        names += [fact for condition in self.conditions for fact in condition.facts]
+        return list(dict.fromkeys(names))
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def tests_path(policy_path: Path) -> Path:
+    """The conventional test cases of a policy: `<id>.tests.yaml` beside it."""
+    return policy_path.with_name(policy_path.stem + TESTS_SUFFIX)
+
+
+def load_policy(path: Path) -> Policy:
+    """Load and validate one policy file, or raise ValidationFailed with every problem located."""
+    problems: list[Problem] = []
+    policy = _load(path, problems)
+    if policy is None or problems:
+        raise ValidationFailed(problems)
+    return policy
+
+
+def load_policies(governance_dir: Path) -> dict[str, Policy]:
+    """Every policy in `governance_dir/policies/` by id ({} without that directory)."""
+    directory = governance_dir / POLICIES_DIR
+    problems: list[Problem] = []
+    policies: dict[str, Policy] = {}
+    for path in _policy_paths(directory):
+        policy = _load(path, problems)
+        if policy is not None:
+            policies[policy.id] = policy
+    if problems:
+        raise ValidationFailed(problems)
+    return policies
+
+
+def resolve_policy(ref: str, governance_dir: Path) -> Path:
+    """POLICY on the command line: a path to a policy file, or an id under `policies/`."""
+    candidate = Path(ref)
+    if candidate.suffix in {".yaml", ".yml"} or "/" in ref:
+        if not candidate.is_file():
+            raise UsageError(f"policy file {display_path(candidate)} not found")
+        return candidate
+    directory = governance_dir / POLICIES_DIR
+    known = {path.stem: path for path in _policy_paths(directory)}
+    if ref in known:
+        return known[ref]
+    if not known:
+        raise UsageError(
+            f"no policy {ref!r}: {display_path(directory)} holds no policies; expected "
+            f"{display_path(directory / ref)}.yaml or a path to a policy file"
+        )
+    raise UsageError(f"{unknown_choice('policy', ref, known)[:-1]} in {display_path(directory)}.")
+
+
+def _policy_paths(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(path for path in directory.glob("*.yaml") if not path.name.endswith(TESTS_SUFFIX))
+
+
+def read_policy_yaml(path: Path, problems: list[Problem], expected: type) -> YamlDocument | None:
+    """A policy or cases file as YAML of the `expected` top-level type; None with a problem."""
+    try:
+        document = read_yaml(path)
+    except YamlReadError as exc:
+        problems.append(exc.problem)
+        return None
+    if not isinstance(document.data, expected):
+        noun = "a mapping" if expected is dict else "a list"
+        received = describe(document.data)
+        problems.append(
+            document.problem((), f"expected {noun} at the top level but received {received}")
+        )
+        return None
+    return document
+
+
+def _load(path: Path, problems: list[Problem]) -> Policy | None:
+    document = read_policy_yaml(path, problems, dict)
+    if document is None:
+        return None
+    if not SLUG_PATTERN.match(path.stem):
+        expected = "a file name of lowercase letters, digits, '-' or '_' (the policy id)"
+        problems.append(document.problem((), f"expected {expected} but received {path.name!r}"))
+    rules = validate_document(document, PolicyFile, problems)
+    if rules is None:
+        return None
+    conditions = []
+    for index, text in enumerate(rules.refunds.require_human_if):
+        loc = ("refunds", "require_human_if", index)
+        conditions.append(Condition(text, parse(text), dotted(loc), document.line_of(loc)))
+    return Policy(path.stem, path, rules, conditions, document)
