@@ -12,7 +12,7 @@ import click
 
 from playbook.cli import options as shared
 from playbook.core import jsonout
-from playbook.core.model import check_calendar_date
+from playbook.core.clock import check_calendar_date, parse_instant, utc_now
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT, check_http_url
 from playbook.policy import load_governance
 
@@ -28,7 +28,7 @@ class InstantType(click.ParamType):
         if isinstance(value, datetime):
             return value
         try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            moment = parse_instant(str(value))
         except ValueError:
             self.fail(
                 f"expected an ISO 8601 time such as 2026-11-24T09:00:00Z but received {value!r}",
@@ -182,7 +182,7 @@ def run_command(
     from monitor.report import format_text
     from monitor.run import RunOptions, run_monitor
 
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     governance = load_governance(governance_dir, today=moment.date())
     events = _trace_events(events, events_format, governance)
     options = RunOptions(
@@ -204,7 +204,7 @@ def run_command(
     else:
         click.echo(format_text(governance, report))
     if write_reviews:
-        from monitor.review import write_due_reviews
+        from monitor.review_files import write_due_reviews
 
         written = write_due_reviews(governance, events, state, moment)
         reviews = [path for path in written if path.suffix == ".md"]
@@ -305,9 +305,9 @@ def generate_command(
     breach in the most recent week (see the README)."""
     from monitor.simulate import generate_events
 
-    governance = load_governance(governance_dir, today=(now or datetime.now(UTC)).date())
+    governance = load_governance(governance_dir, today=(now or utc_now()).date())
     summary = generate_events(
-        governance, out, now=now or datetime.now(UTC), seed=seed, tasks_per_day=tasks_per_day
+        governance, out, now=now or utc_now(), seed=seed, tasks_per_day=tasks_per_day
     )
     click.echo(summary)
 
@@ -345,6 +345,6 @@ def import_command(
     from monitor.sources.importer import convert, load_mapping
 
     settings = load_mapping(mapping) if mapping is not None else None
-    governance = load_governance(governance_dir, today=datetime.now(UTC).date())
+    governance = load_governance(governance_dir, today=utc_now().date())
     convert(source, list(files), governance, out, settings=settings, echo=click.echo)
     click.echo(f"wrote {out}")

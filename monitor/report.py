@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from monitor.alerting.alerts import FIRING, RESOLVED
 from monitor.alerting.notify import Delivery
 from monitor.run import RunReport
 from playbook.core.governance import Governance
+from playbook.results import FIRING, RESOLVED
 
 
 def _figure(value: float | None, digits: int = 4) -> str:

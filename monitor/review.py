@@ -10,28 +10,24 @@ writes every review whose charter's `review.cadence` has come round.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from monitor.alerting.alerts import iso
 from monitor.engine.events import load_events
-from playbook.core import jsonout
+from playbook.core.charter import Charter
+from playbook.core.clock import WINDOW_PATTERN, iso, parse_instant, parse_window
+from playbook.core.costs import BUCKETS, Spend, human_cost_usd
+from playbook.core.costs import cost_shift as rule
 from playbook.core.errors import UsageError
 from playbook.core.governance import Governance
-from playbook.core.model import CADENCE_DAYS, WINDOW_PATTERN, Charter, window_to_timedelta
-from playbook.handbook.view import read_state_alerts
+from playbook.results import read_state_alerts
 
 DAYS_PER_MONTH = 30  # budgets are monthly; a review period is prorated against a 30-day month
-BUCKETS = ("inference", "tooling", "human")
-REVIEWS_DIR = "reviews"
 
 # One pass over [previous_from, to): `is_current` splits this period from the previous one.
 _FIGURES_SQL = """
@@ -68,7 +64,7 @@ def parse_period(text: str) -> timedelta:
     if not WINDOW_PATTERN.match(text.strip()):
         raise UsageError(f"--period: expected a period like 12h, 30d or 4w but received {text!r}")
     try:
-        return window_to_timedelta(text.strip())
+        return parse_window(text.strip())
     except ValueError as exc:
         raise UsageError(f"--period: {exc}") from None
 
@@ -89,7 +85,7 @@ def _figures(row: dict[str, Any] | None, hourly_rate: float) -> dict[str, Any]:
     cost = {
         "inference": float(row.get("inference", 0.0)),
         "tooling": float(row.get("tooling", 0.0)),
-        "human": minutes / 60.0 * hourly_rate,
+        "human": human_cost_usd(minutes, hourly_rate),
     }
     cost["total"] = cost["inference"] + cost["tooling"] + cost["human"]
     return {
@@ -127,8 +123,8 @@ def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> lis
     started before `end` and not ended by `start`. No state file: no alerts."""
     alerts = []
     for stored in read_state_alerts(state):
-        labels, annotations = stored["labels"], stored["annotations"]
-        starts, ends = _instant(stored["startsAt"]), _instant(stored["endsAt"])
+        labels, annotations = stored.labels, stored.annotations
+        starts, ends = _instant(stored.starts_at), _instant(stored.ends_at)
         if labels.get("agent") != agent or starts is None or starts >= end:
             continue
         if ends is not None and ends <= start:
@@ -138,7 +134,7 @@ def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> lis
                 "alertname": labels.get("alertname"),
                 "metric": labels.get("metric"),
                 "severity": labels.get("severity"),
-                "status": stored["status"],
+                "status": stored.status,
                 "startsAt": iso(starts),
                 "endsAt": iso(ends),
                 "action": annotations.get("action"),
@@ -149,7 +145,7 @@ def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> lis
 
 
 def _instant(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    return parse_instant(text) if text else None
 
 
 def _budget(charter: Charter, length: timedelta) -> dict[str, float] | None:
@@ -204,77 +200,20 @@ def build_reviews(
 
 
 def cost_shift(previous: dict[str, Any], current: dict[str, Any]) -> str | None:
-    """The plain warning when inference cost per task fell but human cost per task rose by more
-    than it saved, else None. Each argument has `tasks` and `cost` {inference, human} in USD
-    (a review's JSON, or the same figures for any period)."""
-    if not previous.get("tasks") or not current.get("tasks"):
-        return None
+    """The review's warning when inference cost per task fell but human cost per task rose by
+    more than it saved (`playbook.core.costs.cost_shift`), else None. Each argument has `tasks`
+    and `cost` {inference, human} in USD (a review's JSON, or the same figures for any period)."""
 
-    def per_task(figures: dict[str, Any], bucket: str) -> float:
-        return float(figures["cost"][bucket]) / figures["tasks"]
+    def spend(figures: dict[str, Any]) -> Spend:
+        cost = figures.get("cost") or {}
+        return Spend(figures.get("tasks") or 0, cost.get("inference", 0.0), cost.get("human", 0.0))
 
-    inference_before = per_task(previous, "inference")
-    inference_now = per_task(current, "inference")
-    human_before, human_now = per_task(previous, "human"), per_task(current, "human")
-    saved, added = inference_before - inference_now, human_now - human_before
-    if saved <= 0 or added <= saved:
+    shift = rule(spend(previous), spend(current))
+    if shift is None:
         return None
     return (
-        f"Inference cost per task fell by ${saved:,.4f} (from ${inference_before:,.4f} to "
-        f"${inference_now:,.4f}), but human cost per task rose by ${added:,.4f} (from "
-        f"${human_before:,.4f} to ${human_now:,.4f}): the saving is shifted to reviewers, "
-        "not real."
+        f"Inference cost per task fell by ${shift.saved:,.4f} (from ${shift.inference_before:,.4f}"
+        f" to ${shift.inference_now:,.4f}), but human cost per task rose by ${shift.added:,.4f} "
+        f"(from ${shift.human_before:,.4f} to ${shift.human_now:,.4f}): the saving is shifted to "
+        "reviewers, not real."
     )
-
-
-def reviews_dir(state_path: Path) -> Path:
-    """Where scheduled reviews go: `<state dir>/reviews/<agent>/<YYYY-MM-DD>.{md,json}`."""
-    return state_path.parent / REVIEWS_DIR
-
-
-def _last_review_end(directory: Path) -> datetime | None:
-    """The `period.to` of the newest written review (its JSON is written last)."""
-    for path in sorted(directory.glob("*.json"), reverse=True):
-        try:
-            return _instant(json.loads(path.read_text(encoding="utf-8"))["period"]["to"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(temporary, 0o644)  # mkstemp makes it private; the site builder may be another user
-    os.replace(temporary, path)
-
-
-def write_due_reviews(
-    governance: Governance, events: str, state_path: Path, now: datetime
-) -> list[Path]:
-    """Write the review of every charter whose last review ended a cadence or more before `now`
-    (or that has none), period = the cadence. Returns the files written (.md, then .json)."""
-    from monitor.review_markdown import format_markdown
-
-    root = reviews_dir(state_path)
-    due: dict[int, list[Charter]] = {}
-    for charter in governance.agents:
-        days = CADENCE_DAYS[charter.review.cadence]
-        last = _last_review_end(root / charter.id)
-        if last is None or now - last >= timedelta(days=days):
-            due.setdefault(days, []).append(charter)
-    written: list[Path] = []
-    for days, charters in sorted(due.items()):
-        reviews = build_reviews(
-            governance, charters, events, now=now, period=f"{days}d", state=state_path
-        )
-        for review in reviews:
-            directory = root / review.charter.id
-            directory.mkdir(parents=True, exist_ok=True)
-            stem = directory / f"{now.astimezone(UTC):%Y-%m-%d}"
-            markdown, document = stem.with_suffix(".md"), stem.with_suffix(".json")
-            _write_atomically(markdown, format_markdown(governance, review))
-            _write_atomically(document, jsonout.dumps(review.document, indent=2) + "\n")
-            written += [markdown, document]
-    return written

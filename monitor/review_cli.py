@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -10,6 +10,7 @@ import click
 from monitor.cli import INSTANT, events_option, governance_option
 from playbook.cli import options as shared
 from playbook.core import jsonout
+from playbook.core.clock import utc_now
 from playbook.policy import load_governance
 
 
@@ -55,7 +56,7 @@ def review(
     from monitor.review_markdown import format_markdown
     from playbook.handbook.whois import find_charter
 
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     parse_period(period)
     governance = load_governance(governance_dir, today=moment.date())
     charter = find_charter(governance, agent_id)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.review import BUCKETS, DAYS_PER_MONTH, Review, cost_shift
+from monitor.review import DAYS_PER_MONTH, Review, cost_shift
+from playbook.core.costs import BUCKETS
 from playbook.core.governance import Governance
 from playbook.core.markdown import code, escape
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.alerting.alerts import (
-    FIRING,
     Alert,
     Condition,
     check_condition,
@@ -23,15 +22,16 @@ from monitor.alerting.rules import Check, evaluate_checks
 from monitor.alerting.state import Receiver, StateStore, failpoint
 from monitor.engine import stats
 from monitor.engine.events import BadRows, load_events
-from monitor.engine.metrics import BASELINE, RECENT, compute
+from monitor.engine.metrics import compute
 from monitor.engine.series import Trend, agent_trends, trend_windows
-from playbook.core import jsonout
+from playbook import results
 from playbook.core.atomic import StagedFile
+from playbook.core.clock import parse_window, utc_now
 from playbook.core.governance import Governance
-from playbook.core.model import window_to_timedelta
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
+from playbook.core.windows import BASELINE, RECENT
+from playbook.results import FIRING
 
-SNAPSHOT_VERSION = 2
 Progress = Callable[[str], None]
 
 
@@ -107,7 +107,7 @@ def drift_findings(
                 "q_value": None,
                 "effect": None,
                 "floor": governance.effect_floor(charter, metric_id),
-                "verdict": stats.INSUFFICIENT,
+                "verdict": results.INSUFFICIENT,
             }
             findings.append(finding)
             if not stats.has_enough(base, recent, settings.min_samples):
@@ -140,7 +140,7 @@ def drift_findings(
 def run_monitor(
     governance: Governance, options: RunOptions, *, progress: Progress = lambda _: None
 ) -> RunReport:
-    started = datetime.now(UTC)
+    started = utc_now()
     charters = governance.agents
     custom = {m.column for m in governance.metrics if m.column}
     custom |= {
@@ -194,7 +194,7 @@ def run_monitor(
             )
             text = snapshot_text(governance, report)
             failpoint("snapshot-write")
-            staged.append(StagedFile.write(snapshot_path(options.state), text))
+            staged.append(StagedFile.write(results.snapshot_path(options.state), text))
 
         try:
             run_id, alerts = state.record_run(
@@ -207,7 +207,7 @@ def run_monitor(
                 checks=[check.to_json() for check in checks],
                 conditions=conditions,
                 receivers=receivers,
-                repeat_interval=window_to_timedelta(governance.monitor.repeat_interval),
+                repeat_interval=parse_window(governance.monitor.repeat_interval),
                 payload_for=lambda alert, name: webhook_payload(
                     alert, name, external_url=governance.monitor.handbook_url or ""
                 ),
@@ -232,10 +232,10 @@ def _conditions(
 ) -> list[Condition]:
     conditions: list[Condition] = []
     for finding in findings:
-        if finding["verdict"] == stats.INSUFFICIENT:
+        if finding["verdict"] == results.INSUFFICIENT:
             continue  # not evaluated: a firing alert stays as it is
         charter = governance.agent(finding["agent"])
-        active = finding["verdict"] == stats.DRIFT
+        active = finding["verdict"] == results.DRIFT
         conditions.append(drift_condition(governance, charter, finding, active=active))
     for check in checks:
         if check.status == "insufficient_data":
@@ -246,55 +246,32 @@ def _conditions(
     return conditions
 
 
-def snapshot_path(state: Path) -> Path:
-    return state.with_suffix(".json")
-
-
 def snapshot_text(governance: Governance, report: RunReport) -> str:
-    """The published result the handbook reads (schema `govkit.monitor/2`).
-
-    Compact JSON (no indentation): with a daily series per monitored metric, an indented snapshot
-    of a few hundred agents would be several times larger for no reader's benefit."""
-    agents: dict[str, Any] = {}
+    """The published result the handbook reads (`playbook.results.Snapshot`)."""
+    agents: dict[str, results.AgentResults] = {}
     for charter in governance.agents:
-        own_findings = [f for f in report.findings if f["agent"] == charter.id]
-        own_checks = [c.to_json() for c in report.checks if c.agent == charter.id]
-        own_alerts = [a.to_json() for a in report.firing if a.labels.get("agent") == charter.id]
-        agents[charter.id] = {
-            "status": agent_status(own_findings, own_checks, own_alerts),
-            "findings": own_findings,
-            "checks": own_checks,
-            "firing_alerts": own_alerts,
-            **report.trends.get(
-                charter.id,
-                {"series": {}, "costs": [], "windows": trend_windows(charter, report.now)},
-            ),
-        }
-    document = {
-        "schema": f"govkit.monitor/{SNAPSHOT_VERSION}",
-        "run_id": report.run_id,
-        "generated_at": iso(datetime.now(UTC)),
-        "now": iso(report.now),
-        "tasks": report.tasks,
-        "agents": agents,
-        "alerts": [alert.to_json() for alert in report.alerts],
-        "bad_rows": report.bad_rows.to_json(),
-    }
-    return jsonout.dumps(document, compact=True)
-
-
-def agent_status(
-    findings: list[dict[str, Any]], checks: list[dict[str, Any]], alerts: list[dict[str, Any]]
-) -> str:
-    """Worst first: stop_condition, guardrail_breach, drift, insufficient_data, ok."""
-    names = {alert["labels"]["alertname"] for alert in alerts}
-    if "StopCondition" in names:
-        return "stop_condition"
-    if "GuardrailBreach" in names:
-        return "guardrail_breach"
-    if "MetricDrift" in names:
-        return "drift"
-    verdicts = [f["verdict"] for f in findings] + [c["status"] for c in checks]
-    if verdicts and all(v == stats.INSUFFICIENT for v in verdicts):
-        return "insufficient_data"
-    return "ok"
+        findings = [results.Finding(**f) for f in report.findings if f["agent"] == charter.id]
+        checks = [
+            results.CheckRecord(**c.to_json()) for c in report.checks if c.agent == charter.id
+        ]
+        firing = [a.record() for a in report.firing if a.labels.get("agent") == charter.id]
+        trend = report.trends.get(
+            charter.id, {"series": {}, "costs": [], "windows": trend_windows(charter, report.now)}
+        )
+        agents[charter.id] = results.AgentResults(
+            status=results.agent_status(findings, checks, firing),
+            findings=findings,
+            checks=checks,
+            firing_alerts=firing,
+            **trend,
+        )
+    snapshot = results.Snapshot(
+        run_id=report.run_id,
+        generated_at=iso(utc_now()),
+        now=iso(report.now),
+        tasks=report.tasks,
+        agents=agents,
+        alerts=[alert.record() for alert in report.alerts],
+        bad_rows=results.BadRowsRecord(**report.bad_rows.to_json()),
+    )
+    return results.snapshot_json(snapshot)

@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -23,8 +23,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from playbook.core.clock import MAX_WINDOW, MAX_WINDOW_TEXT, utc_now
 from playbook.core.errors import GovkitError, UsageError
-from playbook.core.model import MAX_WINDOW, MAX_WINDOW_TEXT
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
 from playbook.policy import load_governance
 
@@ -90,10 +90,10 @@ class MonitorScheduler:
         self.failures = 0
 
     def monitor_once(self) -> None:
-        from monitor.review import write_due_reviews
+        from monitor.review_files import write_due_reviews
         from monitor.run import RunOptions, run_monitor
 
-        now = datetime.now(UTC)
+        now = utc_now()
         governance = load_governance(self.governance_dir, today=now.date())
         options = RunOptions(
             events=self.events,
@@ -140,7 +140,7 @@ class MonitorScheduler:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                next_run_time=datetime.now(UTC),  # first run at once, then on schedule
+                next_run_time=utc_now(),  # first run at once, then on schedule
             )
             scheduler.start()
             self._scheduler = scheduler

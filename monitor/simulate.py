@@ -29,10 +29,12 @@ import numpy as np
 from scipy.stats import binom
 
 from monitor.engine.events import WRITE_FORMATS, copy_frame
-from monitor.engine.metrics import DEFAULT_RECENT, charter_windows
+from playbook.core.charter import Charter
+from playbook.core.clock import parse_window
 from playbook.core.errors import UsageError
 from playbook.core.governance import Governance
-from playbook.core.model import Charter, Metric, window_to_timedelta
+from playbook.core.model import Metric
+from playbook.core.windows import charter_windows, recent_length
 
 OUTCOMES = ("success", "failure", "escalated")
 # Flag columns every file has, and their rate when no charter limits them.
@@ -75,7 +77,7 @@ class Plant:
 
 
 def _recent(charter: Charter) -> timedelta:
-    return window_to_timedelta(charter.monitor.recent if charter.monitor else DEFAULT_RECENT)
+    return recent_length(charter)
 
 
 def _limits(charter: Charter, metric: Metric) -> list[tuple[bool, float, float]]:
@@ -83,7 +85,7 @@ def _limits(charter: Charter, metric: Metric) -> list[tuple[bool, float, float]]
     recent = _recent(charter) / DAY
     limits = [(g.max is not None, g.bound[1], recent) for g in charter.guardrails
               if g.metric == metric.id]  # fmt: skip
-    limits += [(s.above is not None, s.threshold[1], window_to_timedelta(s.window) / DAY)
+    limits += [(s.above is not None, s.threshold[1], parse_window(s.window) / DAY)
                for s in charter.stop_conditions if s.metric == metric.id]  # fmt: skip
     if charter.north_star.metric == metric.id:
         limits.append((metric.worse == "higher", charter.north_star.target, recent))
@@ -193,12 +195,12 @@ def plan_plants(governance: Governance, profiles: dict[str, Profile], now: datet
             metric = governance.metric(stop.metric)
             column = flag_column(metric)
             if stop.above is not None and column is not None and metric.kind == "proportion":
-                fits = window_to_timedelta(stop.window) <= _recent(charter)
+                fits = parse_window(stop.window) <= _recent(charter)
                 key = (metric.id != "rollback_rate", not fits, order, index)
                 candidates.append((key, charter, metric.id, stop.above, stop.window, column))
     if candidates:
         _, charter, metric_id, threshold, window_text, column = min(candidates, key=lambda c: c[0])
-        window = window_to_timedelta(window_text)
+        window = parse_window(window_text)
         planted = min(window, _recent(charter))  # the breach stays within the recent window
         base = profiles[charter.id].flags[column]
         rate = (BREACH_FACTOR * threshold * window - base * (window - planted)) / planted

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from monitor.alerting.rules import BREACHED, GUARDRAIL, STOP_CONDITION, Check
+from playbook.core.charter import Charter
+from playbook.core.clock import iso
 from playbook.core.governance import Governance
-from playbook.core.model import Charter
+from playbook.results import AlertRecord
 
 METRIC_DRIFT = "MetricDrift"
 GUARDRAIL_BREACH = "GuardrailBreach"
@@ -25,15 +27,7 @@ UNKNOWN_AGENTS = "UnknownAgents"
 # More than this share of the well-formed rows belonging to agents without a charter means the
 # monitor is looking at the wrong data (or the charters are missing): it must not look healthy.
 UNKNOWN_AGENTS_SHARE = 0.5
-FIRING = "firing"
-RESOLVED = "resolved"
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not set" for endsAt
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fingerprint(labels: dict[str, str]) -> str:
@@ -63,15 +57,19 @@ class Alert:
     starts_at: datetime
     ends_at: datetime | None = None
 
+    def record(self) -> AlertRecord:
+        """The alert as published (report, snapshot, state: one JSON shape)."""
+        return AlertRecord(
+            fingerprint=self.fingerprint,
+            status=self.status,
+            labels=self.labels,
+            annotations=self.annotations,
+            startsAt=iso(self.starts_at),
+            endsAt=iso(self.ends_at),
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "fingerprint": self.fingerprint,
-            "status": self.status,
-            "labels": self.labels,
-            "annotations": self.annotations,
-            "startsAt": iso(self.starts_at),
-            "endsAt": iso(self.ends_at),
-        }
+        return self.record().to_json()
 
 
 def _labels(alertname: str, charter: Charter, metric: str, severity: str) -> dict[str, str]:

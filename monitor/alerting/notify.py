@@ -31,12 +31,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
-from monitor.alerting.alerts import ZERO_TIME, Alert, iso
+from monitor.alerting.alerts import ZERO_TIME, Alert
 from monitor.alerting.state import OutboxItem, StateStore, failpoint
+from playbook.core.clock import iso, utc_now
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT, check_http_url
 
 USER_AGENT = "govkit-monitor"
@@ -168,7 +168,7 @@ def deliver_outbox(
             )  # fmt: skip
             delivery.errors.append(problem)
             if exc.permanent:
-                state.mark_dead(item.id, str(exc), datetime.now(UTC))
+                state.mark_dead(item.id, str(exc), utc_now())
                 delivery.dead_lettered += 1
             else:
                 state.mark_failed(item.id, str(exc))
@@ -176,7 +176,7 @@ def deliver_outbox(
                 down.add(item.url)
             continue
         failpoint(AFTER_POST)
-        state.mark_delivered(item.id, datetime.now(UTC))
+        state.mark_delivered(item.id, utc_now())
         delivery.sent += 1
     return delivery
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from monitor.engine.metrics import RECENT, WindowStats, stop_label
+from monitor.engine.metrics import WindowStats
+from playbook.core.charter import Charter
 from playbook.core.governance import Governance
-from playbook.core.model import Charter
-
-OK = "ok"
-BREACHED = "breached"
-MET = "met"
-MISSED = "missed"
-INSUFFICIENT = "insufficient_data"
-
-GUARDRAIL = "guardrail"
-STOP_CONDITION = "stop_condition"
-NORTH_STAR = "north_star"
+from playbook.core.windows import DEFAULT_RECENT, RECENT, stop_label
+from playbook.results import (
+    BREACHED,
+    GUARDRAIL,
+    INSUFFICIENT,
+    MET,
+    MISSED,
+    NORTH_STAR,
+    OK,
+    STOP_CONDITION,
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def evaluate_checks(
     min_samples: int,
 ) -> list[Check]:
     checks: list[Check] = []
-    recent_window = charter.monitor.recent if charter.monitor else "7d"
+    recent_window = charter.monitor.recent if charter.monitor else DEFAULT_RECENT
 
     def measured(label: str, metric: str) -> tuple[float | None, int, bool]:
         found = stats.get((charter.id, label, metric))

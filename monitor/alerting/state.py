@@ -31,9 +31,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.alerting.alerts import FIRING, RESOLVED, Alert, Condition, iso
+from monitor.alerting.alerts import Alert, Condition
 from monitor.alerting.state_file import check_state_file, remove_new_files, state_failure
+from playbook.core.clock import iso, parse_instant, utc_now
 from playbook.core.errors import UsageError
+from playbook.results import FIRING, RESOLVED
 
 SCHEMA_VERSION = 2
 FAILPOINT = "GOVKIT_FAILPOINT"  # tests only: crash at a named point to prove atomicity
@@ -99,7 +101,7 @@ def _payload(text: str) -> dict[str, Any] | None:
 
 
 def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    return parse_instant(text) if text else None
 
 
 def failpoint(name: str) -> None:
@@ -310,7 +312,7 @@ class StateStore:
                 failpoint("before-commit")
                 db.execute(
                     "UPDATE runs SET finished_at = ? WHERE id = ?",
-                    [iso(datetime.now(now.tzinfo)), run_id],
+                    [iso(utc_now()), run_id],
                 )
                 before_commit(int(run_id), reported)  # type: ignore[arg-type]
         except sqlite3.Error as exc:

@@ -6,7 +6,7 @@ reason.
 The valid rows land in the table `events` with the contract's columns, plus `human_cost_usd`
 (reviewer time priced at the organisation's hourly rate) and any custom columns the metric catalog
 names. A number must be finite and within +-MAX_MAGNITUDE, so no sum can overflow; a timestamp
-must fall within the calendar govkit works in (playbook.core.model.EARLIEST_DATE to LATEST_DATE).
+must fall within the calendar govkit works in (playbook.core.clock.EARLIEST_DATE to LATEST_DATE).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from monitor.engine.event_source import (
     sql_identifier,
     sql_literal,
 )
+from playbook.core.clock import EARLIEST_DATE, LATEST_DATE
+from playbook.core.costs import human_cost_sql
 from playbook.core.errors import UsageError
-from playbook.core.model import EARLIEST_DATE, LATEST_DATE
 
 OUTCOMES = ("success", "failure", "escalated")
 NON_NEGATIVE = ("latency_s", "cost_usd", "tooling_cost_usd", "reviewer_minutes")
@@ -282,7 +283,7 @@ def _typed_select(
     return f"""
         SELECT ts, {agent} AS agent, {outcome} AS outcome,
                {task_id} AS task_id{columns_sql},
-               {numbers["reviewer_minutes"]} / 60.0 * {float(rate)!r} AS human_cost_usd,
+               {human_cost_sql(numbers["reviewer_minutes"], rate)} AS human_cost_usd,
                {reason} AS reason, {source.file_name} AS _file, {row} AS _row
         FROM (SELECT *, {_timestamp(present["timestamp"])} AS ts FROM {source.relation})
     """

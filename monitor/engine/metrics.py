@@ -17,52 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 
 import numpy as np
 
 from monitor.engine.events import EventStore
+from playbook.core.charter import Charter
 from playbook.core.governance import Governance
-from playbook.core.model import Charter, Metric, window_to_timedelta
-
-RECENT = "recent"
-DEFAULT_RECENT = "7d"  # guardrails and north star of a charter without a monitor section
-BASELINE = "baseline"
-
-
-@dataclass(frozen=True)
-class Window:
-    label: str
-    start: datetime
-    end: datetime
-
-    @property
-    def days(self) -> float:
-        return (self.end - self.start) / timedelta(days=1)
-
-
-def stop_label(index: int) -> str:
-    return f"stop_{index}"
-
-
-def charter_windows(charter: Charter, now: datetime) -> list[Window]:
-    """The recent window, the baseline (monitored charters), and one per stop condition."""
-    spec = charter.monitor
-    recent = Window(RECENT, now - window_to_timedelta(spec.recent if spec else DEFAULT_RECENT), now)
-    windows = [recent]
-    if spec is not None:
-        if spec.baseline.rolling is not None:
-            start = recent.start - window_to_timedelta(spec.baseline.rolling)
-            baseline = Window(BASELINE, start, recent.start)
-        else:
-            assert spec.baseline.from_ is not None and spec.baseline.to is not None
-            start = datetime.combine(spec.baseline.from_, time(), tzinfo=UTC)
-            end = datetime.combine(spec.baseline.to + timedelta(days=1), time(), tzinfo=UTC)
-            baseline = Window(BASELINE, start, end)
-        windows.append(baseline)
-    for index, stop in enumerate(charter.stop_conditions):
-        windows.append(Window(stop_label(index), now - window_to_timedelta(stop.window), now))
-    return windows
+from playbook.core.model import Metric
+from playbook.core.windows import BASELINE, RECENT, charter_windows
 
 
 def charter_metric_ids(charter: Charter) -> list[str]:

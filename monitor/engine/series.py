@@ -20,11 +20,12 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from monitor.alerting.alerts import iso
 from monitor.engine.events import EventStore
-from monitor.engine.metrics import BASELINE, RECENT, MetricSql, aggregates, charter_windows
+from monitor.engine.metrics import MetricSql, aggregates
+from playbook.core.charter import Charter
+from playbook.core.clock import iso
 from playbook.core.governance import Governance
-from playbook.core.model import Charter
+from playbook.core.windows import BASELINE, RECENT, charter_windows
 
 SIGNIFICANT_DIGITS = 6  # daily values are rounded: enough for a chart, and the snapshot stays small
 COST_DECIMALS = 4  # monthly spend in USD, to a hundredth of a cent

@@ -24,11 +24,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from monitor.engine.metrics import WindowStats
-
-OK = "ok"
-DRIFT = "drift"
-IMPROVED = "improved"
-INSUFFICIENT = "insufficient_data"
+from playbook.results import DRIFT, IMPROVED, OK
 
 
 @dataclass(frozen=True)

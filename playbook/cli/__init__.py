@@ -15,8 +15,8 @@ import click
 from playbook import __version__
 from playbook.cli import options as shared
 from playbook.core import jsonout, resources
+from playbook.core.clock import check_calendar_date, utc_now
 from playbook.core.errors import GovkitError, UsageError, display_path
-from playbook.core.model import check_calendar_date
 from playbook.handbook.site import BUILDERS, build_site
 from playbook.handbook.view import load_view
 from playbook.policy import load_governance
@@ -48,7 +48,7 @@ class GovkitGroup(click.Group):
         "monitor": "monitor.cli:monitor",
         "events": "monitor.cli:events",
         "policy": "playbook.cli.policy:policy",
-        "schema": "playbook.handbook.schema:schema_command",
+        "schema": "playbook.cli.schema:schema_command",
         "review": "monitor.review_cli:review",
     }
 
@@ -132,7 +132,7 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     Exit 0 when everything is valid (warnings, such as TODO placeholders, are listed); 1 with
     --strict when warnings remain; 2 when any problem is found (all are listed at once).
     """
-    governance = load_governance(governance_dir, today=today or date.today())
+    governance = load_governance(governance_dir, today=today or utc_now().date())
     for warning in governance.warnings:
         click.echo(str(warning), err=True)
     files = len(governance.documents) + len(governance.agent_documents) + len(governance.drafts)
@@ -180,7 +180,7 @@ def build(
     Generated pages are staged with the hand-written docs in a temporary directory; docs/ is never
     written to. A failed validation or build leaves the previous site as it was.
     """
-    today = today or date.today()
+    today = today or utc_now().date()
     governance = load_governance(governance_dir, today=today)
     _progress(f"{len(governance.agents)} agents validated")
     result = build_site(
@@ -291,7 +291,7 @@ def charter_new(
             _ask(steward, "Model Steward (Name <email>)", "--steward"), "--steward"
         ),
         reviewer=parse_contact(reviewer, "--reviewer") if reviewer else None,
-        today=today or date.today(),
+        today=today or utc_now().date(),
     )
     click.echo(f"Wrote {display_path(target)}: fill in its TODOs, then run govkit check --strict")
 
@@ -310,7 +310,7 @@ def whois_command(
     """Who owned AGENT, what it was allowed to do, and why it passed the gates."""
     from playbook.handbook.whois import find_charter, format_text, whois
 
-    governance = load_governance(governance_dir, today=today or date.today())
+    governance = load_governance(governance_dir, today=today or utc_now().date())
     answer = whois(governance, find_charter(governance, agent_id), state)
     if output_format == "json":
         click.echo(jsonout.dumps(answer, indent=2))

@@ -1,8 +1,10 @@
-"""Unit economics for the cost page: cost per successful outcome by spend bucket, month by month.
+"""What agents cost: the spend buckets, human time priced, the cost-shift rule, cost per month.
 
-Figures come from the monitor's snapshot (`costs`: tasks, successes and spend per bucket per
-calendar month); budgets from the charters. Cost-shifting is called out plainly: when inference
-per task falls but human time per task rises by more than was saved, the saving is not real.
+Spend comes in three buckets: `inference` (the model), `tooling` (evals, observability, vector
+search, ...) and `human` (reviewer minutes priced at the organisation's hourly rate). Cost-shifting
+is one rule, used by the handbook's cost page and by agent reviews alike: when inference per task
+falls but human time per task rises by more than was saved, the saving is not real. Month by month
+figures come from the monitor's snapshot (`costs`); budgets from the charters.
 """
 
 from __future__ import annotations
@@ -11,9 +13,61 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from playbook.core.model import Charter
+from playbook.core.charter import Charter
 
 BUCKETS = ("inference", "tooling", "human")
+MINUTES_PER_HOUR = 60.0
+
+
+def human_cost_usd(reviewer_minutes: float, hourly_rate_usd: float) -> float:
+    """Reviewer time in dollars: minutes / 60 * the organisation's hourly rate."""
+    return reviewer_minutes / MINUTES_PER_HOUR * hourly_rate_usd
+
+
+def human_cost_sql(minutes: str, hourly_rate_usd: float) -> str:
+    """The same price as a SQL expression over a column of minutes (for the event engines)."""
+    return f"{minutes} / {MINUTES_PER_HOUR!r} * {float(hourly_rate_usd)!r}"
+
+
+@dataclass(frozen=True)
+class Spend:
+    """A period's tasks and its inference and human spend, in USD."""
+
+    tasks: int
+    inference: float
+    human: float
+
+
+@dataclass(frozen=True)
+class CostShift:
+    """Inference per task fell by `saved` but human time per task rose by `added`, more."""
+
+    inference_before: float
+    inference_now: float
+    human_before: float
+    human_now: float
+
+    @property
+    def saved(self) -> float:
+        return self.inference_before - self.inference_now
+
+    @property
+    def added(self) -> float:
+        return self.human_now - self.human_before
+
+
+def cost_shift(previous: Spend, current: Spend) -> CostShift | None:
+    """The cost-shift rule: a shift when inference per task fell and human cost per task rose
+    by more than inference saved; None otherwise, or when either period has no task."""
+    if not previous.tasks or not current.tasks:
+        return None
+    shift = CostShift(
+        previous.inference / previous.tasks,
+        current.inference / current.tasks,
+        previous.human / previous.tasks,
+        current.human / current.tasks,
+    )
+    return shift if shift.saved > 0 and shift.added > shift.saved else None
 
 
 @dataclass(frozen=True)
@@ -33,6 +87,10 @@ class Month:
             return None
         amount = self.total if bucket is None else self.spend[bucket]
         return amount / self.successes
+
+    @property
+    def spend_of_tasks(self) -> Spend:
+        return Spend(self.tasks, self.spend["inference"], self.spend["human"])
 
     @property
     def variance(self) -> float | None:
@@ -83,27 +141,21 @@ def organisation_months(per_agent: list[list[Month]]) -> list[Month]:
     return combined
 
 
-def cost_shift(previous: Month, current: Month) -> str | None:
-    """The plain warning when a cheaper model only moved the cost onto reviewers."""
-    if not previous.tasks or not current.tasks:
+def month_shift(previous: Month, current: Month) -> str | None:
+    """The cost page's warning when a cheaper model only moved the cost onto reviewers."""
+    shift = cost_shift(previous.spend_of_tasks, current.spend_of_tasks)
+    if shift is None:
         return None
-    inference_before = previous.spend["inference"] / previous.tasks
-    inference_now = current.spend["inference"] / current.tasks
-    human_before = previous.spend["human"] / previous.tasks
-    human_now = current.spend["human"] / current.tasks
-    saved = inference_before - inference_now
-    added = human_now - human_before
-    if saved > 0 and added > saved:
-        return (
-            f"Cost-shifting in {current.month}: inference per task fell by ${saved:.3f} but human "
-            f"time per task rose by ${added:.3f}. The saving is shifted to reviewers, not real."
-        )
-    return None
+    return (
+        f"Cost-shifting in {current.month}: inference per task fell by ${shift.saved:.3f} but "
+        f"human time per task rose by ${shift.added:.3f}. The saving is shifted to reviewers, not "
+        "real."
+    )
 
 
 def shifts(months: list[Month]) -> list[str]:
     return [
         warning
         for previous, current in itertools.pairwise(months)
-        if (warning := cost_shift(previous, current))
+        if (warning := month_shift(previous, current))
     ]

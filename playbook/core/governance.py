@@ -6,16 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playbook.core.charter import Charter
 from playbook.core.errors import Problem
-from playbook.core.model import (
-    Charter,
-    Metric,
-    OperatingModel,
-    Organisation,
-    Role,
-    Rollout,
-    Tier,
-)
+from playbook.core.model import Metric, OperatingModel, Organisation, Role, Rollout, Tier
 from playbook.core.settings import MonitorSettings, Pricing, SourceSettings
 from playbook.core.yamlsrc import YamlDocument
 

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from playbook.core import model
+from playbook.core.charter import Charter
 from playbook.core.errors import Problem, ValidationFailed, display_path
 from playbook.core.governance import (
     AGENTS_DIR,
@@ -76,7 +77,7 @@ def read_governance(
                 problems += file_rules(document, parsed[name])
                 context |= _catalog_context(parsed[name])
 
-    agents: list[model.Charter] = []
+    agents: list[Charter] = []
     agent_documents: list[YamlDocument] = []
     agent_dir = root / AGENTS_DIR
     agent_paths = sorted(agent_dir.glob("*.yaml")) + sorted(agent_dir.glob("*.yml"))
@@ -98,7 +99,7 @@ def read_governance(
         ]  # fmt: skip
         charter_problems: list[Problem] = []
         charter = validate_document(
-            document, model.Charter, charter_problems, context=context, placeholders=placeholders
+            document, Charter, charter_problems, context=context, placeholders=placeholders
         )
         problems += charter_problems
         if charter is not None:
@@ -137,6 +138,26 @@ def read_governance(
         raise ValidationFailed(problems)
     governance.warnings = sorted(warnings)
     return governance
+
+
+def read_catalogs(root: Path) -> dict[str, dict[Any, bool]]:
+    """The ids of each catalog under `root` (`{catalog: {id: computable}}`, what references are
+    checked against), or ValidationFailed when a catalog file is invalid."""
+    problems: list[Problem] = []
+    catalogs: dict[str, dict[Any, bool]] = {}
+    for name, schema in _FILE_SCHEMAS.items():
+        if name in (ORGANISATION_FILE, ROLLOUT_FILE):
+            continue  # not catalogs
+        document = _read(root / name, problems)
+        if document is None:
+            continue
+        parsed = validate_document(document, schema, problems, context=catalogs)
+        if parsed is not None:
+            problems += file_rules(document, parsed)
+            catalogs |= _catalog_context(parsed)
+    if problems:
+        raise ValidationFailed(problems)
+    return catalogs
 
 
 def _optional(

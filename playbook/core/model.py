@@ -1,153 +1,31 @@
-"""The governance model: one typed schema per governance file, the single definition of each.
+"""The governance catalogs: one typed schema per catalog file, the single definition of each.
 
-The loader validates YAML against these classes; the renderer and the monitor read them. Field
-shapes here are the contract that `governance/*.yaml` files and outside tools rely on.
+organisation.yaml, operating-models.yaml, tiers.yaml, roles.yaml, metrics.yaml and rollout.yaml;
+the charter of each agent is `playbook.core.charter`, the value types `playbook.core.types`. The
+loader validates YAML against these classes; the renderer and the monitor read them. Field shapes
+here are the contract that `governance/*.yaml` files and outside tools rely on.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import date, timedelta
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
-from playbook.core.errors import unknown_choice
-
-WINDOW_PATTERN = re.compile(r"^([1-9][0-9]*)([hdw])$")
-AGENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-EMAIL_PATTERN = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-COLUMN_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-WEEKS_PATTERN = re.compile(r"^([1-9][0-9]*)(?:\s*-\s*([1-9][0-9]*))?$")
-
-_WINDOW_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-# Bounds that keep every date and window govkit computes with inside the calendar: a window or a
-# rollout of more than ten years, or a date outside these years, is a typo, never a plan.
-MAX_WINDOW = timedelta(weeks=520)
-MAX_WINDOW_TEXT = "520w (ten years)"
-EARLIEST_DATE = date(1970, 1, 1)
-LATEST_DATE = date(2999, 12, 31)
-
-
-def _window(value: str) -> str:
-    match = WINDOW_PATTERN.match(value)
-    if not match:
-        raise ValueError(f"expected a window like 12h, 7d or 2w but received {value!r}")
-    if int(match.group(1)) * _WINDOW_UNITS[match.group(2)].total_seconds() > (
-        MAX_WINDOW.total_seconds()
-    ):
-        raise ValueError(f"expected a window of at most {MAX_WINDOW_TEXT} but received {value!r}")
-    return value
-
-
-def check_calendar_date(value: date) -> date:
-    """A date within the years govkit plans and monitors in (EARLIEST_DATE to LATEST_DATE)."""
-    day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValueError(
-            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE} but received {value}"
-        )
-    return value
-
-
-def _agent_id(value: str) -> str:
-    if not AGENT_ID_PATTERN.match(value):
-        raise ValueError(
-            "expected lowercase letters, digits and '-', starting with a letter or digit, "
-            f"at most 63 characters, but received {value!r}"
-        )
-    return value
-
-
-def _slug(value: str) -> str:
-    if not SLUG_PATTERN.match(value):
-        raise ValueError(
-            f"expected an id of lowercase letters, digits, '-' or '_' but received {value!r}"
-        )
-    return value
-
-
-def _email(value: str) -> str:
-    if not EMAIL_PATTERN.match(value):
-        raise ValueError(f"expected an email address like name@example.org but received {value!r}")
-    return value
-
-
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("expected text but received an empty string")
-    return value
-
-
-def _column(value: str) -> str:
-    if not COLUMN_PATTERN.match(value):
-        raise ValueError(
-            f"expected an event column name (letters, digits, '_') but received {value!r}"
-        )
-    return value
-
-
-Window = Annotated[str, AfterValidator(_window)]
-ColumnName = Annotated[str, AfterValidator(_column)]
-AgentId = Annotated[str, AfterValidator(_agent_id)]
-Slug = Annotated[str, AfterValidator(_slug)]
-Email = Annotated[str, AfterValidator(_email)]
-Text = Annotated[str, AfterValidator(_non_blank)]
-Number = float
-NonNegative = Annotated[float, Field(ge=0)]
-LaxDate = Annotated[date, Field(strict=False), AfterValidator(check_calendar_date)]
-
-MetricKind = Literal["proportion", "continuous", "ratio", "count"]
-Cadence = Literal["weekly", "biweekly", "monthly", "quarterly"]
-StopAction = Literal["pause", "rollback", "escalate"]
-
-CADENCE_DAYS: dict[str, int] = {"weekly": 7, "biweekly": 14, "monthly": 30, "quarterly": 91}
-
-
-def _reference(what: str, catalog: str, *, events_only: bool = False):
-    """A validator checking a reference against a catalog passed as validation context.
-
-    The loader validates catalogs first and charters with `context={catalog: {id: computable}}`;
-    without context (a charter validated alone) references are not checked.
-    """
-
-    def check(value: Any, info: ValidationInfo) -> Any:
-        known = (info.context or {}).get(catalog)
-        if known is None:
-            return value
-        if value not in known:
-            raise ValueError(unknown_choice(what, value, known))
-        if events_only and not known[value]:
-            raise ValueError(
-                f"metric {value!r} is reported manually; expected a metric the monitor can "
-                "compute from events"
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-MetricRef = Annotated[str, _reference("metric", "metrics")]
-EventMetricRef = Annotated[str, _reference("metric", "metrics", events_only=True)]
-
-
-def window_to_timedelta(window: str) -> timedelta:
-    """`7d` -> 7 days. The window must already be valid (`_window`)."""
-    match = WINDOW_PATTERN.match(_window(window))
-    if match is None:
-        raise ValueError(f"not a window: {window!r}")
-    return int(match.group(1)) * _WINDOW_UNITS[match.group(2)]
-
-
-class Schema(BaseModel):
-    """Base of every governance schema: unknown keys are errors, values are not coerced, and a
-    number is finite (`.nan` or `.inf` is never a threshold)."""
-
-    model_config = ConfigDict(
-        extra="forbid", strict=True, populate_by_name=False, allow_inf_nan=False
-    )
-
+from playbook.core.types import (
+    ColumnName,
+    LaxDate,
+    MetricKind,
+    MetricRef,
+    NonNegative,
+    Reference,
+    Schema,
+    Slug,
+    Text,
+    Window,
+)
 
 # --- organisation.yaml -------------------------------------------------------------------------
 
@@ -283,6 +161,7 @@ class MetricsFile(Schema):
 
 
 MAX_ROLLOUT_WEEK = 520
+WEEKS_PATTERN = re.compile(r"^([1-9][0-9]*)(?:\s*-\s*([1-9][0-9]*))?$")
 
 
 def _weeks(value: str | int) -> str:
@@ -306,8 +185,15 @@ class Deliverable(Schema):
 class Phase(Schema):
     id: Slug
     name: Text
-    weeks: Annotated[str | int, AfterValidator(_weeks)]
-    owner_role: Annotated[str, _reference("role", "roles")]
+    weeks: Annotated[
+        str | int,
+        AfterValidator(_weeks),
+        WithJsonSchema(
+            {"anyOf": [{"type": "string", "pattern": WEEKS_PATTERN.pattern},
+                       {"type": "integer", "minimum": 1}]}
+        ),
+    ]  # fmt: skip
+    owner_role: Annotated[str, Reference("role", "roles")]
     goals: list[Text] = Field(min_length=1)
     deliverables: list[Deliverable] = Field(min_length=1)
 
@@ -327,147 +213,3 @@ class Phase(Schema):
 class Rollout(Schema):
     start_date: LaxDate
     phases: list[Phase] = Field(min_length=1)
-
-
-# --- agents/<id>.yaml: the charter -------------------------------------------------------------
-
-
-class Person(Schema):
-    name: Text
-    email: Email
-
-
-class Owners(Schema):
-    agent_owner: Person
-    model_steward: Person
-    reviewer: Person | None = None
-
-
-class NorthStar(Schema):
-    metric: MetricRef
-    target: Number
-
-
-class Guardrail(Schema):
-    metric: EventMetricRef
-    max: Number | None = None
-    min: Number | None = None
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> Guardrail:
-        if (self.max is None) == (self.min is None):
-            raise ValueError("expected exactly one of max or min")
-        return self
-
-    @property
-    def bound(self) -> tuple[str, float]:
-        return ("max", self.max) if self.max is not None else ("min", self.min)  # type: ignore[return-value]
-
-
-class StopCondition(Schema):
-    metric: EventMetricRef
-    above: Number | None = None
-    below: Number | None = None
-    window: Window
-    action: StopAction
-
-    @model_validator(mode="after")
-    def _one_threshold(self) -> StopCondition:
-        if (self.above is None) == (self.below is None):
-            raise ValueError("expected exactly one of above or below")
-        return self
-
-    @property
-    def threshold(self) -> tuple[str, float]:
-        if self.above is not None:
-            return "above", self.above
-        return "below", self.below  # type: ignore[return-value]
-
-
-class Work(Schema):
-    allowed: list[Text] = Field(default_factory=list)
-    forbidden: list[Text] = Field(default_factory=list)
-    tools: list[Text] = Field(default_factory=list)
-
-
-class Review(Schema):
-    cadence: Cadence
-
-
-class SpendBuckets(Schema):
-    inference: NonNegative = 0.0
-    tooling: NonNegative = 0.0
-    human: NonNegative = 0.0
-
-    @property
-    def total(self) -> float:
-        return self.inference + self.tooling + self.human
-
-
-class Budget(Schema):
-    monthly_usd: SpendBuckets
-
-
-class Baseline(Schema):
-    from_: LaxDate | None = Field(default=None, alias="from")
-    to: LaxDate | None = None
-    rolling: Window | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Baseline:
-        dated = self.from_ is not None or self.to is not None
-        if dated and self.rolling is not None:
-            raise ValueError("expected either from and to dates or rolling, not both")
-        if not dated and self.rolling is None:
-            raise ValueError("expected from and to dates, or rolling: 28d")
-        if dated and (self.from_ is None or self.to is None):
-            raise ValueError("expected both from and to")
-        if dated and self.from_ > self.to:  # type: ignore[operator]
-            raise ValueError(f"expected from ({self.from_}) on or before to ({self.to})")
-        return self
-
-
-class MonitorSpec(Schema):
-    baseline: Baseline
-    recent: Window = "7d"
-    metrics: list[EventMetricRef] = Field(min_length=1)
-    effect_floors: dict[EventMetricRef, NonNegative] = Field(default_factory=dict)
-
-
-def _two_guardrails(value: list[Guardrail]) -> list[Guardrail]:
-    if len(value) != 2:
-        raise ValueError(f"expected exactly two guardrails but received {len(value)}")
-    return value
-
-
-class Approvals(Schema):
-    required: Annotated[int, Field(ge=1)]
-
-
-class Audit(Schema):
-    retention_days: Annotated[int, Field(ge=1)]
-
-
-class BreakGlass(Schema):
-    procedure: Text
-    approvers: list[Text] = Field(default_factory=list)
-
-
-class Charter(Schema):
-    id: AgentId
-    name: Text
-    description: str = ""
-    tier: Annotated[int, Field(ge=0, le=4), _reference("tier", "tiers")]
-    operating_model: Annotated[str, _reference("operating model", "operating_models")]
-    owners: Owners
-    north_star: NorthStar
-    guardrails: Annotated[list[Guardrail], AfterValidator(_two_guardrails)]
-    stop_conditions: list[StopCondition] = Field(default_factory=list)
-    work: Work = Field(default_factory=Work)
-    review: Review
-    budget: Budget | None = None
-    monitor: MonitorSpec | None = None
-    policies: list[Slug] = Field(default_factory=list)  # ids of governance/policies/<id>.yaml
-    approvals: Approvals | None = None
-    audit: Audit | None = None
-    break_glass: BreakGlass | None = None

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
-from playbook.core.model import NonNegative, Schema, Slug, Text, Window
+from playbook.core.types import NonNegative, Schema, Slug, Text, Window
 
 
 def check_http_url(value: str) -> str:
@@ -42,12 +42,16 @@ def _http_url_problem(value: str) -> str | None:
     return None
 
 
-_http_url = check_http_url  # the name playbook/schema.py maps to a JSON Schema pattern
-
 DEFAULT_NOTIFY_TIMEOUT = 10.0  # seconds for one webhook notification, all of it
 
 
-HttpUrl = Annotated[str, AfterValidator(check_http_url)]
+HttpUrl = Annotated[
+    str,
+    AfterValidator(check_http_url),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+([/?#]\S*)?$"}
+    ),
+]
 
 
 class EffectFloors(Schema):

@@ -11,6 +11,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from playbook.core import model
+from playbook.core.charter import Charter
 from playbook.core.errors import Problem
 from playbook.core.governance import Governance
 from playbook.core.yamlsrc import YamlDocument
@@ -94,9 +95,7 @@ def _phase_order(document: YamlDocument, rollout: model.Rollout) -> list[Problem
     return problems
 
 
-def _charter(
-    charter: model.Charter, document: YamlDocument, *, today: date | None
-) -> list[Problem]:
+def _charter(charter: Charter, document: YamlDocument, *, today: date | None) -> list[Problem]:
     problems = []
     stem = document.path.stem
     if charter.id != stem:

@@ -12,8 +12,9 @@ from typing import Any
 import jinja2
 
 from playbook.core import markdown, readiness
+from playbook.core.charter import Charter, Person
 from playbook.core.costs import BUCKETS, Month
-from playbook.core.model import Charter, OperatingModel, Person, Role, Tier
+from playbook.core.model import OperatingModel, Role, Tier
 from playbook.handbook.pages import (
     METRICS,
     OPERATING_MODELS,

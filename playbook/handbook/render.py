@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from playbook.core import readiness
+from playbook.core.charter import Charter
 from playbook.core.governance import Governance
-from playbook.core.model import Charter, Phase, Rollout
+from playbook.core.model import Phase, Rollout
 from playbook.core.validate import REVIEWER_FROM_TIER
 from playbook.handbook.page_helpers import make_environment, owners_of
 from playbook.handbook.pages import (

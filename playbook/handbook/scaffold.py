@@ -18,7 +18,7 @@ import jinja2
 from playbook.core import resources
 from playbook.core.errors import UsageError, ValidationFailed, display_path, unknown_choice
 from playbook.core.governance import AGENTS_DIR, Governance
-from playbook.core.model import AGENT_ID_PATTERN, EMAIL_PATTERN
+from playbook.core.types import AGENT_ID_PATTERN, EMAIL_PATTERN
 from playbook.core.validate import REVIEWER_FROM_TIER
 from playbook.policy import load_governance
 

@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from playbook.core import resources
+from playbook.core.clock import utc_now
 from playbook.core.errors import BuildFailed, GovkitError, UsageError
 from playbook.handbook.lifecycle import (
     Stopped,
@@ -32,8 +33,9 @@ from playbook.handbook.lifecycle import (
     stop_on_signals,
 )
 from playbook.handbook.site import Report, builder_command, read_site_config, stage
-from playbook.handbook.view import load_view, snapshot_path
+from playbook.handbook.view import load_view
 from playbook.policy import load_governance
+from playbook.results import snapshot_path
 
 POLL_SECONDS = 1.0
 WORKSPACE_PREFIX = "govkit-serve-"  # under the temporary directory
@@ -115,14 +117,14 @@ def _restage(
 ) -> bool:
     """Re-render in a scratch staging dir and sync it into the live one; False on bad input."""
     try:
-        governance = load_governance(governance_dir, today=today or date.today())
+        governance = load_governance(governance_dir, today=today or utc_now().date())
         with tempfile.TemporaryDirectory(prefix="restage-", dir=live.parent) as scratch:
             stage(
                 governance,
                 config_path=config_path,
                 staging_dir=Path(scratch),
                 site_dir=live / BUILT,
-                today=today or date.today(),
+                today=today or utc_now().date(),
                 monitor=load_view(state),
             )
             changed = _sync_tree(Path(scratch), live)
@@ -160,13 +162,13 @@ def serve_handbook(
                 remove_stale_stage_directories(temporary, WORKSPACE_PREFIX)
                 workspace = teardown.enter_context(stage_directory(temporary, WORKSPACE_PREFIX))
                 live = workspace / "stage"
-                governance = load_governance(governance_dir, today=today or date.today())
+                governance = load_governance(governance_dir, today=today or utc_now().date())
                 stage(
                     governance,
                     config_path=config_path,
                     staging_dir=live,
                     site_dir=live / BUILT,
-                    today=today or date.today(),
+                    today=today or utc_now().date(),
                     monitor=load_view(state),
                 )
                 command = _serve_command(builder, live / "mkdocs.yml", dev_addr)

@@ -10,32 +10,26 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
+from playbook.core.charter import Charter
+from playbook.core.clock import parse_instant
 from playbook.core.governance import Governance
-from playbook.core.model import Charter
 from playbook.handbook.view import MonitorView
+from playbook.results import Span
 
 CHARTS_DIR = "assets/charts"
 
 
 def _day(text: str | None) -> date | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    return parse_instant(text).date() if text else None
 
 
-def _instant(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
-def _window(windows: dict[str, Any], name: str) -> tuple[datetime, datetime] | None:
+def _window(windows: dict[str, Span | None], name: str) -> tuple[datetime, datetime] | None:
     """A window's exact bounds (a rolling window starts and ends mid-day)."""
     window = windows.get(name)
-    if not window:
+    if window is None:
         return None
-    start, end = _instant(window.get("from")), _instant(window.get("to"))
-    return (start, end) if start and end else None
+    return parse_instant(window.from_), parse_instant(window.to)
 
 
 def _thresholds(charter: Charter, metric: str) -> list[tuple[str, float]]:
@@ -62,17 +56,18 @@ def write_charts(
         result = view.agents.get(charter.id)
         if not result:
             continue
-        windows = result.get("windows", {})
-        for metric_id, series in sorted(result.get("series", {}).items()):
+        windows = result.windows
+        for metric_id, points in sorted(result.series.items()):
+            series = [point.to_json() for point in points]
             if metric_id not in governance.metric_ids:
                 continue
             metric = governance.metric(metric_id)
             alerts = [
-                (day, alert["labels"]["alertname"])
+                (day, alert.labels["alertname"])
                 for alert in view.alerts
-                if alert["labels"].get("agent") == charter.id
-                and alert["labels"].get("metric") == metric_id
-                and (day := _day(alert.get("startsAt"))) is not None
+                if alert.agent == charter.id
+                and alert.labels.get("metric") == metric_id
+                and (day := _day(alert.starts_at)) is not None
             ]
             options = {
                 "title": f"{charter.name}: {metric.name}",

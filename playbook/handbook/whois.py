@@ -1,20 +1,19 @@
 """`govkit whois AGENT`: who owned it, what was it allowed to do, why did it pass the gates.
 
-The monitor's results are read from its published SQLite state (the tables documented in the
-README), never through the monitor's code.
+The monitor's results are read through `playbook.results` (the state's `runs` and `alerts`
+tables), never through the monitor's code.
 """
 
 from __future__ import annotations
 
 import difflib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from playbook.core.errors import UsageError, display_path
+from playbook import results
+from playbook.core.charter import Charter
+from playbook.core.errors import UsageError
 from playbook.core.governance import Governance
-from playbook.core.model import Charter
-from playbook.handbook.view import read_state_alerts
 
 
 def find_charter(governance: Governance, agent_id: str) -> Charter:
@@ -28,29 +27,22 @@ def find_charter(governance: Governance, agent_id: str) -> Charter:
 
 def monitor_summary(state: Path, agent_id: str) -> dict[str, Any] | None:
     """`{last_run, firing_alerts}` from the monitor's state, or None when there is none."""
+    run = results.latest_run(state)
     if not state.is_file():
         return None
-    try:
-        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
-            run = db.execute(
-                "SELECT now, finished_at FROM runs WHERE finished_at IS NOT NULL "
-                "ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-    except sqlite3.Error as exc:
-        raise UsageError(f"{display_path(state)}: cannot read the monitor state ({exc})") from None
     alerts = [
         {
-            "alertname": alert["labels"].get("alertname"),
-            "metric": alert["labels"].get("metric"),
-            "severity": alert["labels"].get("severity"),
-            "action": alert["annotations"].get("action"),
-            "summary": alert["annotations"].get("summary"),
-            "startsAt": alert["startsAt"],
+            "alertname": alert.labels.get("alertname"),
+            "metric": alert.labels.get("metric"),
+            "severity": alert.labels.get("severity"),
+            "action": alert.annotations.get("action"),
+            "summary": alert.annotations.get("summary"),
+            "startsAt": alert.starts_at,
         }
-        for alert in read_state_alerts(state)
-        if alert["status"] == "firing" and alert["labels"].get("agent") == agent_id
+        for alert in results.read_state_alerts(state)
+        if alert.status == results.FIRING and alert.agent == agent_id
     ]
-    last_run = {"now": run[0], "finished_at": run[1]} if run else None
+    last_run = {"now": run.now, "finished_at": run.finished_at} if run else None
     return {"last_run": last_run, "firing_alerts": alerts}
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from playbook.core.errors import Problem, ValidationFailed
-from playbook.core.model import Schema, Text
 from playbook.core.problems import translate_error
+from playbook.core.types import Schema, Text
 from playbook.policy.decide import decide
 from playbook.policy.rules import DecisionName, Policy, read_policy_yaml
 from playbook.policy.syntax import ConditionError

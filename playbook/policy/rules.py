@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path, unknown_choice
-from playbook.core.model import SLUG_PATTERN, NonNegative, Schema, Text
 from playbook.core.problems import describe, validate_document
+from playbook.core.types import SLUG_PATTERN, NonNegative, Schema, Text
 from playbook.core.yamlsrc import YamlDocument, YamlReadError, dotted, read_yaml
 from playbook.policy.syntax import Expr, facts_in, parse
 

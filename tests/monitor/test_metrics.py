@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from monitor.engine.events import load_events
-from monitor.engine.metrics import BASELINE, RECENT, charter_windows, compute
+from monitor.engine.metrics import compute
+from playbook.core.windows import BASELINE, RECENT, charter_windows
 from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 

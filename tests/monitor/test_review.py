@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
-from monitor.review import cost_shift, write_due_reviews
+from monitor.review import cost_shift
+from monitor.review_files import write_due_reviews
 from monitor.schedule import MonitorScheduler, parse_trigger
 from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE

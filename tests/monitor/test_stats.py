@@ -29,8 +29,9 @@ import numpy as np
 import pytest
 
 from monitor.engine import stats
-from monitor.engine.metrics import BASELINE, RECENT, WindowStats
+from monitor.engine.metrics import WindowStats
 from playbook.core.settings import MonitorSettings
+from playbook.core.windows import BASELINE, RECENT
 
 SETTINGS = MonitorSettings()  # fdr 0.05, min_samples 30, default effect floors
 FDR = SETTINGS.fdr
