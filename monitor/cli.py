@@ -4,95 +4,17 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from monitor.sources.choice import TraceSourceChoice, source_kinds
 from playbook.cli import options as shared
 from playbook.core import jsonout
-from playbook.core.clock import check_calendar_date, parse_instant, utc_now
-from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT, check_http_url
+from playbook.core.clock import utc_now
 from playbook.policy import load_governance
-
-
-class InstantType(click.ParamType):
-    """A moment in ISO 8601; without an offset it is taken as UTC."""
-
-    name = "iso8601"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            moment = parse_instant(str(value))
-        except ValueError:
-            self.fail(
-                f"expected an ISO 8601 time such as 2026-11-24T09:00:00Z but received {value!r}",
-                param,
-                ctx,
-            )
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        try:
-            check_calendar_date(moment.astimezone(UTC).date())
-        except (ValueError, OverflowError) as exc:
-            self.fail(f"{exc} (as an ISO 8601 time)", param, ctx)
-        return moment
-
-
-class FractionType(click.ParamType):
-    name = "fraction"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = -1.0
-        if not 0 <= number <= 1:
-            self.fail(f"expected a number from 0 to 1 but received {value!r}", param, ctx)
-        return number
-
-
-INSTANT = InstantType()
-
-
-def max_bad_fraction_option(help: str) -> Any:
-    return click.option(
-        "--max-bad-fraction", type=FractionType(), default=0.01, show_default=True, help=help
-    )
-
-
-class WebhookUrlType(click.ParamType):
-    """A receiver URL, checked as monitor.yaml's receivers are."""
-
-    name = "url"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        try:
-            return check_http_url(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-def webhook_option(help: str) -> Any:
-    return click.option("--webhook", "webhooks", type=WebhookUrlType(), multiple=True, help=help)
-
-
-notify_timeout_option = click.option(
-    "--notify-timeout",
-    type=shared.FiniteFloatRange(0, 3600, min_open=True),
-    metavar="SECONDS",
-    default=DEFAULT_NOTIFY_TIMEOUT,
-    show_default=True,
-    help="Seconds one notification may take in all (connect, send, answer); a receiver slower "
-    "than that keeps it queued for the next run.",
-)
-
 
 governance_option = shared.governance_option(
     "Directory holding the governance YAML (charters, metric catalog, monitor.yaml)."
@@ -123,19 +45,17 @@ def monitor() -> None:
 @monitor.command("run")
 @governance_option
 @events_option
-@click.option(
-    "--now", type=INSTANT, default=None, help="End of the recent window (ISO 8601). Default: now."
-)
+@shared.now_option("End of the recent window (ISO 8601).")
 @state_option
 @shared.format_option("text: a table per agent and a summary; json: one object on stdout.")
-@webhook_option("Also notify this URL with Alertmanager webhook JSON (repeatable).")
-@notify_timeout_option
+@shared.webhook_option("Also notify this URL with Alertmanager webhook JSON (repeatable).")
+@shared.notify_timeout_option
 @click.option(
     "--fail-on-alert",
     is_flag=True,
     help="Exit 1 when any alert is firing after the run.",
 )
-@max_bad_fraction_option(
+@shared.max_bad_fraction_option(
     "Stop with exit 2 when more than this share of rows is invalid (rows of agents "
     "without a charter are reported but not counted)."
 )
@@ -154,7 +74,7 @@ def monitor() -> None:
 )
 @click.option(
     "--events-format",
-    type=click.Choice(["otel", "openinference", "langsmith", "weave"]),
+    type=TraceSourceChoice(),
     default=None,
     help="--events is a trace export of this kind: convert it to events first (with "
     "sources.yaml and pricing.yaml). Default: detected from the content when the file has no "
@@ -233,9 +153,9 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
 @click.option(
     "--cron", default=None, help="Run on this crontab schedule instead, e.g. '0 * * * *'."
 )
-@webhook_option("Also notify this URL (repeatable).")
-@notify_timeout_option
-@max_bad_fraction_option(
+@shared.webhook_option("Also notify this URL (repeatable).")
+@shared.notify_timeout_option
+@shared.max_bad_fraction_option(
     "Share of invalid rows above which a run fails (it is logged; the schedule goes on)."
 )
 def schedule_command(
@@ -281,9 +201,7 @@ def events() -> None:
     required=True,
     help="File to write: .parquet, .csv or .jsonl.",
 )
-@click.option(
-    "--now", type=INSTANT, default=None, help="End of the generated period. Default: now."
-)
+@shared.now_option("End of the generated period.")
 @click.option(
     "--seed",
     type=click.IntRange(0, 2**63 - 1),
@@ -316,10 +234,9 @@ def generate_command(
 @click.option(
     "--from",
     "source",
-    type=click.Choice(["otel", "openinference", "langsmith", "weave"]),
+    type=TraceSourceChoice(),
     required=True,
-    help="The kind of trace export: OpenTelemetry GenAI (OTLP JSON or JSON Lines), "
-    "OpenInference (Phoenix spans), LangSmith runs or W&B Weave calls.",
+    help=f"The kind of trace export: {source_kinds()}.",
 )
 @click.argument("files", nargs=-1, required=True)
 @governance_option

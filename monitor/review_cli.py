@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import INSTANT, events_option, governance_option
+from monitor.cli import events_option, governance_option
 from playbook.cli import options as shared
 from playbook.core import jsonout
 from playbook.core.clock import utc_now
@@ -24,12 +24,7 @@ from playbook.policy import load_governance
     show_default=True,
     help="Length of the reviewed period, ending at --now: e.g. 12h, 30d or 4w.",
 )
-@click.option(
-    "--now",
-    type=INSTANT,
-    default=None,
-    help="End of the period (ISO 8601, excluded from it). Default: now.",
-)
+@shared.now_option("End of the period (ISO 8601, excluded from it).")
 @shared.format_option(
     "markdown: the review document for the owner; json: one object for tools.",
     choices=("markdown", "json"),

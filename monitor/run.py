@@ -251,9 +251,7 @@ def snapshot_text(governance: Governance, report: RunReport) -> str:
     agents: dict[str, results.AgentResults] = {}
     for charter in governance.agents:
         findings = [results.Finding(**f) for f in report.findings if f["agent"] == charter.id]
-        checks = [
-            results.CheckRecord(**c.to_json()) for c in report.checks if c.agent == charter.id
-        ]
+        checks = [check for check in report.checks if check.agent == charter.id]
         firing = [a.record() for a in report.firing if a.labels.get("agent") == charter.id]
         trend = report.trends.get(
             charter.id, {"series": {}, "costs": [], "windows": trend_windows(charter, report.now)}

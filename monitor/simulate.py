@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import numpy as np
 from scipy.stats import binom
 
 from monitor.engine.events import WRITE_FORMATS, copy_frame
+from monitor.engine.sql import literal
 from playbook.core.charter import Charter
 from playbook.core.clock import parse_window
 from playbook.core.errors import UsageError
@@ -49,6 +50,7 @@ BREACH_FACTOR = 2.5  # planted stop breach: 2.5 times the threshold
 LIMIT_SHARE = 0.5  # healthy means: half of the tightest limit
 RATE_SHARE = 0.4  # healthy flag rates: 40% of the tightest limit
 DAY = timedelta(days=1)
+Bound = tuple[float, float]  # a limit's threshold and its window in days
 
 
 @dataclass
@@ -119,48 +121,108 @@ def flag_columns(governance: Governance) -> list[str]:
     return list(dict.fromkeys([*FLAG_DEFAULTS, *(c for c in named if c)]))
 
 
+@dataclass
+class _Needs:
+    """What a charter's limits ask of an agent's behaviour, gathered metric by metric."""
+
+    flags: dict[str, float]  # flag column -> rate
+    limited: set[str] = field(default_factory=set)  # flag columns some limit has lowered
+    success: float = 0.94
+    escalated: float = 0.03
+    success_floors: list[Bound] = field(default_factory=list)
+    latency: list[float] = field(default_factory=list)  # caps on the mean
+    minutes: list[float] = field(default_factory=list)
+    cost: list[tuple[str, float]] = field(default_factory=list)  # (metric kind, cap)
+    feedback: list[float] = field(default_factory=lambda: [1.0])  # floors
+
+
 def healthy_profile(governance: Governance, charter: Charter, tasks_per_day: float) -> Profile:
     """Behaviour clear of every limit the charter sets (see the module docstring)."""
-    flags = {c: FLAG_DEFAULTS.get(c, OTHER_FLAG_DEFAULT) for c in flag_columns(governance)}
-    limited: set[str] = set()
-    success, escalated, success_floors = 0.94, 0.03, []
-    latency, minutes, cost, feedback = [], [], [], [1.0]
+    needs = _Needs({c: FLAG_DEFAULTS.get(c, OTHER_FLAG_DEFAULT) for c in flag_columns(governance)})
     for metric in governance.metrics:
-        if metric.compute is None or not metric.from_events:
-            continue
-        limits = _limits(charter, metric)
-        uppers = [(t, days) for up, t, days in limits if up]
-        lowers = [(t, days) for up, t, days in limits if not up]
-        where, summed = metric.compute.where or {}, set(metric.compute.sum or [])
-        column = flag_column(metric)
-        if where == {"outcome": "success"} and metric.kind == "proportion":
-            success_floors += lowers
-            success = max([success] + [t + 0.8 * (1.0 - t) for t, _ in lowers])
-        elif where == {"outcome": "escalated"} and metric.kind == "proportion":
-            escalated = min([escalated] + [RATE_SHARE * t for t, _ in uppers])
-        elif column is not None and uppers:
-            for threshold, days in uppers:
-                per_task = threshold / tasks_per_day if metric.kind == "count" else threshold
-                rate = _safe_rate(RATE_SHARE * per_task, per_task, tasks_per_day * days, upper=True)
-                flags[column] = min(flags[column], rate) if column in limited else rate
-                limited.add(column)
-        elif summed == {"latency_s"}:
-            latency += [LIMIT_SHARE * t for t, _ in uppers]
-        elif summed == {"reviewer_minutes"}:
-            minutes += [LIMIT_SHARE * t for t, _ in uppers]
-        elif summed & COST_COLUMNS:
-            cost += [(metric.kind, LIMIT_SHARE * t) for t, _ in uppers]
-        elif summed == {"customer_feedback"}:
-            feedback += [t for t, _ in lowers]
-    for threshold, days in success_floors:
+        if metric.compute is not None and metric.from_events:
+            _note_limits(needs, metric, _limits(charter, metric), tasks_per_day)
+    success = _healthy_success(needs, tasks_per_day)
+    escalated = min(needs.escalated, 0.5 * (1.0 - success))
+    totals = [cap * success if kind == "ratio" else cap for kind, cap in needs.cost]
+    score = _healthy_feedback(needs.feedback)
+    minutes = min(needs.minutes, default=None)
+    spend = _spend(governance, charter, min(totals, default=None), minutes)
+    return Profile(success, escalated, min(needs.latency, default=20.0), *spend, score, needs.flags)
+
+
+def _note_limits(
+    needs: _Needs, metric: Metric, limits: list[tuple[bool, float, float]], tasks_per_day: float
+) -> None:
+    """Record what one metric's limits ask, by what the metric measures."""
+    uppers, lowers = _split_limits(limits)
+    outcome = _outcome_share(metric)
+    column = flag_column(metric)
+    if outcome == "success":
+        needs.success_floors += lowers
+        needs.success = max([needs.success] + [t + 0.8 * (1.0 - t) for t, _ in lowers])
+    elif outcome == "escalated":
+        needs.escalated = min([needs.escalated] + [RATE_SHARE * t for t, _ in uppers])
+    elif column is not None and uppers:
+        _note_flag_limits(needs, column, metric, uppers, tasks_per_day)
+    else:
+        _note_mean_limits(needs, metric, uppers, lowers)
+
+
+def _outcome_share(metric: Metric) -> str | None:
+    """The outcome a proportion metric counts, when it is success or escalation."""
+    where = metric.compute.where if metric.compute else None
+    if metric.kind == "proportion" and where in ({"outcome": "success"}, {"outcome": "escalated"}):
+        return where["outcome"]
+    return None
+
+
+def _split_limits(limits: list[tuple[bool, float, float]]) -> tuple[list[Bound], list[Bound]]:
+    """(upper limits, lower limits)."""
+    uppers = [(t, days) for up, t, days in limits if up]
+    lowers = [(t, days) for up, t, days in limits if not up]
+    return uppers, lowers
+
+
+def _note_flag_limits(
+    needs: _Needs, column: str, metric: Metric, uppers: list[Bound], tasks_per_day: float
+) -> None:
+    """A flag's rate: RATE_SHARE of each cap, lowered until a window rarely crosses it by chance;
+    the lowest rate any limit asks for wins."""
+    for threshold, days in uppers:
+        per_task = threshold / tasks_per_day if metric.kind == "count" else threshold
+        rate = _safe_rate(RATE_SHARE * per_task, per_task, tasks_per_day * days, upper=True)
+        needs.flags[column] = min(needs.flags[column], rate) if column in needs.limited else rate
+        needs.limited.add(column)
+
+
+def _note_mean_limits(
+    needs: _Needs, metric: Metric, uppers: list[Bound], lowers: list[Bound]
+) -> None:
+    """Caps on mean latency, reviewer time and cost (LIMIT_SHARE of each); floors on feedback."""
+    summed = set(metric.compute.sum or []) if metric.compute else set()
+    caps = [LIMIT_SHARE * t for t, _ in uppers]
+    if summed == {"latency_s"}:
+        needs.latency += caps
+    elif summed == {"reviewer_minutes"}:
+        needs.minutes += caps
+    elif summed & COST_COLUMNS:
+        needs.cost += [(metric.kind, cap) for cap in caps]
+    elif summed == {"customer_feedback"}:
+        needs.feedback += [t for t, _ in lowers]
+
+
+def _healthy_success(needs: _Needs, tasks_per_day: float) -> float:
+    """The success rate: above every floor by a margin that chance rarely erodes, at most 99.5%."""
+    success = needs.success
+    for threshold, days in needs.success_floors:
         success = _safe_rate(success, threshold, tasks_per_day * days, upper=False)
-    success = min(success, 0.995)
-    escalated = min(escalated, 0.5 * (1.0 - success))
-    totals = [cap * success if kind == "ratio" else cap for kind, cap in cost]
-    # Feedback averages 4.2 of 5, raised so that even the planted drift stays above a minimum.
-    score = min(max(4.2, (max(feedback) + 0.25) / DRIFT_FACTOR), 4.7)
-    spend = _spend(governance, charter, min(totals, default=None), min(minutes, default=None))
-    return Profile(success, escalated, min(latency, default=20.0), *spend, score, flags)
+    return min(success, 0.995)
+
+
+def _healthy_feedback(floors: list[float]) -> float:
+    """Feedback averages 4.2 of 5, raised so that even the planted drift stays above a minimum."""
+    return min(max(4.2, (max(floors) + 0.25) / DRIFT_FACTOR), 4.7)
 
 
 def _spend(
@@ -275,18 +337,14 @@ def simulate(
     return columns, plants, start
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_events(columns: dict[str, np.ndarray], agents: list[str], out: Path) -> None:
     """COPY the columns to `out` (format by extension) via a temporary file and a rename."""
     suffix = out.suffix.lower()
     timestamp = "to_timestamp(ts)"  # TIMESTAMPTZ in Parquet, ISO 8601 with offset in text
     if suffix != ".parquet":
         timestamp = f"strftime({timestamp}, '%Y-%m-%dT%H:%M:%S+00:00')"
-    names = ", ".join(_literal(a) for a in agents)
-    outcomes = ", ".join(_literal(o) for o in OUTCOMES)
+    names = ", ".join(literal(a) for a in agents)
+    outcomes = ", ".join(literal(o) for o in OUTCOMES)
     flags = [c for c in columns if columns[c].dtype == np.bool_]
     select = ", ".join(
         [

@@ -227,20 +227,26 @@ def read_snapshot(state: Path) -> Snapshot | None:
         ) from None
 
 
+def _rows(database: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows of a query on the state, read-only; UsageError when the state is unreadable."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            return db.execute(query).fetchall()
+    except sqlite3.Error as exc:
+        message = f"{display_path(database)}: cannot read the monitor state ({exc})"
+        raise UsageError(message) from None
+
+
 def read_state_alerts(database: Path) -> list[AlertRecord]:
     """Every alert in the state's `alerts` table, oldest first. [] when there is no state;
     UsageError when it cannot be read."""
     if not database.is_file():
         return []
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-            rows = db.execute(
-                "SELECT fingerprint, labels, annotations, status, starts_at, ends_at "
-                "FROM alerts ORDER BY starts_at, fingerprint"
-            ).fetchall()
-    except sqlite3.Error as exc:
-        message = f"{display_path(database)}: cannot read the monitor state ({exc})"
-        raise UsageError(message) from None
+    rows = _rows(
+        database,
+        "SELECT fingerprint, labels, annotations, status, starts_at, ends_at "
+        "FROM alerts ORDER BY starts_at, fingerprint",
+    )
     return [
         AlertRecord(
             fingerprint=fingerprint,
@@ -266,16 +272,12 @@ def latest_run(database: Path) -> RunRecord | None:
     """The state's last finished run (None without state or run); UsageError when unreadable."""
     if not database.is_file():
         return None
-    try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-            row = db.execute(
-                "SELECT id, now, finished_at FROM runs WHERE finished_at IS NOT NULL "
-                "ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-    except sqlite3.Error as exc:
-        message = f"{display_path(database)}: cannot read the monitor state ({exc})"
-        raise UsageError(message) from None
-    return None if row is None else RunRecord(id=row[0], now=row[1], finished_at=row[2])
+    rows = _rows(
+        database,
+        "SELECT id, now, finished_at FROM runs WHERE finished_at IS NOT NULL "
+        "ORDER BY id DESC LIMIT 1",
+    )
+    return RunRecord(id=rows[0][0], now=rows[0][1], finished_at=rows[0][2]) if rows else None
 
 
 def latest_run_id(database: Path) -> int | None:

@@ -7,9 +7,6 @@ value is reported against its target. Each needs `min_samples` tasks, like the d
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 from monitor.engine.metrics import WindowStats
 from playbook.core.charter import Charter
 from playbook.core.governance import Governance
@@ -23,24 +20,10 @@ from playbook.results import (
     NORTH_STAR,
     OK,
     STOP_CONDITION,
+    CheckRecord,
 )
 
-
-@dataclass(frozen=True)
-class Check:
-    agent: str
-    check: str  # guardrail, stop_condition or north_star
-    metric: str
-    bound: str  # max, min, above, below or target
-    threshold: float
-    window: str
-    value: float | None
-    n: int
-    status: str
-    action: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+Check = CheckRecord  # a threshold check is published as it is made: one definition
 
 
 def _crossed(bound: str, value: float, threshold: float) -> bool:
@@ -73,15 +56,15 @@ def evaluate_checks(
         )  # type: ignore[arg-type]
         checks.append(
             Check(
-                charter.id,
-                GUARDRAIL,
-                guardrail.metric,
-                bound,
-                threshold,
-                recent_window,
-                value,
-                n,
-                status,
+                agent=charter.id,
+                check=GUARDRAIL,
+                metric=guardrail.metric,
+                bound=bound,
+                threshold=threshold,
+                window=recent_window,
+                value=value,
+                n=n,
+                status=status,
             )
         )
     for index, stop in enumerate(charter.stop_conditions):
@@ -92,16 +75,16 @@ def evaluate_checks(
         )  # type: ignore[arg-type]
         checks.append(
             Check(
-                charter.id,
-                STOP_CONDITION,
-                stop.metric,
-                bound,
-                threshold,
-                stop.window,
-                value,
-                n,
-                status,
-                stop.action,
+                agent=charter.id,
+                check=STOP_CONDITION,
+                metric=stop.metric,
+                bound=bound,
+                threshold=threshold,
+                window=stop.window,
+                value=value,
+                n=n,
+                status=status,
+                action=stop.action,
             )
         )
     north = charter.north_star
@@ -114,15 +97,15 @@ def evaluate_checks(
         status = MET if met else MISSED
     checks.append(
         Check(
-            charter.id,
-            NORTH_STAR,
-            north.metric,
-            "target",
-            north.target,
-            recent_window,
-            value,
-            n,
-            status,
+            agent=charter.id,
+            check=NORTH_STAR,
+            metric=north.metric,
+            bound="target",
+            threshold=north.target,
+            window=recent_window,
+            value=value,
+            n=n,
+            status=status,
         )
     )
     return checks

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from monitor.engine.sql import identifier, literal
 from playbook.core.errors import UsageError
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -32,14 +33,6 @@ CSV_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 REJECTS_TABLE = "govkit_rejects"
 REJECTS_SCANS = "govkit_rejects_scans"
 _NESTED_JSON = "('OBJECT', 'ARRAY')"
-
-
-def sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -72,8 +65,8 @@ class SourceColumn:
     @property
     def raw(self) -> str:
         if self.type == "JSON":
-            return f"json_extract(_json, {sql_literal('$.' + sql_identifier(self.name))})"
-        return sql_identifier(self.name)
+            return f"json_extract(_json, {literal('$.' + identifier(self.name))})"
+        return identifier(self.name)
 
     @property
     def is_nested_type(self) -> bool:
@@ -116,7 +109,7 @@ def resolve_source(spec: str) -> Source:
         if not table.replace("_", "").isalnum():
             raise UsageError(f"{spec}: expected a plain table name but received {table!r}")
         return Source(
-            f"(SELECT *, rowid + 1 AS _row FROM src.{sql_identifier(table)})",
+            f"(SELECT *, rowid + 1 AS _row FROM src.{identifier(table)})",
             f"{database}::{table}",
             "duckdb",
             attach=str(database),
@@ -133,13 +126,13 @@ def resolve_source(spec: str) -> Source:
     if len(suffixes) > 1:
         raise UsageError(f"{spec}: expected files of one format but found {sorted(suffixes)}")
     suffix = suffixes.pop()
-    files = "[" + ", ".join(sql_literal(match) for match in matches) + "]"
+    files = "[" + ", ".join(literal(match) for match in matches) + "]"
     if suffix in CSV_DELIMITERS:
         relation = (
             f"read_csv({files}, header=true, all_varchar=true, filename=true, "
-            f"delim={sql_literal(CSV_DELIMITERS[suffix])}, "
-            f"store_rejects=true, rejects_table={sql_literal(REJECTS_TABLE)}, "
-            f"rejects_scan={sql_literal(REJECTS_SCANS)})"
+            f"delim={literal(CSV_DELIMITERS[suffix])}, "
+            f"store_rejects=true, rejects_table={literal(REJECTS_TABLE)}, "
+            f"rejects_scan={literal(REJECTS_SCANS)})"
         )
         return Source(relation, spec, "csv")
     if suffix in JSON_SUFFIXES:

@@ -7,43 +7,32 @@ The valid rows land in the table `events` with the contract's columns, plus `hum
 (reviewer time priced at the organisation's hourly rate) and any custom columns the metric catalog
 names. A number must be finite and within +-MAX_MAGNITUDE, so no sum can overflow; a timestamp
 must fall within the calendar govkit works in (playbook.core.clock.EARLIEST_DATE to LATEST_DATE).
+The SQL that types and checks each row is `monitor.engine.event_checks`.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import weakref
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from monitor.engine.event_checks import REQUIRED, typed_select
 from monitor.engine.event_source import (
     Source,
-    SourceColumn,
     rejected_rows,
     resolve_source,
     source_columns,
-    sql_identifier,
-    sql_literal,
 )
-from playbook.core.clock import EARLIEST_DATE, LATEST_DATE
-from playbook.core.costs import human_cost_sql
+from monitor.engine.sql import literal
+from playbook.core.atomic import StagedFile
 from playbook.core.errors import UsageError
 
-OUTCOMES = ("success", "failure", "escalated")
-NON_NEGATIVE = ("latency_s", "cost_usd", "tooling_cost_usd", "reviewer_minutes")
-NUMERIC = (*NON_NEGATIVE, "customer_feedback")
-BOOLEAN = ("reworked", "policy_hit", "rolled_back")
-REQUIRED = ("timestamp", "agent", "outcome")
 MAX_EXAMPLES = 5
-# A task's latency, cost, minutes or score beyond this is a broken value, not a measurement; the
-# bound keeps every sum and sum of squares over billions of rows far from overflowing.
-MAX_MAGNITUDE = 1e12
 # DuckDB's own budget; the arrays handed to numpy come on top. A parsed text source spills to disk.
 MEMORY_LIMIT = "768MB"
 
@@ -138,7 +127,7 @@ def load_events(
     try:
         _configure(connection, workdir, threads)
         if source.attach:
-            connection.execute(f"ATTACH {sql_literal(source.attach)} AS src (READ_ONLY)")
+            connection.execute(f"ATTACH {literal(source.attach)} AS src (READ_ONLY)")
         columns = source_columns(connection, source)
         missing = [column for column in REQUIRED if column not in columns]
         if missing:
@@ -150,7 +139,7 @@ def load_events(
         if agents:
             placeholders = ", ".join(["(?)"] * len(agents))
             connection.execute(f"INSERT INTO charter_agents VALUES {placeholders}", sorted(agents))
-        select = _typed_select(columns, source, human_hourly_rate_usd, custom_columns)
+        select = typed_select(columns, source, human_hourly_rate_usd, custom_columns)
         kind = "TABLE" if source.materialise else "TEMP VIEW"
         connection.execute(f"CREATE {kind} checked AS {select}")
         store.bad_rows = _count_bad_rows(connection, source)
@@ -182,7 +171,7 @@ def _configure(
     connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     connection.execute("SET enable_progress_bar = false")  # stdout may be the JSON report
     if workdir is not None:
-        connection.execute(f"SET temp_directory = {sql_literal(str(workdir / 'spill'))}")
+        connection.execute(f"SET temp_directory = {literal(str(workdir / 'spill'))}")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     connection.execute("SET TimeZone = 'UTC'")
@@ -190,103 +179,6 @@ def _configure(
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
-
-
-def _timestamp(column: SourceColumn) -> str:
-    """The row's time as TIMESTAMPTZ; NULL when it is no time, or outside govkit's calendar."""
-    first = datetime.combine(EARLIEST_DATE, time(), UTC)
-    after = datetime.combine(LATEST_DATE + timedelta(days=1), time(), UTC)
-
-    def in_calendar(moment: str) -> str:
-        return (
-            f"CASE WHEN {moment} >= {sql_literal(first.isoformat())} "
-            f"AND {moment} < {sql_literal(after.isoformat())} THEN {moment} END"
-        )
-
-    # Epoch seconds are checked before conversion: to_timestamp() fails on a year past 294247.
-    epoch = f"TRY_CAST({column.text()} AS DOUBLE)"
-    from_epoch = (
-        f"CASE WHEN {epoch} >= {first.timestamp():.0f} AND {epoch} < {after.timestamp():.0f} "
-        f"THEN to_timestamp({epoch}) END"
-    )
-    if "TIMESTAMP" in column.type or column.type == "DATE":
-        return in_calendar(f"TRY_CAST({column.raw} AS TIMESTAMPTZ)")
-    if column.type in {"VARCHAR", "JSON"}:
-        return f"COALESCE({in_calendar(f'TRY_CAST({column.text()} AS TIMESTAMPTZ)')}, {from_epoch})"
-    return from_epoch
-
-
-def _typed_select(
-    columns: dict[str, SourceColumn], source: Source, rate: float, custom_columns: set[str]
-) -> str:
-    """SELECT the contract's columns typed, with the first reason (if any) a row is bad."""
-    present = {name: column for name, column in columns.items()}
-
-    def as_double(name: str) -> str:
-        if name not in present:
-            return "CAST(NULL AS DOUBLE)"
-        return f"TRY_CAST({present[name].text()} AS DOUBLE)"
-
-    def as_bool(name: str) -> str:
-        if name not in present:
-            return "CAST(NULL AS BOOLEAN)"
-        return f"TRY_CAST({present[name].text()} AS BOOLEAN)"
-
-    def custom(name: str) -> str:  # a number or a flag; true/false (CSV) count as 1/0
-        text = present[name].text()
-        return (
-            f"COALESCE(TRY_CAST({text} AS DOUBLE), TRY_CAST(TRY_CAST({text} AS BOOLEAN) AS DOUBLE))"
-        )
-
-    extra = sorted(
-        name
-        for name in custom_columns
-        if name in present and name not in {*NUMERIC, *BOOLEAN, *REQUIRED}
-    )
-    numbers = {name: as_double(name) for name in NUMERIC}
-    typed = {**numbers, **{name: as_bool(name) for name in BOOLEAN}}
-    typed |= {name: custom(name) for name in extra}
-    unreadable = [
-        f"({present[name].text()} IS NOT NULL AND TRIM({present[name].text()}) <> '' "
-        f"AND {typed[name]} IS NULL)"
-        for name in typed
-        if name in present
-    ]
-    out_of_range = [
-        f"(NOT isfinite({typed[name]}) OR abs({typed[name]}) > {MAX_MAGNITUDE:.0e})"
-        for name in [*NUMERIC, *extra]
-        if name in present
-    ]
-    read = [*REQUIRED, "task_id", *typed]
-    nested = [present[name].nested() for name in read if name in present]
-    bad_value = " OR ".join([*unreadable, *out_of_range, *nested]) or "false"
-    agent_column = present["agent"]
-    bad_value = f"NOT {agent_column.is_string()} OR {bad_value}"
-    negative = " OR ".join(f"{numbers[name]} < 0" for name in NON_NEGATIVE) or "false"
-    outcome = f"LOWER(TRIM({present['outcome'].text()}))"
-    agent = f"TRIM({agent_column.text()})"
-    outcomes = ", ".join(sql_literal(o) for o in OUTCOMES)
-    not_an_object = "_json IS NULL OR json_type(_json) <> 'OBJECT'"
-    reason = f"""CASE
-        {f"WHEN {not_an_object} THEN 'bad_json'" if source.kind == "json" else ""}
-        WHEN {agent} IS NULL OR {agent} = '' THEN
-            CASE WHEN {agent_column.nested()} THEN 'bad_value' ELSE 'missing_agent' END
-        WHEN ts IS NULL THEN 'bad_timestamp'
-        WHEN {outcome} IS NULL OR {outcome} NOT IN ({outcomes}) THEN 'bad_outcome'
-        WHEN {bad_value} THEN 'bad_value'
-        WHEN {negative} THEN 'negative_value'
-        WHEN {agent} NOT IN (SELECT agent FROM charter_agents) THEN 'unknown_agent'
-    END"""
-    task_id = present["task_id"].text() if "task_id" in present else "CAST(NULL AS VARCHAR)"
-    columns_sql = "".join(f", {typed[name]} AS {sql_identifier(name)}" for name in typed)
-    row = source.row_number or "NULL"
-    return f"""
-        SELECT ts, {agent} AS agent, {outcome} AS outcome,
-               {task_id} AS task_id{columns_sql},
-               {human_cost_sql(numbers["reviewer_minutes"], rate)} AS human_cost_usd,
-               {reason} AS reason, {source.file_name} AS _file, {row} AS _row
-        FROM (SELECT *, {_timestamp(present["timestamp"])} AS ts FROM {source.relation})
-    """
 
 
 def _count_bad_rows(connection: duckdb.DuckDBPyConnection, source: Source) -> BadRows:
@@ -357,18 +249,17 @@ def copy_frame(frame: dict[str, Any], select: str, out: Path) -> None:
     suffix = out.suffix.lower()
     if suffix not in WRITE_FORMATS:
         raise UsageError(f"{out}: expected a .parquet, .csv or .jsonl file to write")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(handle)
+    staged = StagedFile.reserve(out)
     connection = duckdb.connect(":memory:")
     try:
         connection.execute("SET TimeZone = 'UTC'")
         connection.register("frame", frame)
         query = f"SELECT {select} FROM frame"
-        connection.execute(f"COPY ({query}) TO {sql_literal(temporary)} ({WRITE_FORMATS[suffix]})")
+        target = literal(str(staged.temporary))
+        connection.execute(f"COPY ({query}) TO {target} ({WRITE_FORMATS[suffix]})")
         connection.close()
-        os.replace(temporary, out)
+        staged.publish()
     except BaseException:
         connection.close()
-        Path(temporary).unlink(missing_ok=True)
+        staged.discard()
         raise

@@ -21,6 +21,7 @@ from datetime import datetime
 
 import numpy as np
 
+from monitor.engine import sql
 from monitor.engine.events import EventStore
 from playbook.core.charter import Charter
 from playbook.core.governance import Governance
@@ -70,16 +71,8 @@ class MetricSql:
         self.value = _sum(metric.compute.sum or [], present)
 
 
-def _sql_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _where(conditions: dict[str, object]) -> str:
-    parts = [f'"{column}" = {_sql_value(value)}' for column, value in conditions.items()]
+    parts = [f'"{column}" = {sql.value(value)}' for column, value in conditions.items()]
     return " AND ".join(parts) or "true"
 
 
@@ -96,12 +89,33 @@ def compute(
     store: EventStore, governance: Governance, charters: list[Charter], now: datetime
 ) -> dict[tuple[str, str, str], WindowStats]:
     """`{(agent, window label, metric): WindowStats}` for every window of every charter."""
-    connection = store.connection
     rows = [
         (charter.id, window.label, window.start, window.end)
         for charter in charters
         for window in charter_windows(charter, now)
     ]
+    _create_windows(store, rows)
+    metrics = _metrics_needed(governance, charters)
+    sql = {m.id: MetricSql(m, store.columns) for m in metrics}
+    if not rows or not metrics:
+        return {}
+    results = _window_stats(store, charters, metrics, sql)
+    continuous = [metric for metric in metrics if metric.kind == "continuous"]
+    if continuous:
+        window_keys = [(agent, label) for agent, label, _, _ in rows]
+        _attach_samples(store, continuous, sql, window_keys, results)
+    return results
+
+
+def _metrics_needed(governance: Governance, charters: list[Charter]) -> list[Metric]:
+    """The catalog metrics any of the charters needs, each once, in a stable order."""
+    metric_ids = list(dict.fromkeys(m for c in charters for m in charter_metric_ids(c)))
+    return [governance.metric(metric_id) for metric_id in metric_ids]
+
+
+def _create_windows(store: EventStore, rows: list[tuple[str, str, datetime, datetime]]) -> None:
+    """The temporary table `windows`: one row per (agent, window), `wid` its index in `rows`."""
+    connection = store.connection
     connection.execute(
         "CREATE OR REPLACE TEMP TABLE windows "
         "(wid INTEGER, agent VARCHAR, label VARCHAR, start_ts TIMESTAMPTZ, end_ts TIMESTAMPTZ)"
@@ -111,13 +125,12 @@ def compute(
         placeholders = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
         values = [value for wid, row in enumerate(rows) for value in (wid, *row)]
         connection.execute(f"INSERT INTO windows VALUES {placeholders}", values)
-    metric_ids = list(dict.fromkeys(m for c in charters for m in charter_metric_ids(c)))
-    metrics = [governance.metric(metric_id) for metric_id in metric_ids]
-    sql = {m.id: MetricSql(m, store.columns) for m in metrics}
-    results: dict[tuple[str, str, str], WindowStats] = {}
-    if not rows or not metrics:
-        return results
 
+
+def _window_stats(
+    store: EventStore, charters: list[Charter], metrics: list[Metric], sql: dict[str, MetricSql]
+) -> dict[tuple[str, str, str], WindowStats]:
+    """One GROUP BY over every window: each charter's metrics in each of its windows."""
     selects, readers = aggregates(metrics, sql)
     query = f"""
         SELECT w.agent, w.label, epoch(w.end_ts - w.start_ts) / 86400.0 AS days,
@@ -127,16 +140,12 @@ def compute(
         GROUP BY ALL
     """
     needed = {(c.id, m) for c in charters for m in charter_metric_ids(c)}
-    for record in connection.execute(query).fetchall():
+    results: dict[tuple[str, str, str], WindowStats] = {}
+    for record in store.connection.execute(query).fetchall():
         agent, label, days, *values = record
         for metric in metrics:
             if (agent, metric.id) in needed:
                 results[(agent, label, metric.id)] = readers[metric.id](values, days)
-
-    window_keys = [(agent, label) for agent, label, _, _ in rows]
-    continuous = [metric for metric in metrics if metric.kind == "continuous"]
-    if continuous:
-        _attach_samples(store, continuous, sql, window_keys, results)
     return results
 
 

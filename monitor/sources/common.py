@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from playbook.core.settings import Pricing, SourceSettings
+from playbook.core.settings import Escalation, FeedbackKeys, Pricing, SourceSettings
 
-SOURCES = ("otel", "openinference", "langsmith", "weave")
 MAX_EXAMPLES = 5
+FEEDBACK_COLUMNS = ("customer_feedback", "reworked", "policy_hit", "rolled_back")
 EVENT_COLUMNS = (
-    "timestamp", "agent", "task_id", "outcome", "latency_s", "cost_usd", "customer_feedback",
-    "reworked", "policy_hit", "rolled_back",
+    "timestamp", "agent", "task_id", "outcome", "latency_s", "cost_usd", *FEEDBACK_COLUMNS,
 )  # fmt: skip
 
 
@@ -113,48 +112,69 @@ def to_event(
     result: ImportResult,
 ) -> dict[str, Any] | None:
     """The event row for a task, or None (counted) when its agent maps to no charter."""
+    agent = _charter(task, settings.agents, charters, result)
+    if agent is None:
+        return None
+    return {
+        "timestamp": task.start.isoformat(),
+        "agent": agent,
+        "task_id": task.task_id,
+        "outcome": _outcome(task, settings.escalation),
+        "latency_s": max((task.end - task.start).total_seconds(), 0.0),
+        "cost_usd": _cost(task, pricing, result),
+        **_feedback_columns(task, settings.feedback),
+    }
+
+
+def _charter(
+    task: Task, agents: dict[str, str], charters: set[str], result: ImportResult
+) -> str | None:
+    """The charter id of the task's agent (its traced name, mapped by sources.yaml `agents`);
+    None, counted as unmapped, when there is no such charter."""
     name = task.agent_name or ""
-    agent = settings.agents.get(name, name)
+    agent = agents.get(name, name)
     if agent not in charters:
         result.unmapped_agents[name or "(no agent name)"] += 1
         return None
-    escalation = settings.escalation
+    return agent
+
+
+def _outcome(task: Task, escalation: Escalation) -> str:
     escalated = (
         task.escalated
         or any(tag in task.tags for tag in escalation.tags)
         or any(_truthy(task.attributes.get(key)) for key in escalation.keys)
         or any(tool in task.tool_names for tool in escalation.tools)
     )
-    outcome = "failure" if task.error else "escalated" if escalated else "success"
-    cost = task.cost_usd
-    if cost is None and task.llm_calls:
-        cost = 0.0
-        for call in task.llm_calls:
-            price = pricing.models.get(call.model or "")
-            if price is None:
-                result.unpriced_models[call.model or "(no model name)"] += 1
-                cost = None  # unknown, never counted as zero
-                break
-            cost += (
-                call.input_tokens * price.input_per_million
-                + call.output_tokens * price.output_per_million
-            ) / 1_000_000
-    row: dict[str, Any] = {
-        "timestamp": task.start.isoformat(),
-        "agent": agent,
-        "task_id": task.task_id,
-        "outcome": outcome,
-        "latency_s": max((task.end - task.start).total_seconds(), 0.0),
-        "cost_usd": cost,
-        "customer_feedback": None,
-        "reworked": None,
-        "policy_hit": None,
-        "rolled_back": None,
-    }
-    for column in ("customer_feedback", "reworked", "policy_hit", "rolled_back"):
-        for key in getattr(settings.feedback, column):
+    return "failure" if task.error else "escalated" if escalated else "success"
+
+
+def _cost(task: Task, pricing: Pricing, result: ImportResult) -> float | None:
+    """The trace's own cost, else its LLM calls priced; None (never zero) when a call's model
+    has no price, counted as unpriced."""
+    if task.cost_usd is not None or not task.llm_calls:
+        return task.cost_usd
+    cost = 0.0
+    for call in task.llm_calls:
+        price = pricing.models.get(call.model or "")
+        if price is None:
+            result.unpriced_models[call.model or "(no model name)"] += 1
+            return None
+        cost += (
+            call.input_tokens * price.input_per_million
+            + call.output_tokens * price.output_per_million
+        ) / 1_000_000
+    return cost
+
+
+def _feedback_columns(task: Task, keys: FeedbackKeys) -> dict[str, Any]:
+    """Each feedback column from the first of its keys the task has (a tag, an attribute, a
+    feedback value); None when it has none."""
+    columns: dict[str, Any] = dict.fromkeys(FEEDBACK_COLUMNS)
+    for column in FEEDBACK_COLUMNS:
+        for key in getattr(keys, column):
             value = _present(task, key)
             if value is not None:
-                row[column] = _score(value) if column == "customer_feedback" else _truthy(value)
+                columns[column] = _score(value) if column == "customer_feedback" else _truthy(value)
                 break
-    return row
+    return columns

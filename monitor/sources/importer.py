@@ -1,17 +1,16 @@
 """Trace exports in, govkit events out: pick the reader, map and price each task, write the rows.
 
-`import_traces` dispatches to `monitor.sources.<source>.read` (imported on first use, so that one
-source works without the others) and turns each Task into an event row with `common.to_event`;
-`detect_format` tells the sources apart by their content; `write_events` writes Parquet or CSV
-atomically (a temporary file, then a rename). Bad records are skipped and counted by the readers;
-a file that cannot be read at all is a UsageError naming it (exit 2), never a traceback.
+`import_traces` reads with the registered source (`base.SOURCES`) and turns each Task into an
+event row with `common.to_event`; `detect_format` asks each source whether a file looks like its
+export; `write_events` writes Parquet or CSV atomically (a temporary file, then a rename). Bad
+records are skipped and counted by the readers; a file that cannot be read at all is a
+UsageError naming it (exit 2), never a traceback.
 """
 
 from __future__ import annotations
 
 import gc
 import glob
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,10 @@ import duckdb
 import numpy as np
 
 from monitor.engine.events import copy_frame
-from monitor.sources.common import EVENT_COLUMNS, SOURCES, ImportResult, to_event
+from monitor.sources.base import SOURCES, get_source
+from monitor.sources.common import EVENT_COLUMNS, ImportResult, to_event
+from monitor.sources.records import open_binary
+from monitor.sources.values import DecodeError, loads
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path
 from playbook.core.governance import Governance
 from playbook.core.settings import SourceSettings
@@ -75,12 +77,7 @@ def import_traces(
     settings: SourceSettings | None = None,
 ) -> ImportResult:
     """Read the trace files of `source` and map each task to an event row."""
-    if source not in SOURCES:
-        raise UsageError(f"unknown trace source {source!r}; expected one of {', '.join(SOURCES)}")
-    try:
-        reader = importlib.import_module(f"monitor.sources.{source}")
-    except ModuleNotFoundError as exc:
-        raise UsageError(f"the {source} reader is not available here ({exc})") from None
+    reader = get_source(source)
     settings = settings or governance.sources
     charters = {charter.id for charter in governance.agents}
     pricing = governance.pricing
@@ -103,8 +100,6 @@ def import_traces(
 
 def _columns_of(path: Path) -> set[str]:
     """Top-level field names of the first record (flat and nested `a.b` names alike)."""
-    from monitor.sources.records import open_binary
-
     suffix = path.suffix.lower()
     with open_binary(path) as handle:
         head = handle.read(SNIFF_BYTES)
@@ -124,8 +119,6 @@ def _columns_of(path: Path) -> set[str]:
     first = next((line for line in head.splitlines() if line.strip()), b"")
     if suffix == ".csv":
         return {name.strip().strip('"') for name in first.decode("utf-8", "replace").split(",")}
-    from monitor.sources.records import DecodeError, loads
-
     try:
         record = loads(first)
     except DecodeError:
@@ -142,28 +135,19 @@ def _columns_of(path: Path) -> set[str]:
 
 
 def detect_format(path: Path) -> str:
-    """`otel`, `openinference`, `langsmith`, `weave`, or `events` (a plain events file)."""
+    """The name of the first trace source (`base.SOURCES`) whose export the file looks like, or
+    `events` (a plain events file)."""
     columns = _columns_of(path)
-    if "resourceSpans" in columns:
-        return "otel"
-    if "context.span_id" in columns and "span_kind" in columns:
-        return "openinference"
-    if "run_type" in columns and ("parent_run_id" in columns or "dotted_order" in columns):
-        return "langsmith"
-    if {"op_name", "trace_id", "started_at"} <= columns:
-        return "weave"
+    for source in SOURCES.values():
+        if source.detect(columns):
+            return source.name
     if "outcome" in columns:
         return "events"
+    exports = ", ".join(source.detected_by for source in SOURCES.values())
     raise UsageError(
         f"{display_path(path)}: cannot tell the format from its content; expected events (an "
-        "`outcome` column) or a trace export (OTLP `resourceSpans`, OpenInference "
-        "`context.span_id`/`span_kind`, LangSmith `run_type`/`dotted_order`, Weave "
-        "`op_name`/`started_at`); name it with --events-format"
+        f"`outcome` column) or a trace export ({exports}); name it with --events-format"
     )
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _check_suffix(out: Path) -> str:

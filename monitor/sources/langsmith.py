@@ -17,28 +17,27 @@ is not in the export are left out without a count.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.sources.common import LlmCall, Skipped, Task
-from monitor.sources.records import (
+from monitor.sources.records import gc_paused, id_problem, read_all, resolve_roots, task_times
+from monitor.sources.values import (
     as_float,
     as_int,
     feedback_value,
     flatten,
-    gc_paused,
-    json_list,
     json_object,
     missing,
     read_id,
-    read_records,
-    resolve_roots,
-    task_times,
+    tag_set,
     text,
 )
 from playbook.core.settings import SourceSettings
 
+NAME = "langsmith"
 # id -> (parent id, trace id, run type, name, model, prompt tokens, completion tokens)
 _Run = tuple[str, str, str, str, str | None, int, int]
 
@@ -79,7 +78,7 @@ def _root_task(
     settings: SourceSettings,
 ) -> Task:
     metadata = flatten(json_object(extra.get("metadata")))
-    override = settings.agent_attribute.get("langsmith")
+    override = settings.agent_attribute.get(NAME)
     agent = metadata.get(override, run.get(override)) if override else None
     status = (text(run.get("status")) or "").lower()
     return Task(
@@ -89,7 +88,7 @@ def _root_task(
         end=times[1],
         error=status == "error" or not missing(run.get("error")),
         cost_usd=as_float(run.get("total_cost")),
-        tags={tag for tag in map(text, json_list(run.get("tags"))) if tag},
+        tags=tag_set(run.get("tags")),
         attributes={key: value for key, value in metadata.items() if not missing(value)},
         feedback=_feedback(json_object(run.get("feedback_stats"))),
     )
@@ -97,35 +96,39 @@ def _root_task(
 
 @gc_paused
 def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+    """One Task per root run in the files, its descendant runs giving tools and LLM calls."""
     skipped = Skipped()
     roots: dict[str, Task] = {}
     runs: dict[str, _Run] = {}
-    for path in paths:
-        for where, run in read_records(path, skipped):
-            run_id, parent = read_id(run.get("id")), read_id(run.get("parent_run_id"))
-            trace_id = read_id(run.get("trace_id"))
-            if run_id is None or parent is None or trace_id is None:
-                skipped.add("bad_id", where)
+    for where, run in read_all(paths, skipped):
+        run_id, parent = read_id(run.get("id")), read_id(run.get("parent_run_id"))
+        trace_id = read_id(run.get("trace_id"))
+        if problem := id_problem(required=(run_id,), optional=(parent, trace_id)):
+            skipped.add(problem, where)
+            continue
+        extra = json_object(run.get("extra"))
+        if not parent:
+            times = task_times(run.get("start_time"), run.get("end_time"))
+            if isinstance(times, str):
+                skipped.add(times, where)
                 continue
-            if not run_id:
-                skipped.add("missing_id", where)
-                continue
-            extra = json_object(run.get("extra"))
-            if not parent:
-                times = task_times(run.get("start_time"), run.get("end_time"))
-                if isinstance(times, str):
-                    skipped.add(times, where)
-                    continue
-                roots[run_id] = _root_task(run, run_id, extra, times, settings)
-            runs[run_id] = (
-                parent,
-                trace_id,
-                (text(run.get("run_type")) or "").lower(),
-                text(run.get("name")) or "",
-                _model(extra),
-                as_int(run.get("prompt_tokens")),
-                as_int(run.get("completion_tokens")),
-            )
+            roots[run_id] = _root_task(run, run_id, extra, times, settings)
+        runs[run_id] = (
+            parent,
+            trace_id,
+            (text(run.get("run_type")) or "").lower(),
+            text(run.get("name")) or "",
+            _model(extra),
+            as_int(run.get("prompt_tokens")),
+            as_int(run.get("completion_tokens")),
+        )
+    _add_descendants(roots, runs)
+    return list(roots.values()), skipped
+
+
+def _add_descendants(roots: dict[str, Task], runs: dict[str, _Run]) -> None:
+    """Each root run's descendant LLM runs and tool runs, on its task; a root's own token totals
+    when none of its LLM runs is exported."""
     # a run's root: its trace's root run when that is exported, else found by walking up
     root_of = resolve_roots({run_id: run[0] for run_id, run in runs.items()}, roots)
     for run_id, (parent, trace_id, run_type, name, model, prompt, completion) in runs.items():
@@ -140,4 +143,17 @@ def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipp
         _, _, _, _, model, prompt, completion = runs[run_id]
         if not task.llm_calls and (prompt or completion):  # totals only: no llm runs exported
             task.llm_calls.append(LlmCall(model, prompt, completion))
-    return list(roots.values()), skipped
+
+
+class LangSmithSource:
+    """LangSmith runs as a trace source (`monitor.sources.base.TraceSource`)."""
+
+    name = NAME
+    description = "LangSmith runs"
+    detected_by = "LangSmith `run_type`/`dotted_order`"
+
+    def read(self, paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+        return read(paths, settings)
+
+    def detect(self, columns: Collection[str]) -> bool:
+        return "run_type" in columns and ("parent_run_id" in columns or "dotted_order" in columns)

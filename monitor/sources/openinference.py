@@ -18,34 +18,31 @@ only), `no_root_span` (a trace whose root span is not in the export, reported on
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.sources.common import LlmCall, Skipped, Task
-from monitor.sources.records import (
+from monitor.sources.records import gc_paused, id_problem, read_all, resolve_roots, task_times
+from monitor.sources.values import (
     as_float,
     as_int,
+    combined_feedback,
     feedback_value,
     flatten,
-    gc_paused,
-    json_list,
     json_object,
     missing,
     read_id,
-    read_records,
-    resolve_roots,
-    task_times,
+    tag_set,
     text,
 )
 from playbook.core.settings import SourceSettings
 
+NAME = "openinference"
 _ID_KEYS = ("context.span_id", "context.trace_id", "parent_id")
 _NOT_TASK_ATTRIBUTES = ("input.", "output.", "llm.", "tag.", "openinference.", "embedding.")
-
-
-# --- OpenInference ------------------------------------------------------------------------------
 
 
 # What a span contributes to its task: ("LLM", name, model, prompt, completion, cost) or
@@ -105,13 +102,12 @@ def _root_task(
     attributes.update({f"metadata.{key}": value for key, value in metadata.items()})
     for key, value in metadata.items():
         attributes.setdefault(key, value)
-    override = settings.agent_attribute.get("openinference")
+    override = settings.agent_attribute.get(NAME)
     agent = None
     if override:
         key = override.removeprefix("attributes.")
         agent = attributes.get(key, _attr(span, key))
     agent_name = text(agent) or text(_attr(span, "agent.name")) or text(span.get("name"))
-    tags = json_list(_attr(span, "tag.tags"))
     status = (text(span.get("status_code")) or "").upper()
     return Task(
         agent_name=agent_name,
@@ -119,7 +115,7 @@ def _root_task(
         start=times[0],
         end=times[1],
         error=status in {"ERROR", "STATUS_CODE_ERROR"},
-        tags={tag for tag in map(text, tags) if tag},
+        tags=tag_set(_attr(span, "tag.tags")),
         attributes=attributes,
     )
 
@@ -159,59 +155,83 @@ def _field(span: dict[str, Any], key: str) -> Any:
     return {} if any(name.startswith(f"{key}.") for name in span) else None
 
 
+def _is_annotation(span: dict[str, Any]) -> bool:
+    """A span-annotation export's record rather than a span."""
+    return "start_time" not in span and (
+        "annotation_name" in span or "result.score" in span or "result.label" in span
+    )
+
+
 @gc_paused
 def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+    """One Task per root span in the spans exports, annotations (given alongside) as feedback."""
     skipped = Skipped()
     traces: dict[str, _Trace] = {}
     annotations: dict[str, dict[str, list[float | bool]]] = {}
-    for path in paths:
-        for where, record in read_records(path, skipped):
-            span = flatten(record)
-            get = span.get
-            if "start_time" not in span and (
-                "annotation_name" in span or "result.score" in span or "result.label" in span
-            ):
-                if not _add_annotation(span, annotations):
-                    skipped.add("bad_id", where)
+    for where, record in read_all(paths, skipped):
+        span = flatten(record)
+        if _is_annotation(span):
+            if not _add_annotation(span, annotations):
+                skipped.add("bad_id", where)
+            continue
+        span_id, trace_id, parent = [read_id(_field(span, key)) for key in _ID_KEYS]
+        if problem := id_problem(required=(span_id, trace_id), optional=(parent,)):
+            if trace_id and parent == "":  # a root's: its trace is not reported again
+                traces.setdefault(trace_id, _Trace(first_seen=where)).root_skipped = True
+            skipped.add(problem, where)
+            continue
+        trace = traces.get(trace_id) or traces.setdefault(trace_id, _Trace(first_seen=where))
+        if not parent:
+            times = task_times(_field(span, "start_time"), _field(span, "end_time"))
+            if isinstance(times, str):
+                trace.root_skipped = True
+                skipped.add(times, where)
                 continue
-            ids = [read_id(_field(span, key)) for key in _ID_KEYS]
-            span_id, trace_id, parent = ids
-            if None in ids or not span_id or not trace_id:
-                if trace_id and parent == "":  # a root's: its trace is not reported again
-                    traces.setdefault(trace_id, _Trace(first_seen=where)).root_skipped = True
-                skipped.add("bad_id" if None in ids else "missing_id", where)
-                continue
-            trace = traces.get(trace_id) or traces.setdefault(trace_id, _Trace(first_seen=where))
-            kind = text(get("span_kind")) or text(get("attributes.openinference.span.kind"))
-            kind = (kind or "").upper()
-            if not parent:
-                times = task_times(_field(span, "start_time"), _field(span, "end_time"))
-                if isinstance(times, str):
-                    trace.root_skipped = True
-                    skipped.add(times, where)
-                    continue
-                trace.roots.append((span_id, _root_task(span, trace_id, times, settings)))
-            trace.spans[span_id] = (parent, _fact(span, kind))
+            trace.roots.append((span_id, _root_task(span, trace_id, times, settings)))
+        kind = text(span.get("span_kind")) or text(span.get("attributes.openinference.span.kind"))
+        trace.spans[span_id] = (parent, _fact(span, (kind or "").upper()))
     tasks: list[Task] = []
     for trace_id, trace in traces.items():
-        if not trace.roots:
-            if not trace.root_skipped:
-                skipped.add("no_root_span", trace.first_seen)
-            continue
-        by_root: dict[str, list[_Fact]] = {span_id: [] for span_id, _ in trace.roots}
-        only = trace.roots[0][0] if len(trace.roots) == 1 else None
-        parents = {} if only else {span_id: up for span_id, (up, _) in trace.spans.items()}
-        root_of = resolve_roots(parents, by_root)  # several roots in one trace: each span's
-        for span_id, (_, fact) in trace.spans.items():
-            root = only or root_of.get(span_id)
-            if fact is not None and root in by_root:
-                by_root[root].append(fact)
-        for span_id, task in trace.roots:
-            if only is None:
-                task.task_id = f"{trace_id}/{span_id}"
-            _finish(task, by_root[span_id])
-            for name, values in annotations.get(span_id, {}).items():
-                numbers = [value for value in values if not isinstance(value, bool)]
-                task.feedback[name] = sum(numbers) / len(numbers) if numbers else values[-1]
-            tasks.append(task)
+        if not trace.roots and not trace.root_skipped:
+            skipped.add("no_root_span", trace.first_seen)
+        tasks += _trace_tasks(trace_id, trace, annotations)
     return tasks, skipped
+
+
+def _trace_tasks(
+    trace_id: str, trace: _Trace, annotations: dict[str, dict[str, list[float | bool]]]
+) -> list[Task]:
+    """The trace's root tasks, each with its descendants' facts and its annotations; `task_id`
+    is the trace id, or `trace/span` when the trace has several roots."""
+    if not trace.roots:
+        return []
+    by_root: dict[str, list[_Fact]] = {span_id: [] for span_id, _ in trace.roots}
+    only = trace.roots[0][0] if len(trace.roots) == 1 else None
+    parents = {} if only else {span_id: up for span_id, (up, _) in trace.spans.items()}
+    root_of = resolve_roots(parents, by_root)  # several roots in one trace: each span's
+    for span_id, (_, fact) in trace.spans.items():
+        root = only or root_of.get(span_id)
+        if fact is not None and root in by_root:
+            by_root[root].append(fact)
+    for span_id, task in trace.roots:
+        if only is None:
+            task.task_id = f"{trace_id}/{span_id}"
+        _finish(task, by_root[span_id])
+        for name, values in annotations.get(span_id, {}).items():
+            task.feedback[name] = combined_feedback(values)
+    return [task for _, task in trace.roots]
+
+
+class OpenInferenceSource:
+    """Arize Phoenix / OpenInference span exports as a trace source
+    (`monitor.sources.base.TraceSource`)."""
+
+    name = NAME
+    description = "OpenInference (Phoenix spans)"
+    detected_by = "OpenInference `context.span_id`/`span_kind`"
+
+    def read(self, paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+        return read(paths, settings)
+
+    def detect(self, columns: Collection[str]) -> bool:
+        return "context.span_id" in columns and "span_kind" in columns

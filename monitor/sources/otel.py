@@ -22,23 +22,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from monitor.sources.common import MAX_EXAMPLES, LlmCall, Skipped, Task
-from monitor.sources.records import (
-    DecodeError,
-    as_int,
-    gc_paused,
-    loads,
-    open_binary,
-    read_id,
-    text,
-)
-from monitor.sources.records import flatten as flatten_objects
+from monitor.sources.otlp import flatten, plain_value, token_count
+from monitor.sources.records import gc_paused, open_binary
+from monitor.sources.values import DecodeError, loads, read_id, text
 from playbook.core.settings import SourceSettings
 
+NAME = "otel"
 AGENT_KEYS = ("gen_ai.agent.name", "gen_ai.agent.id")
 OPERATION = "gen_ai.operation.name"
 MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model")
@@ -47,8 +42,6 @@ OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 ERROR_CODES = (2, "2", "STATUS_CODE_ERROR")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LAST_NANOS = 253_402_300_799_999_999_999  # 9999-12-31T23:59:59.999999999Z
-INT64 = (-(2**63), 2**63 - 1)
-MAX_DEPTH = 32  # arrays and key-value lists nested deeper make a malformed value
 
 # A span record: (span_id, parent_id, kind, payload); payload: _Agent, tool name, LlmCall or None.
 OTHER, AGENT, TOOL, LLM = 0, 1, 2, 3
@@ -68,88 +61,16 @@ class _Agent:
         self.where = where
 
 
-def value_of(any_value: Any, depth: int = 0) -> Any:
-    """An OTLP AnyValue as a plain Python value (arrays as lists, key-value lists as dicts);
-    ValueError when it is malformed (see the module's `bad_span`)."""
-    if not isinstance(any_value, dict):
-        return any_value
-    if depth > MAX_DEPTH:
-        raise ValueError("an AnyValue nested too deeply")
-    for key, found in any_value.items():
-        if key == "stringValue" or key == "boolValue" or key == "doubleValue":
-            return found
-        if key == "intValue":
-            return _int64(found)
-        if key == "arrayValue":
-            return [value_of(item, depth + 1) for item in _values(found)]
-        if key == "kvlistValue":
-            return {_key(item): value_of(item.get("value"), depth + 1) for item in _values(found)}
-        if key == "bytesValue":
-            return found
-    return None
-
-
-def _int64(found: Any) -> int:
-    if isinstance(found, bool) or not isinstance(found, int | float | str):
-        raise ValueError("an intValue that is not an integer")
-    try:
-        number = int(found)
-    except OverflowError:
-        raise ValueError("an intValue that is not an integer") from None
-    if not INT64[0] <= number <= INT64[1]:
-        raise ValueError("an intValue beyond 64 bits")
-    return number
-
-
-def _values(container: Any) -> list[Any]:
-    """The `values` of an arrayValue or kvlistValue."""
-    values = container.get("values") if isinstance(container, dict) else container
-    if values is None:
-        return []
-    if not isinstance(values, list):
-        raise ValueError('expected {"values": [...]}')
-    return values
-
-
-def _key(item: Any) -> str:
-    """The key of a key-value item (an attribute, or an entry of a kvlistValue)."""
-    key = item.get("key") if isinstance(item, dict) else None
-    if not isinstance(key, str):
-        raise ValueError("a key-value item without a text key")
-    return key
-
-
-def flatten(attributes: dict[str, Any]) -> dict[str, Any]:
-    """Raw attributes (key -> AnyValue) as plain values; key-value lists become dotted keys.
-    ValueError on a malformed value or a key that is not text."""
-    if not all(isinstance(key, str) for key in attributes):
-        raise ValueError("an attribute key that is not text")
-    return flatten_objects({key: value_of(raw) for key, raw in attributes.items()})
-
-
-def _text(any_value: Any) -> Any:
-    """A string attribute's value (the common case first), else the plain value."""
-    if any_value is None:
-        return None
-    found = any_value.get("stringValue") if type(any_value) is dict else None
-    return found if found is not None else value_of(any_value)
-
-
-def _tokens(any_value: Any) -> int:
-    """A token count; 0 when it is not one (ValueError when the AnyValue is malformed)."""
-    return 0 if any_value is None else as_int(value_of(any_value))
-
-
 def _llm_call(attributes: dict[str, Any], *, usage_only: bool = False) -> LlmCall | None:
     has_usage = INPUT_TOKENS in attributes or OUTPUT_TOKENS in attributes
     model = attributes.get(MODEL_KEYS[0]) or attributes.get(MODEL_KEYS[1])
     if not has_usage and (usage_only or model is None):
         return None
-    name = _text(model)
+    name = plain_value(model)
     return LlmCall(
         name if isinstance(name, str) else None,
-        _tokens(attributes.get(INPUT_TOKENS)),
-        _tokens(attributes.get(OUTPUT_TOKENS)),
+        token_count(attributes.get(INPUT_TOKENS)),
+        token_count(attributes.get(OUTPUT_TOKENS)),
     )
 
 
@@ -165,7 +86,7 @@ def _record(span: dict[str, Any], where: Any) -> Record:
     a malformed span."""
     # KeyError or TypeError on an item without a key; other keys are checked when flattened
     attributes = {item["key"]: item.get("value") for item in span.get("attributes") or ()}
-    operation = _text(attributes.get(OPERATION))
+    operation = plain_value(attributes.get(OPERATION))
     sid = span.get("spanId")
     parent = span.get("parentSpanId") or None
     if not _is_id(sid) or not (parent is None or _is_id(parent)):
@@ -173,7 +94,7 @@ def _record(span: dict[str, Any], where: Any) -> Record:
     if operation == "invoke_agent":
         return sid, parent, AGENT, _Agent(span, attributes, where)
     if operation == "execute_tool":
-        name = text(_text(attributes.get("gen_ai.tool.name"))) or text(span.get("name"))
+        name = text(plain_value(attributes.get("gen_ai.tool.name"))) or text(span.get("name"))
         return sid, parent, TOOL, name
     call = _llm_call(attributes)
     if call is not None:
@@ -185,7 +106,7 @@ class _Reader:
     def __init__(self, settings: SourceSettings) -> None:
         self.traces: dict[str, list[Record]] = {}
         self.skipped = Skipped()
-        override = settings.agent_attribute.get("otel")
+        override = settings.agent_attribute.get(NAME)
         self.agent_keys = (override,) if override else AGENT_KEYS
         self.texts: dict[str, str] = {}  # whole-document files, to locate examples by line
 
@@ -403,3 +324,17 @@ def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipp
     for path in paths:
         reader.read_file(Path(path))
     return reader.tasks(), reader.skipped
+
+
+class OtelSource:
+    """OpenTelemetry GenAI traces as a trace source (`monitor.sources.base.TraceSource`)."""
+
+    name = NAME
+    description = "OpenTelemetry GenAI (OTLP JSON or JSON Lines)"
+    detected_by = "OTLP `resourceSpans`"
+
+    def read(self, paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+        return read(paths, settings)
+
+    def detect(self, columns: Collection[str]) -> bool:
+        return "resourceSpans" in columns

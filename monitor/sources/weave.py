@@ -20,28 +20,29 @@ root is not in the export are left out without a count.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.sources.common import LlmCall, Skipped, Task
-from monitor.sources.records import (
+from monitor.sources.records import gc_paused, id_problem, read_all, resolve_roots, task_times
+from monitor.sources.values import (
     as_float,
     as_int,
+    combined_feedback,
     feedback_value,
     flatten,
-    gc_paused,
     json_list,
     json_object,
     missing,
     read_id,
-    read_records,
-    resolve_roots,
-    task_times,
+    tag_set,
     text,
 )
 from playbook.core.settings import SourceSettings
 
+NAME = "weave"
 _REACTIONS = {"👍": 1.0, "👎": 0.0}
 _VALUE_KEYS = ("value", "score", "output")
 
@@ -97,11 +98,7 @@ def _feedback(items: list[Any]) -> dict[str, float | bool]:
             value = feedback_value(raw, raw)
         if value is not None:
             found.setdefault(key, []).append(value)
-    feedback: dict[str, float | bool] = {}
-    for key, values in found.items():
-        numbers = [value for value in values if not isinstance(value, bool)]
-        feedback[key] = sum(numbers) / len(numbers) if numbers else values[-1]
-    return feedback
+    return {key: combined_feedback(values) for key, values in found.items()}
 
 
 def _root_task(
@@ -112,7 +109,7 @@ def _root_task(
         for key, value in flatten(json_object(call.get("attributes"))).items()
         if not key.startswith("weave.") and not missing(value)
     }
-    override = settings.agent_attribute.get("weave")
+    override = settings.agent_attribute.get(NAME)
     agent = attributes.get(override, call.get(override)) if override else None
     agent_name = (
         text(agent) or text(call.get("display_name")) or op_short_name(text(call.get("op_name")))
@@ -129,7 +126,7 @@ def _root_task(
         error=not missing(call.get("exception")) or status == "error",
         cost_usd=_cost(summary),
         llm_calls=_usage(summary),
-        tags={tag for tag in map(text, json_list(attributes.pop("tags", None))) if tag},
+        tags=tag_set(attributes.pop("tags", None)),
         attributes={key: value for key, value in attributes.items() if not key.startswith("tags.")},
         feedback=_feedback(feedback),
     )
@@ -137,31 +134,29 @@ def _root_task(
 
 @gc_paused
 def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+    """One Task per root call in the files, its descendant calls giving tool names (and usage
+    when the root has none)."""
     skipped = Skipped()
     roots: dict[str, Task] = {}
     trace_roots: dict[str, list[str]] = {}  # trace id -> root call ids
     calls: dict[str, tuple[str, str, set[str], list[LlmCall]]] = {}  # id -> parent, trace, ...
-    for path in paths:
-        for where, call in read_records(path, skipped):
-            call_id, parent = read_id(call.get("id")), read_id(call.get("parent_id"))
-            trace_id = read_id(call.get("trace_id"))
-            if call_id is None or parent is None or trace_id is None:
-                skipped.add("bad_id", where)
+    for where, call in read_all(paths, skipped):
+        call_id, parent = read_id(call.get("id")), read_id(call.get("parent_id"))
+        trace_id = read_id(call.get("trace_id"))
+        if problem := id_problem(required=(call_id,), optional=(parent, trace_id)):
+            skipped.add(problem, where)
+            continue
+        if not parent:
+            times = task_times(call.get("started_at"), call.get("ended_at"))
+            if isinstance(times, str):
+                skipped.add(times, where)
                 continue
-            if not call_id:
-                skipped.add("missing_id", where)
-                continue
-            if not parent:
-                times = task_times(call.get("started_at"), call.get("ended_at"))
-                if isinstance(times, str):
-                    skipped.add(times, where)
-                    continue
-                roots[call_id] = _root_task(call, call_id, times, settings)
-                trace_roots.setdefault(trace_id, []).append(call_id)
-                continue
-            names = {op_short_name(text(call.get("op_name"))), text(call.get("display_name"))}
-            usage = _usage(json_object(call.get("summary")))
-            calls[call_id] = (parent, trace_id, {name for name in names if name}, usage)
+            roots[call_id] = _root_task(call, call_id, times, settings)
+            trace_roots.setdefault(trace_id, []).append(call_id)
+            continue
+        names = {op_short_name(text(call.get("op_name"))), text(call.get("display_name"))}
+        usage = _usage(json_object(call.get("summary")))
+        calls[call_id] = (parent, trace_id, {name for name in names if name}, usage)
     reporting = {parent for parent, _, _, usage in calls.values() if usage}
     own_usage = {call_id for call_id, task in roots.items() if task.llm_calls}
     # several roots in one trace, or no trace_id: walk up
@@ -175,3 +170,17 @@ def read(paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipp
         if usage and call_id not in reporting and root not in own_usage:
             roots[root].llm_calls.extend(usage)
     return list(roots.values()), skipped
+
+
+class WeaveSource:
+    """W&B Weave calls as a trace source (`monitor.sources.base.TraceSource`)."""
+
+    name = NAME
+    description = "W&B Weave calls"
+    detected_by = "Weave `op_name`/`started_at`"
+
+    def read(self, paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+        return read(paths, settings)
+
+    def detect(self, columns: Collection[str]) -> bool:
+        return all(name in columns for name in ("op_name", "trace_id", "started_at"))

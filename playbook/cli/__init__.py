@@ -7,6 +7,7 @@ import shutil
 import signal
 import sys
 from datetime import date
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,64 +16,52 @@ import click
 from playbook import __version__
 from playbook.cli import options as shared
 from playbook.core import jsonout, resources
-from playbook.core.clock import check_calendar_date, utc_now
-from playbook.core.errors import GovkitError, UsageError, display_path
+from playbook.core.clock import utc_now
+from playbook.core.errors import Stopped, UsageError, display_path
 from playbook.handbook.site import BUILDERS, build_site
 from playbook.handbook.view import load_view
 from playbook.policy import load_governance
 
-
-class DateType(click.ParamType):
-    """A calendar date written as YYYY-MM-DD."""
-
-    name = "date"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return check_calendar_date(date.fromisoformat(str(value)))
-        except ValueError as exc:
-            reason = str(exc) if str(exc).startswith("expected") else ""
-            self.fail(reason or f"expected a date as YYYY-MM-DD but received {value!r}", param, ctx)
+COMMANDS_GROUP = "govkit.commands"
 
 
 class GovkitGroup(click.Group):
-    """Turns govkit's own errors into a message and an exit code, never a traceback.
-
-    The monitor's command groups load on first use, so that `govkit check` and `govkit build`
-    do not pay for importing DuckDB and SciPy.
+    """The `govkit` group: its own commands, the policy and schema commands loaded on first use,
+    and the commands other packages add through the `govkit.commands` entry points (the drift
+    monitor's `monitor`, `events` and `review`). Loading on first use keeps `govkit check` and
+    `govkit build` from paying for DuckDB and SciPy.
     """
 
-    lazy_commands: ClassVar[dict[str, str]] = {
-        "monitor": "monitor.cli:monitor",
-        "events": "monitor.cli:events",
+    own_lazy_commands: ClassVar[dict[str, str]] = {
         "policy": "playbook.cli.policy:policy",
         "schema": "playbook.cli.schema:schema_command",
-        "review": "monitor.review_cli:review",
     }
 
+    @staticmethod
+    def plugins() -> dict[str, EntryPoint]:
+        return {point.name: point for point in entry_points(group=COMMANDS_GROUP)}
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+        names = {*super().list_commands(ctx), *self.own_lazy_commands, *self.plugins()}
+        return sorted(names)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy_commands:
-            module_name, attribute = self.lazy_commands[name].split(":")
+        if name in self.own_lazy_commands:
+            module_name, attribute = self.own_lazy_commands[name].split(":")
             return getattr(importlib.import_module(module_name), attribute)
+        plugin = self.plugins().get(name)
+        if plugin is not None:
+            return plugin.load()
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except GovkitError as exc:
-            click.echo(exc.format_message(), err=True)
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:  # Ctrl-C: what a shell reports for SIGINT, as for SIGTERM
-            click.echo("govkit: stopped by SIGINT", err=True)
-            ctx.exit(128 + signal.SIGINT)
+        except KeyboardInterrupt:  # Ctrl-C ends with what a shell reports for SIGINT
+            raise Stopped(signal.SIGINT) from None
 
 
-DATE = DateType()
+DATE = shared.DATE
 
 governance_option = shared.governance_option()
 today_option = click.option(
@@ -80,7 +69,7 @@ today_option = click.option(
     type=DATE,
     default=None,
     help="Date the handbook is built as of (YYYY-MM-DD): sets the current rollout phase. "
-    "Default: today.",
+    "Default: today in UTC.",
 )
 state_option = shared.state_option(
     "The drift monitor's state (its JSON snapshot beside it is read, or give the .json). "
@@ -93,6 +82,13 @@ config_option = click.option(
     default=None,
     help="MkDocs configuration of the site. Default: ./mkdocs.yml, or govkit's own when absent.",
 )
+
+
+def builder_option(help: str) -> Any:
+    """`--builder mkdocs|zensical`: both read the same mkdocs.yml."""
+    return click.option(
+        "--builder", type=click.Choice(BUILDERS), default="mkdocs", show_default=True, help=help
+    )
 
 
 def _site_config(config_path: Path | None) -> Path:
@@ -157,13 +153,7 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     show_default=True,
     help="Where the built site goes. It is replaced only when the whole build succeeds.",
 )
-@click.option(
-    "--builder",
-    type=click.Choice(BUILDERS),
-    default="mkdocs",
-    show_default=True,
-    help="Site builder: MkDocs Material, or Zensical (reads the same mkdocs.yml).",
-)
+@builder_option("Site builder: MkDocs Material, or Zensical (reads the same mkdocs.yml).")
 @config_option
 @state_option
 @today_option
@@ -208,13 +198,7 @@ def build(
     show_default=True,
     help="Address (IP:PORT) to serve the handbook on.",
 )
-@click.option(
-    "--builder",
-    type=click.Choice(BUILDERS),
-    default="mkdocs",
-    show_default=True,
-    help="Site builder whose development server is used.",
-)
+@builder_option("Site builder whose development server is used.")
 @today_option
 def serve(
     governance_dir: Path,

@@ -43,6 +43,12 @@ class StagedFile:
             raise _cannot_write(target, exc) from None
         return cls(temporary, target)
 
+    @classmethod
+    def reserve(cls, target: Path) -> StagedFile:
+        """An empty temporary file beside `target`, for another writer (a DuckDB COPY) to fill;
+        then `publish` it, or `discard` it when the writing failed."""
+        return cls.write(target, b"")
+
     def publish(self) -> None:
         try:
             os.replace(self.temporary, self.target)

@@ -1,4 +1,4 @@
-"""govkit's error hierarchy: each class carries the exit code the CLI ends with.
+"""govkit's error hierarchy: each class carries the exit code the command line ends with.
 
 0 success; 1 the run found what it was asked to fail on; 2 bad input or configuration.
 """
@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
+
+import click
 
 
 @dataclass(frozen=True, order=True)
@@ -29,13 +33,17 @@ class Problem:
         return f"{prefix}{label}{self.message}"
 
 
-class GovkitError(Exception):
-    """Base of every error govkit reports to a user instead of a traceback."""
+class GovkitError(click.ClickException):
+    """Base of every error govkit reports to a user instead of a traceback.
+
+    A click exception, so the command line shows it and exits with its `exit_code` by itself;
+    shown as govkit writes it (located, one problem a line), without click's "Error:" prefix.
+    """
 
     exit_code = 2
 
-    def format_message(self) -> str:
-        return str(self)
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), file=file, err=file is None)
 
 
 class UsageError(GovkitError):
@@ -58,6 +66,17 @@ class ValidationFailed(GovkitError):
         count = len(self.problems)
         lines.append(f"{count} problem{'s' if count != 1 else ''} found; nothing was written.")
         return "\n".join(lines)
+
+
+class Stopped(GovkitError):
+    """govkit was told to stop (SIGINT, SIGTERM, SIGHUP): exits 128 + the signal, as a shell
+    reports it."""
+
+    def __init__(self, signum: int, outcome: str = "") -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        name = signal.Signals(signum).name
+        super().__init__(f"stopped by {name}" + (f"; {outcome}" if outcome else ""))
 
 
 class BuildFailed(GovkitError):

@@ -29,11 +29,11 @@ from playbook.core.governance import (
     TIERS_FILE,
     Governance,
 )
-from playbook.core.problems import SchemaT, describe, validate_document
+from playbook.core.problems import SchemaT, read_document, validate_document
 from playbook.core.readiness import PolicyStatus, assess_organisation
 from playbook.core.settings import MonitorSettings, Pricing, SourceSettings
 from playbook.core.validate import charter_rules, file_rules
-from playbook.core.yamlsrc import YamlDocument, YamlReadError, read_yaml
+from playbook.core.yamlsrc import YamlDocument
 
 # In dependency order: each file's references are checked against the catalogs loaded before it.
 _FILE_SCHEMAS: dict[str, type[BaseModel]] = {
@@ -69,7 +69,7 @@ def read_governance(
 
     context: dict[str, dict[Any, bool]] = {}
     for name, schema in _FILE_SCHEMAS.items():
-        document = _read(root / name, problems)
+        document = read_document(root / name, problems)
         if document is not None:
             documents[name] = document
             parsed[name] = validate_document(document, schema, problems, context=context)
@@ -88,7 +88,7 @@ def read_governance(
     warnings: list[Problem] = []
     drafts: list[YamlDocument] = []
     for path in agent_paths:
-        document = _read(path, problems)
+        document = read_document(path, problems)
         if document is None:
             continue
         placeholders = find_placeholders(document.data)
@@ -148,7 +148,7 @@ def read_catalogs(root: Path) -> dict[str, dict[Any, bool]]:
     for name, schema in _FILE_SCHEMAS.items():
         if name in (ORGANISATION_FILE, ROLLOUT_FILE):
             continue  # not catalogs
-        document = _read(root / name, problems)
+        document = read_document(root / name, problems)
         if document is None:
             continue
         parsed = validate_document(document, schema, problems, context=catalogs)
@@ -170,7 +170,7 @@ def _optional(
     """An optional settings file: its defaults when absent, None (with problems) when invalid."""
     if not (root / name).is_file():
         return schema()
-    document = _read(root / name, problems)
+    document = read_document(root / name, problems)
     if document is None:
         return None
     documents[name] = document
@@ -184,25 +184,6 @@ def _policy_statuses(governance: Governance) -> dict[str, PolicyStatus]:
         passed = sum(1 for result in results if result.passed)
         statuses[policy_id] = PolicyStatus(True, passed, len(results) - passed)
     return statuses
-
-
-def _read(path: Path, problems: list[Problem]) -> YamlDocument | None:
-    if not path.is_file():
-        problems.append(Problem(display_path(path), 1, "", "file is missing"))
-        return None
-    try:
-        document = read_yaml(path)
-    except YamlReadError as exc:
-        problems.append(exc.problem)
-        return None
-    if not isinstance(document.data, dict):
-        problems.append(
-            document.problem(
-                (), f"expected a mapping at the top level but received {describe(document.data)}"
-            )
-        )
-        return None
-    return document
 
 
 def _catalog_context(parsed: BaseModel | None) -> dict[str, dict[Any, bool]]:

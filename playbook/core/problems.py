@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from playbook.core.errors import Problem, did_you_mean, one_of
-from playbook.core.yamlsrc import YamlDocument
+from playbook.core.errors import Problem, did_you_mean, display_path, one_of
+from playbook.core.yamlsrc import YamlDocument, YamlReadError, read_yaml
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
@@ -155,3 +156,26 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+def read_document(
+    path: Path, problems: list[Problem], expected: type = dict
+) -> YamlDocument | None:
+    """A governance file as YAML whose top level is `expected` (a mapping, or a list); None
+    with the located problem added when it is missing, not YAML or of another shape."""
+    if not path.is_file():
+        problems.append(Problem(display_path(path), 1, "", "file is missing"))
+        return None
+    try:
+        document = read_yaml(path)
+    except YamlReadError as exc:
+        problems.append(exc.problem)
+        return None
+    if not isinstance(document.data, expected):
+        noun = "a mapping" if expected is dict else "a list"
+        received = describe(document.data)
+        problems.append(
+            document.problem((), f"expected {noun} at the top level but received {received}")
+        )
+        return None
+    return document

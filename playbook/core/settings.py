@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, WithJsonSchema
@@ -103,8 +103,14 @@ class FeedbackKeys(Schema):
     rolled_back: list[Text] = Field(default_factory=list)
 
 
+# The trace sources sources.yaml may name (under `agent_attribute`): the contract the monitor's
+# registry of trace readers (monitor.sources.base.SOURCES) serves exactly, in this order.
+TraceSourceName = Literal["otel", "openinference", "langsmith", "weave"]
+TRACE_SOURCES: tuple[str, ...] = get_args(TraceSourceName)
+
+
 class SourceSettings(Schema):
-    agent_attribute: dict[Literal["otel", "openinference", "langsmith", "weave"], Text] = Field(
+    agent_attribute: dict[TraceSourceName, Text] = Field(
         default_factory=dict
     )  # overrides the default attribute naming the agent, per source
     agents: dict[str, Slug] = Field(default_factory=dict)  # traced name -> charter id

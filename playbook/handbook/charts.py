@@ -64,13 +64,11 @@ def trend_chart_svg(
     """A 640x240 SVG: the daily series, the shaded windows, the baseline band (mean ± 2 standard
     deviations of the baseline's daily values unless given), threshold lines and alert markers."""
     import matplotlib
-    from matplotlib import dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     days = [_noon(point["day"]) for point in series]
     values = [_number(point.get("value")) for point in series]
-    known = [v for v in values if not math.isnan(v)]
     if band is None:
         band = baseline_band(series, baseline)
 
@@ -80,67 +78,13 @@ def trend_chart_svg(
         axes = figure.add_axes((0.09, 0.14, 0.69, 0.72))
         figure.text(0.01, 0.955, title, fontsize=10, fontweight="bold", va="top")
         axes.set_ylabel(unit, fontsize=8)
-        spans = [s for w in (baseline, recent) if w for s in (_instant(w[0]), _instant(w[1]))]
-        edges = [d - timedelta(hours=12) for d in days] + [d + timedelta(hours=12) for d in days]
-        edges += spans
-        if edges:
-            last = max(edges)
-            first = min(min(edges), last - MIN_SPAN)
-            axes.set_xlim(mdates.date2num(first), mdates.date2num(last))
-            locator = mdates.AutoDateLocator(maxticks=8)
-            axes.xaxis.set_major_locator(locator)
-            axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        else:
-            axes.set_xticks([])
-        for window, colour, label in ((baseline, BASELINE, "baseline"), (recent, RECENT, "recent")):
-            if window:
-                start, end = (mdates.date2num(_instant(moment)) for moment in window)
-                axes.axvspan(start, end, color=colour, alpha=0.18, lw=0, label=label)
+        _time_axis(axes, days, baseline, recent)
+        _shade_windows(axes, baseline, recent)
         if band is not None:
             axes.axhspan(band[0], band[1], color=BAND, alpha=0.15, lw=0, label="baseline ±2 sd")
-        if known:
-            axes.plot(days, values, color=SERIES, lw=1.4, marker="o", ms=2.2, label="daily")
-            _limits(axes, known, band, thresholds)
-            _thresholds(axes, thresholds)
-        else:
-            axes.set_yticks([])
-            axes.text(
-                0.5,
-                0.5,
-                "no data",
-                transform=axes.transAxes,
-                ha="center",
-                va="center",
-                color="#444444",
-                fontsize=11,
-            )
-        low, high = axes.get_xlim()
-        for moment, _ in alerts:
-            x = mdates.date2num(_noon(moment) if type(moment) is date else _instant(moment))
-            if low <= x <= high:
-                axes.axvline(x, color=ALERT, lw=1.0, ls=(0, (1, 1.5)))
-                axes.plot(
-                    [x],
-                    [1.0],
-                    marker="v",
-                    ms=6,
-                    color=ALERT,
-                    clip_on=False,
-                    transform=axes.get_xaxis_transform(),
-                    label="alert",
-                )
-        handles, labels = axes.get_legend_handles_labels()
-        unique = dict(zip(labels, handles, strict=True))
-        if unique:
-            axes.legend(
-                unique.values(),
-                unique.keys(),
-                loc="upper left",
-                bbox_to_anchor=(1.01, 1.0),
-                fontsize=7.5,
-                frameon=False,
-                borderaxespad=0.0,
-            )
+        _draw_series(axes, days, values, band, thresholds)
+        _alert_markers(axes, alerts)
+        _legend(axes)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata=METADATA)
     return _finish(
@@ -157,6 +101,101 @@ def trend_chart_svg(
             alerts=alerts,
         ),
     )
+
+
+def _time_axis(
+    axes: Any, days: list[datetime], baseline: Window | None, recent: Window | None
+) -> None:
+    """X range: every day's half-day either side and both windows, at least MIN_SPAN wide, with
+    concise date ticks; no ticks when there is nothing to place."""
+    from matplotlib import dates as mdates
+
+    spans = [s for w in (baseline, recent) if w for s in (_instant(w[0]), _instant(w[1]))]
+    edges = [d - timedelta(hours=12) for d in days] + [d + timedelta(hours=12) for d in days]
+    edges += spans
+    if not edges:
+        axes.set_xticks([])
+        return
+    last = max(edges)
+    first = min(min(edges), last - MIN_SPAN)
+    axes.set_xlim(mdates.date2num(first), mdates.date2num(last))
+    locator = mdates.AutoDateLocator(maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _shade_windows(axes: Any, baseline: Window | None, recent: Window | None) -> None:
+    from matplotlib import dates as mdates
+
+    for window, colour, label in ((baseline, BASELINE, "baseline"), (recent, RECENT, "recent")):
+        if window:
+            start, end = (mdates.date2num(_instant(moment)) for moment in window)
+            axes.axvspan(start, end, color=colour, alpha=0.18, lw=0, label=label)
+
+
+def _draw_series(
+    axes: Any,
+    days: list[datetime],
+    values: list[float],
+    band: tuple[float, float] | None,
+    thresholds: list[tuple[str, float]],
+) -> None:
+    """The daily values with the y range and threshold lines, or "no data" when none is known."""
+    known = [v for v in values if not math.isnan(v)]
+    if not known:
+        axes.set_yticks([])
+        axes.text(
+            0.5,
+            0.5,
+            "no data",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            color="#444444",
+            fontsize=11,
+        )
+        return
+    axes.plot(days, values, color=SERIES, lw=1.4, marker="o", ms=2.2, label="daily")
+    _limits(axes, known, band, thresholds)
+    _thresholds(axes, thresholds)
+
+
+def _alert_markers(axes: Any, alerts: list[tuple[date, str]]) -> None:
+    """A dotted line and a triangle on top of the chart where each alert started (a date: at
+    its noon), for the alerts within the x range."""
+    from matplotlib import dates as mdates
+
+    low, high = axes.get_xlim()
+    for moment, _ in alerts:
+        x = mdates.date2num(_noon(moment) if type(moment) is date else _instant(moment))
+        if low <= x <= high:
+            axes.axvline(x, color=ALERT, lw=1.0, ls=(0, (1, 1.5)))
+            axes.plot(
+                [x],
+                [1.0],
+                marker="v",
+                ms=6,
+                color=ALERT,
+                clip_on=False,
+                transform=axes.get_xaxis_transform(),
+                label="alert",
+            )
+
+
+def _legend(axes: Any) -> None:
+    """One legend entry per label, right of the plot; none when nothing is labelled."""
+    handles, labels = axes.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    if unique:
+        axes.legend(
+            unique.values(),
+            unique.keys(),
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=7.5,
+            frameon=False,
+            borderaxespad=0.0,
+        )
 
 
 def chart_alt_text(

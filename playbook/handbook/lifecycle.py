@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from playbook.core.errors import GovkitError
+from playbook.core.errors import Stopped
 
 GRACE_SECONDS = 5.0  # how long the builder gets for each polite request to stop
 OWNER_FILE = ".govkit-owner"
@@ -34,16 +34,6 @@ STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 HELD_SIGNALS = (signal.SIGINT, *STOP_SIGNALS)
-
-
-class Stopped(GovkitError):
-    """govkit was told to stop (SIGTERM, SIGHUP); exits 128 + the signal, as a shell reports it."""
-
-    def __init__(self, signum: int, outcome: str = "") -> None:
-        self.signum = signum
-        self.exit_code = 128 + signum
-        name = signal.Signals(signum).name
-        super().__init__(f"stopped by {name}" + (f"; {outcome}" if outcome else ""))
 
 
 @contextlib.contextmanager

@@ -24,9 +24,8 @@ from pathlib import Path
 
 from playbook.core import resources
 from playbook.core.clock import utc_now
-from playbook.core.errors import BuildFailed, GovkitError, UsageError
+from playbook.core.errors import BuildFailed, GovkitError, Stopped, UsageError
 from playbook.handbook.lifecycle import (
-    Stopped,
     builder_process,
     remove_stale_stage_directories,
     stage_directory,

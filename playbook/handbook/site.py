@@ -23,12 +23,11 @@ from typing import Any
 import yaml
 
 from playbook.core import resources
-from playbook.core.errors import BuildFailed, UsageError, display_path
+from playbook.core.errors import BuildFailed, Stopped, UsageError, display_path
 from playbook.core.governance import Governance
 from playbook.core.markdown import theme_text
 from playbook.core.model import Organisation
 from playbook.handbook.lifecycle import (
-    Stopped,
     builder_process,
     remove_stale_stage_directories,
     signals_held,
@@ -217,8 +216,9 @@ def build_site(
 ) -> BuildResult:
     """Render, stage and build the handbook; replace `site_dir` only when everything succeeded.
 
-    SIGTERM and SIGHUP stop it like Ctrl-C (`lifecycle.Stopped`, exit 128 + the signal): the
-    builder's process group is ended, the stage directory removed and the previous site kept.
+    SIGTERM and SIGHUP stop it like Ctrl-C (`playbook.core.errors.Stopped`, exit 128 + the
+    signal): the builder's process group is ended, the stage directory removed and the previous
+    site kept.
     """
     site_dir = site_dir.resolve()
     try:

@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from playbook.core.errors import Problem, ValidationFailed
-from playbook.core.problems import translate_error
+from playbook.core.problems import read_document, translate_error
 from playbook.core.types import Schema, Text
 from playbook.policy.decide import decide
-from playbook.policy.rules import DecisionName, Policy, read_policy_yaml
+from playbook.policy.rules import DecisionName, Policy
 from playbook.policy.syntax import ConditionError
 
 
@@ -44,7 +44,7 @@ class CaseResult:
 def load_cases(path: Path) -> list[Case]:
     """Read `<id>.tests.yaml`: a list of {name, case, expect}; ValidationFailed when invalid."""
     problems: list[Problem] = []
-    document = read_policy_yaml(path, problems, list)
+    document = read_document(path, problems, list)
     if document is None:
         raise ValidationFailed(problems)
     cases: list[Case] = []

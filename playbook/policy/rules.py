@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path, unknown_choice
-from playbook.core.problems import describe, validate_document
+from playbook.core.problems import describe, read_document, validate_document
 from playbook.core.types import SLUG_PATTERN, NonNegative, Schema, Text
-from playbook.core.yamlsrc import YamlDocument, YamlReadError, dotted, read_yaml
+from playbook.core.yamlsrc import YamlDocument, dotted
 from playbook.policy.syntax import Expr, facts_in, parse
 
 POLICIES_DIR = "policies"
@@ -178,25 +178,8 @@ def _policy_paths(directory: Path) -> list[Path]:
     return sorted(path for path in directory.glob("*.yaml") if not path.name.endswith(TESTS_SUFFIX))
 
 
-def read_policy_yaml(path: Path, problems: list[Problem], expected: type) -> YamlDocument | None:
-    """A policy or cases file as YAML of the `expected` top-level type; None with a problem."""
-    try:
-        document = read_yaml(path)
-    except YamlReadError as exc:
-        problems.append(exc.problem)
-        return None
-    if not isinstance(document.data, expected):
-        noun = "a mapping" if expected is dict else "a list"
-        received = describe(document.data)
-        problems.append(
-            document.problem((), f"expected {noun} at the top level but received {received}")
-        )
-        return None
-    return document
-
-
 def _load(path: Path, problems: list[Problem]) -> Policy | None:
-    document = read_policy_yaml(path, problems, dict)
+    document = read_document(path, problems, dict)
     if document is None:
         return None
     if not SLUG_PATTERN.match(path.stem):

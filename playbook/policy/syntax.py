@@ -144,35 +144,53 @@ def tokenize(text: str) -> list[Token]:
         kind, word, column = match.lastgroup or "", match.group(), match.start() + 1
         if kind == "space":
             continue
-        if kind == "dotted":
-            raise _fail("a fact name", repr(word), column, ": attribute access is not allowed")
-        if kind == "other":
-            if word in "'\"":
-                raise ExpressionError(
-                    f"expected a closing {word} for the string at column {column} "
-                    "but the condition ended"
-                )
-            why = ": attribute access is not allowed" if word == "." else ""
-            raise _fail(_EXAMPLE, f"unexpected character {word!r}", column, why)
-        value: Any = None
-        if kind == "number":
-            if not _NUMBER.fullmatch(word):
-                raise _fail("a number", repr(word), column)
-            value = float(word) if set(".eE") & set(word) else int(word)
-            after_value = tokens and tokens[-1].kind in {"name", "number", "string", "bool", ")"}
-            if word.startswith("-") and after_value:  # `x -1`: subtraction, not a number
-                raise _operator_error("-", column)
-        elif kind == "string":
-            value = word[1:-1]
-        elif kind == "name" and word in _BOOLEANS:
-            kind, value = "bool", _BOOLEANS[word]
-        elif kind == "name" and word in _KEYWORDS:
-            kind = "keyword"
-        elif kind == "op" and word not in COMPARISONS:
-            raise _operator_error(word, column)
-        tokens.append(Token(kind if kind != "punct" else word, word, column, value))
+        _refuse_foreign(kind, word, column)
+        tokens.append(_token(kind, word, column, tokens))
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
+
+
+def _refuse_foreign(kind: str, word: str, column: int) -> None:
+    """Raise for what is no part of the language: attribute access, an unclosed string, any
+    other character."""
+    if kind == "dotted":
+        raise _fail("a fact name", repr(word), column, ": attribute access is not allowed")
+    if kind == "other":
+        if word in "'\"":
+            raise ExpressionError(
+                f"expected a closing {word} for the string at column {column} "
+                "but the condition ended"
+            )
+        why = ": attribute access is not allowed" if word == "." else ""
+        raise _fail(_EXAMPLE, f"unexpected character {word!r}", column, why)
+
+
+def _token(kind: str, word: str, column: int, before: list[Token]) -> Token:
+    """The token for one match: literals get their value, keywords and booleans their kind,
+    punctuation is its own kind; an unknown operator is refused."""
+    value: Any = None
+    if kind == "number":
+        value = _number_value(word, column, before)
+    elif kind == "string":
+        value = word[1:-1]
+    elif kind == "name" and word in _BOOLEANS:
+        kind, value = "bool", _BOOLEANS[word]
+    elif kind == "name" and word in _KEYWORDS:
+        kind = "keyword"
+    elif kind == "op" and word not in COMPARISONS:
+        raise _operator_error(word, column)
+    return Token(kind if kind != "punct" else word, word, column, value)
+
+
+def _number_value(word: str, column: int, before: list[Token]) -> int | float:
+    """A number's value; `x -1` is refused as subtraction, not read as a number."""
+    if not _NUMBER.fullmatch(word):
+        raise _fail("a number", repr(word), column)
+    value = float(word) if set(".eE") & set(word) else int(word)
+    after_value = before and before[-1].kind in {"name", "number", "string", "bool", ")"}
+    if word.startswith("-") and after_value:
+        raise _operator_error("-", column)
+    return value
 
 
 def _operator_error(op: str, column: int) -> ExpressionError:

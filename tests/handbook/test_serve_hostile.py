@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_GOVERNANCE, TODAY
-from tests.test_load import ALIAS_BOMB
-from tests.test_serve import fetch, free_port, wait_for
+from tests.core.test_load import ALIAS_BOMB
+from tests.handbook.test_serve import fetch, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.engine.events import MAX_MAGNITUDE, load_events
+from monitor.engine.event_checks import MAX_MAGNITUDE
+from monitor.engine.events import load_events
 from playbook.core.errors import UsageError
 
 COLUMNS = ["timestamp", "agent", "outcome", "latency_s", "cost_usd", "reworked", "task_id"]

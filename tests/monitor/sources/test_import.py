@@ -20,7 +20,7 @@ from monitor.sources.importer import (
 from playbook.core.errors import UsageError
 from playbook.policy import load_governance
 from tests.conftest import Workspace
-from tests.monitor.test_traces_otel import START, Traces
+from tests.monitor.sources.test_traces_otel import START, Traces
 
 SOURCES_YAML = """\
 agents:

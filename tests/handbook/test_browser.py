@@ -32,7 +32,7 @@ if CHROMIUM is None:
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TODAY = "2026-11-24"
 NOW = "2026-11-24T12:00:00Z"  # the demo events plant a stop-condition breach for refunds
 CHROMIUM_ARGS = [

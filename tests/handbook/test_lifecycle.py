@@ -50,7 +50,8 @@ def test_builder_and_what_it_started_end_with_the_block(tmp_path: Path):
 # In a process of its own: were the handlers missing, the signal would end the test run.
 RAISE_STOPPED = """
 import os, signal, sys
-from playbook.handbook.lifecycle import Stopped, stop_on_signals
+from playbook.core.errors import Stopped
+from playbook.handbook.lifecycle import stop_on_signals
 stop = getattr(signal, sys.argv[1])
 before = signal.getsignal(stop)
 try:

@@ -15,8 +15,7 @@ from pydantic import ValidationError
 
 from playbook.core.charter import Charter
 from playbook.handbook.schema import SCHEMAS, generate_schemas, load_catalogs
-
-from .conftest import EXAMPLE_GOVERNANCE
+from tests.conftest import EXAMPLE_GOVERNANCE
 
 SCHEMAS_DIR = EXAMPLE_GOVERNANCE / "schemas"
 CATALOGS = load_catalogs(EXAMPLE_GOVERNANCE)
