@@ -14,6 +14,7 @@ from monitor.sources.choice import TraceSourceChoice, source_kinds
 from playbook.cli import options as shared
 from playbook.core import jsonout
 from playbook.core.clock import utc_now
+from playbook.core.settings import ENGINE_KINDS
 from playbook.policy import load_governance
 
 governance_option = shared.governance_option(
@@ -24,6 +25,14 @@ events_option = click.option(
     required=True,
     help="Events: a CSV, JSON Lines or Parquet file or glob, or a DuckDB database "
     "(table `events`, or PATH::TABLE).",
+)
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(ENGINE_KINDS),
+    default=None,
+    help="Where the events are read and summarised: duckdb (embedded) or spark (--events is then "
+    "a Parquet path or glob, or a table catalog.schema.table; the session comes from "
+    "monitor.yaml's engine). Default: monitor.yaml's engine.kind, else duckdb.",
 )
 state_option = shared.state_option(
     "SQLite state: alerts, run history, findings, outbox. A JSON snapshot of the latest run is "
@@ -45,6 +54,7 @@ def monitor() -> None:
 @monitor.command("run")
 @governance_option
 @events_option
+@engine_option
 @shared.now_option("End of the recent window (ISO 8601).")
 @state_option
 @shared.format_option("text: a table per agent and a summary; json: one object on stdout.")
@@ -83,6 +93,7 @@ def monitor() -> None:
 def run_command(
     governance_dir: Path,
     events: str,
+    engine: str | None,
     now: datetime | None,
     state: Path,
     output_format: str,
@@ -113,8 +124,11 @@ def run_command(
         notify_timeout=notify_timeout,
         max_bad_fraction=max_bad_fraction,
         lock_timeout=lock_timeout,
+        engine=engine,
     )
     report = run_monitor(governance, options, progress=_progress_printer())
+    for warning in report.warnings:
+        click.echo(f"govkit: WARNING: {warning}", err=True)
     for alert in report.firing:  # a monitor that sees almost nothing must not look healthy
         if alert.labels["alertname"] == UNKNOWN_AGENTS:
             notes = alert.annotations
@@ -126,7 +140,7 @@ def run_command(
     if write_reviews:
         from monitor.review_files import write_due_reviews
 
-        written = write_due_reviews(governance, events, state, moment)
+        written = write_due_reviews(governance, events, state, moment, engine=engine)
         reviews = [path for path in written if path.suffix == ".md"]
         click.echo(
             f"govkit: wrote {len(reviews)} review(s) under {state.parent / 'reviews'}", err=True
@@ -142,12 +156,15 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
     context = click.get_current_context()
     scratch = context.with_resource(tempfile.TemporaryDirectory(prefix="govkit-traces-"))
     echo = lambda message: click.echo(f"govkit: {message}", err=True)  # noqa: E731
-    return trace_events(events, events_format, governance, Path(scratch), echo)
+    return trace_events(
+        events, events_format, governance, Path(scratch), echo, progress=_progress_printer()
+    )
 
 
 @monitor.command("schedule")
 @governance_option
 @events_option
+@engine_option
 @state_option
 @click.option("--every", default=None, help="Run at this interval, e.g. 15m, 1h, 1d. Default: 1h.")
 @click.option(
@@ -161,6 +178,7 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
 def schedule_command(
     governance_dir: Path,
     events: str,
+    engine: str | None,
     state: Path,
     every: str | None,
     cron: str | None,
@@ -183,6 +201,7 @@ def schedule_command(
         webhooks=list(webhooks),
         notify_timeout=notify_timeout,
         max_bad_fraction=max_bad_fraction,
+        engine=engine,
         trigger=trigger,
     )
     scheduler.run_until_stopped()
@@ -263,5 +282,13 @@ def import_command(
 
     settings = load_mapping(mapping) if mapping is not None else None
     governance = load_governance(governance_dir, today=utc_now().date())
-    convert(source, list(files), governance, out, settings=settings, echo=click.echo)
+    convert(
+        source,
+        list(files),
+        governance,
+        out,
+        settings=settings,
+        echo=click.echo,
+        progress=_progress_printer(),
+    )
     click.echo(f"wrote {out}")

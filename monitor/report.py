@@ -18,10 +18,19 @@ def _figure(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
-def _effect(kind: str, value: float | None) -> str:
+def _effect(finding: dict[str, Any]) -> str:
+    """A share difference in points (proportions; the tail and spread aspects), else a relative
+    change in percent."""
+    value = finding["effect"]
     if value is None:
         return "-"
-    return f"{value:+.3f}" if kind == "proportion" else f"{value:+.1%}"
+    shares = finding["kind"] == "proportion" or finding.get("aspect", "center") != "center"
+    return f"{value:+.3f}" if shares else f"{value:+.1%}"
+
+
+def _metric(finding: dict[str, Any]) -> str:
+    aspect = finding.get("aspect", "center")
+    return finding["metric"] if aspect == "center" else f"{finding['metric']} ({aspect})"
 
 
 def format_text(governance: Governance, report: RunReport) -> str:
@@ -61,8 +70,8 @@ def _agent_lines(charter: Charter, report: RunReport) -> list[str]:
 
 def _finding_line(f: dict[str, Any]) -> str:
     return (
-        f"  {f['metric']:<28}{_figure(f['baseline']):>10}{_figure(f['recent']):>10}"
-        f"{f['n_baseline']:>8}{f['n_recent']:>7}{_effect(f['kind'], f['effect']):>9}"
+        f"  {_metric(f):<28}{_figure(f['baseline']):>10}{_figure(f['recent']):>10}"
+        f"{f['n_baseline']:>8}{f['n_recent']:>7}{_effect(f):>9}"
         f"{_figure(f['q_value'], 2):>9}  {f['verdict']}"
     )
 

@@ -1,11 +1,11 @@
 """The periodic agent review: what an agent did, at what quality and cost, over one period.
 
-A period is the half-open interval [now - period, now). Figures come from the validated `events`
-view (one SQL pass over this period and the previous one of the same length), alerts from the
-monitor's SQLite state (`alerts` table, see monitor/state.py). Budgets are the charter's
-`budget.monthly_usd` prorated to the period with a 30-day month: monthly * period_days / 30.
-`govkit review` prints one review; `write_due_reviews` (called by `govkit monitor schedule`)
-writes every review whose charter's `review.cadence` has come round.
+A period is the half-open interval [now - period, now). Figures come from the engine's summary
+pass over the events (this period and the previous one of the same length, as two windows),
+alerts from the monitor's published state (`playbook.results.read_state_alerts`). Budgets are the
+charter's `budget.monthly_usd` prorated to the period with a 30-day month: monthly *
+period_days / 30. `govkit review` prints one review; `monitor.review_files.write_due_reviews`
+(called by `govkit monitor schedule`) writes every review whose `review.cadence` has come round.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from monitor.engine.events import load_events
+from monitor.engine.engines import open_engine
+from monitor.engine.events import open_events
+from monitor.engine.plan import Plan, windows_table
+from monitor.engine.summaries import summarise
 from playbook.core.charter import Charter
 from playbook.core.clock import WINDOW_PATTERN, iso, parse_instant, parse_window
 from playbook.core.costs import BUCKETS, Spend, human_cost_usd
@@ -27,25 +28,9 @@ from playbook.core.errors import UsageError
 from playbook.core.governance import Governance
 from playbook.results import read_state_alerts
 
+CURRENT, PREVIOUS = "current", "previous"
+MAX_BAD_FRACTION = 0.01  # as `govkit monitor run`'s default
 DAYS_PER_MONTH = 30  # budgets are monthly; a review period is prorated against a 30-day month
-
-# One pass over [previous_from, to): `is_current` splits this period from the previous one.
-_FIGURES_SQL = """
-SELECT ts >= $from AS is_current,
-       count(*) AS tasks,
-       count(*) FILTER (WHERE outcome = 'success') AS successes,
-       count(*) FILTER (WHERE outcome = 'escalated') AS escalations,
-       count(reworked) AS rework_known, count(*) FILTER (WHERE reworked) AS reworked,
-       count(policy_hit) AS policy_known, count(*) FILTER (WHERE policy_hit) AS policy_hits,
-       count(rolled_back) AS rollback_known, count(*) FILTER (WHERE rolled_back) AS rolled_back,
-       avg(customer_feedback) AS customer_feedback_mean,
-       coalesce(sum(reviewer_minutes), 0) AS reviewer_minutes,
-       coalesce(sum(cost_usd), 0) AS inference,
-       coalesce(sum(tooling_cost_usd), 0) AS tooling
-FROM events
-WHERE agent = $agent AND ts >= $previous_from AND ts < $to
-GROUP BY ALL
-"""
 
 
 @dataclass
@@ -77,9 +62,8 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _figures(row: dict[str, Any] | None, hourly_rate: float) -> dict[str, Any]:
-    """The period's figures from one aggregate row (None when the period has no task)."""
-    row = row or {}
+def _figures(row: dict[str, float], hourly_rate: float) -> dict[str, Any]:
+    """The period's figures from its summed base figures (`monitor.engine.summaries.BASE`)."""
     tasks, successes = int(row.get("tasks", 0)), int(row.get("successes", 0))
     minutes = float(row.get("reviewer_minutes", 0.0))
     cost = {
@@ -88,6 +72,7 @@ def _figures(row: dict[str, Any] | None, hourly_rate: float) -> dict[str, Any]:
         "human": human_cost_usd(minutes, hourly_rate),
     }
     cost["total"] = cost["inference"] + cost["tooling"] + cost["human"]
+    feedback_n = row.get("feedback_n", 0)
     return {
         "tasks": tasks,
         "successes": successes,
@@ -96,7 +81,7 @@ def _figures(row: dict[str, Any] | None, hourly_rate: float) -> dict[str, Any]:
         "rework_rate": _ratio(row.get("reworked", 0), row.get("rework_known", 0)),
         "policy_hit_rate": _ratio(row.get("policy_hits", 0), row.get("policy_known", 0)),
         "rollback_rate": _ratio(row.get("rolled_back", 0), row.get("rollback_known", 0)),
-        "customer_feedback_mean": _finite(row.get("customer_feedback_mean")),
+        "customer_feedback_mean": _finite(_ratio(row.get("feedback_sum", 0.0), feedback_n)),
         "reviewer_minutes": minutes,
         "cost": cost,
         "cost_per_successful_task": _ratio(cost["total"], successes),
@@ -104,18 +89,39 @@ def _figures(row: dict[str, Any] | None, hourly_rate: float) -> dict[str, Any]:
 
 
 def period_figures(
-    connection: duckdb.DuckDBPyConnection,
-    agent: str,
+    governance: Governance,
+    charters: list[Charter],
+    events: str,
+    *,
     start: datetime,
     end: datetime,
-    hourly_rate: float,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Figures for [start, end) and for the previous period of the same length."""
-    parameters = {"agent": agent, "from": start, "previous_from": start - (end - start), "to": end}
-    cursor = connection.execute(_FIGURES_SQL, parameters)
-    names = [column[0] for column in cursor.description]
-    rows = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
-    return _figures(rows.get(True), hourly_rate), _figures(rows.get(False), hourly_rate)
+    engine: str | None = None,
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Per charter, the figures for [start, end) and for the period of the same length before
+    it: one pass over the events source."""
+    previous = start - (end - start)
+    windows = {c.id: {CURRENT: (start, end), PREVIOUS: (previous, start)} for c in charters}
+    plan = Plan(end, windows, metrics={c.id: [] for c in charters})
+    rate = governance.organisation.human_hourly_rate_usd
+    source = open_events(
+        events,
+        open_engine(engine, governance.monitor.engine),
+        agents=windows_table(plan),
+        hourly_rate=rate,
+        custom=set(),
+    )
+    try:
+        summaries = summarise(source, plan)
+        source.bad_rows(summaries.reason_counts(), summaries.valid_tasks(), MAX_BAD_FRACTION)
+        return {
+            c.id: (
+                _figures(summaries.base(c.id, CURRENT), rate),
+                _figures(summaries.base(c.id, PREVIOUS), rate),
+            )
+            for c in charters
+        }
+    finally:
+        source.close()
 
 
 def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -166,18 +172,12 @@ def build_reviews(
     now: datetime,
     period: str,
     state: Path,
+    engine: str | None = None,
 ) -> list[Review]:
     """Reviews of `charters` for [now - period, now), reading the events source once."""
     length = parse_period(period)
     start = now - length
-    rate = governance.organisation.human_hourly_rate_usd
-    store = load_events(
-        events, agents={c.id for c in governance.agents}, human_hourly_rate_usd=rate
-    )
-    try:
-        figures = {c.id: period_figures(store.connection, c.id, start, now, rate) for c in charters}
-    finally:
-        store.close()
+    figures = period_figures(governance, charters, events, start=start, end=now, engine=engine)
     reviews = []
     for charter in charters:
         current, previous = figures[charter.id]

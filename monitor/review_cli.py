@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import events_option, governance_option
+from monitor.cli import engine_option, events_option, governance_option
 from playbook.cli import options as shared
 from playbook.core import jsonout
 from playbook.core.clock import utc_now
@@ -18,6 +18,7 @@ from playbook.policy import load_governance
 @click.argument("agent_id", metavar="AGENT")
 @governance_option
 @events_option
+@engine_option
 @click.option(
     "--period",
     default="30d",
@@ -36,6 +37,7 @@ def review(
     agent_id: str,
     governance_dir: Path,
     events: str,
+    engine: str | None,
     period: str,
     now: datetime | None,
     output_format: str,
@@ -55,7 +57,9 @@ def review(
     parse_period(period)
     governance = load_governance(governance_dir, today=moment.date())
     charter = find_charter(governance, agent_id)
-    (result,) = build_reviews(governance, [charter], events, now=moment, period=period, state=state)
+    (result,) = build_reviews(
+        governance, [charter], events, now=moment, period=period, state=state, engine=engine
+    )
     if output_format == "json":
         click.echo(jsonout.dumps(result.document, indent=2))
     else:

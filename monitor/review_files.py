@@ -32,7 +32,12 @@ def _last_review_end(directory: Path) -> datetime | None:
 
 
 def write_due_reviews(
-    governance: Governance, events: str, state_path: Path, now: datetime
+    governance: Governance,
+    events: str,
+    state_path: Path,
+    now: datetime,
+    *,
+    engine: str | None = None,
 ) -> list[Path]:
     """Write the review of every charter whose last review ended a cadence or more before `now`
     (or that has none), period = the cadence. Returns the files written (.md, then .json)."""
@@ -46,7 +51,13 @@ def write_due_reviews(
     written: list[Path] = []
     for days, charters in sorted(due.items()):
         reviews = build_reviews(
-            governance, charters, events, now=now, period=f"{days}d", state=state_path
+            governance,
+            charters,
+            events,
+            now=now,
+            period=f"{days}d",
+            state=state_path,
+            engine=engine,
         )
         for review in reviews:
             directory = root / review.charter.id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,16 +19,16 @@ from monitor.alerting.alerts import (
 from monitor.alerting.notify import Delivery, deliver_outbox, webhook_payload
 from monitor.alerting.rules import Check, evaluate_checks
 from monitor.alerting.state import Receiver, StateStore, failpoint
-from monitor.engine import stats
-from monitor.engine.events import BadRows, load_events
-from monitor.engine.metrics import compute
+from monitor.engine import metrics
+from monitor.engine.drift import drift_findings, weekday_warnings
+from monitor.engine.events import BadRows
 from monitor.engine.series import Trend, agent_trends, trend_windows
+from monitor.engine.summaries import Summaries
 from playbook import results
 from playbook.core.atomic import StagedFile
 from playbook.core.clock import parse_window, utc_now
 from playbook.core.governance import Governance
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
-from playbook.core.windows import BASELINE, RECENT
 from playbook.results import FIRING
 
 Progress = Callable[[str], None]
@@ -44,6 +43,7 @@ class RunOptions:
     max_bad_fraction: float = 0.01
     lock_timeout: float = 10.0
     notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT
+    engine: str | None = None  # duckdb or spark; default: monitor.yaml's, else duckdb
 
 
 @dataclass
@@ -57,6 +57,7 @@ class RunReport:
     delivery: Delivery
     tasks: int
     trends: dict[str, Trend] = field(default_factory=dict)  # per agent, for the snapshot only
+    warnings: list[str] = field(default_factory=list)  # about the run's trustworthiness
 
     @property
     def firing(self) -> list[Alert]:
@@ -69,72 +70,8 @@ class RunReport:
             "alerts": [alert.to_json() for alert in self.alerts],
             "bad_rows": self.bad_rows.to_json(),
             "delivery": self.delivery.to_json(),
+            "warnings": self.warnings,
         }
-
-
-def _clean(value: float | None) -> float | None:
-    """JSON has no infinity or NaN: such figures are reported as null."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def drift_findings(
-    governance: Governance, window_stats: dict[tuple[str, str, str], Any]
-) -> list[dict[str, Any]]:
-    """Test every monitored (agent, metric); BH across the run; verdict with the effect floor."""
-    settings = governance.monitor
-    findings: list[dict[str, Any]] = []
-    tested: list[tuple[dict[str, Any], float]] = []
-    for charter in governance.agents:
-        if charter.monitor is None:
-            continue
-        for metric_id in charter.monitor.metrics:
-            metric = governance.metric(metric_id)
-            base = window_stats[(charter.id, BASELINE, metric_id)]
-            recent = window_stats[(charter.id, RECENT, metric_id)]
-            finding: dict[str, Any] = {
-                "agent": charter.id,
-                "metric": metric_id,
-                "kind": metric.kind,
-                "test": None,
-                "baseline": _clean(base.value),
-                "recent": _clean(recent.value),
-                "n_baseline": base.n,
-                "n_recent": recent.n,
-                "statistic": None,
-                "p_value": None,
-                "q_value": None,
-                "effect": None,
-                "floor": governance.effect_floor(charter, metric_id),
-                "verdict": results.INSUFFICIENT,
-            }
-            findings.append(finding)
-            if not stats.has_enough(base, recent, settings.min_samples):
-                continue
-            result = stats.drift_test(base, recent)
-            finding |= {
-                "test": result.test,
-                "statistic": _clean(result.statistic),
-                "p_value": result.p_value,
-                "effect": result.effect,
-            }
-            finding["_consistent"] = result.consistent
-            tested.append((finding, result.p_value if result.p_value is not None else 1.0))
-    q_values = stats.benjamini_hochberg([p for _, p in tested])
-    for (finding, _), q in zip(tested, q_values, strict=True):
-        metric = governance.metric(finding["metric"])
-        finding["q_value"] = q
-        finding["verdict"] = stats.verdict(
-            finding["effect"],
-            q,
-            fdr=settings.fdr,
-            floor=finding["floor"],
-            worse=metric.worse,
-            consistent=finding.pop("_consistent"),
-        )
-        finding["effect"] = _clean(finding["effect"])
-    return findings
 
 
 def run_monitor(
@@ -142,33 +79,14 @@ def run_monitor(
 ) -> RunReport:
     started = utc_now()
     charters = governance.agents
-    custom = {m.column for m in governance.metrics if m.column}
-    custom |= {
-        column
-        for m in governance.metrics
-        if m.compute is not None
-        for column in [*(m.compute.where or {}), *(m.compute.sum or [])]
-    }
     receivers = [Receiver(r.name, r.url) for r in governance.monitor.receivers]
     receivers += [Receiver("webhook", url) for url in options.webhooks]
 
     with StateStore(options.state, lock_timeout=options.lock_timeout) as state:
-        progress(f"reading events from {options.events}")
-        store = load_events(
-            options.events,
-            agents={c.id for c in charters},
-            human_hourly_rate_usd=governance.organisation.human_hourly_rate_usd,
-            custom_columns=custom,
-            max_bad_fraction=options.max_bad_fraction,
-        )
-        try:
-            tasks = store.connection.execute("SELECT count(*) FROM events").fetchone()[0]
-            progress(f"{tasks:,} valid events; computing metrics for {len(charters)} agents")
-            window_stats = compute(store, governance, charters, options.now)
-            progress("computing daily series and monthly costs")
-            trends = agent_trends(store, governance, charters, options.now)
-        finally:
-            store.close()
+        summaries, bad, unknown = _summarise(governance, options, progress)
+        tasks = summaries.valid_tasks()
+        window_stats = metrics.window_stats(summaries, charters)
+        trends = agent_trends(summaries, governance, charters, options.now)
         progress("testing for drift")
         findings = drift_findings(governance, window_stats)
         checks: list[Check] = []
@@ -177,13 +95,12 @@ def run_monitor(
                 governance, charter, window_stats, min_samples=governance.monitor.min_samples
             )
         conditions = _conditions(governance, findings, checks)
-        bad = store.bad_rows
         conditions.append(
             unknown_agents_condition(
                 governance,
                 share=bad.unknown_share,
                 rows=bad.by_reason.get("unknown_agent", 0),
-                names=store.unknown_agents,
+                names=unknown,
             )
         )
         staged: list[StagedFile] = []
@@ -202,7 +119,7 @@ def run_monitor(
                 now=options.now,
                 source=options.events,
                 tasks=tasks,
-                bad_rows=store.bad_rows.to_json(),
+                bad_rows=bad.to_json(),
                 findings=findings,
                 checks=[check.to_json() for check in checks],
                 conditions=conditions,
@@ -219,24 +136,46 @@ def run_monitor(
             raise
         staged[0].publish()  # after the commit: state and snapshot carry the same run_id
         report = RunReport(
-            options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends
-        )
+            options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends,
+            weekday_warnings(charters, options.now),
+        )  # fmt: skip
         if state.pending_outbox():
             progress("delivering notifications")
             report.delivery = deliver_outbox(state, timeout=options.notify_timeout)
     return report
 
 
+def _summarise(
+    governance: Governance, options: RunOptions, progress: Progress
+) -> tuple[Summaries, BadRows, dict[str, int]]:
+    """One pass over the events on the chosen engine: the summaries, the bad rows (exit 2 when
+    too many) and the most frequent agents without a charter."""
+    summaries, bad = metrics.measure(
+        options.events,
+        governance,
+        governance.agents,
+        options.now,
+        engine=options.engine,
+        max_bad_fraction=options.max_bad_fraction,
+        progress=progress,
+    )
+    progress(f"{summaries.valid_tasks():,} valid events; testing {len(governance.agents)} agents")
+    return summaries, bad, summaries.unknown_agents()
+
+
 def _conditions(
     governance: Governance, findings: list[dict[str, Any]], checks: list[Check]
 ) -> list[Condition]:
     conditions: list[Condition] = []
+    by_metric: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for finding in findings:
-        if finding["verdict"] == results.INSUFFICIENT:
-            continue  # not evaluated: a firing alert stays as it is
-        charter = governance.agent(finding["agent"])
-        active = finding["verdict"] == results.DRIFT
-        conditions.append(drift_condition(governance, charter, finding, active=active))
+        if finding["verdict"] != results.INSUFFICIENT:  # untested: a firing alert stays as is
+            by_metric.setdefault((finding["agent"], finding["metric"]), []).append(finding)
+    for (agent, _), tested in by_metric.items():
+        active = any(finding["verdict"] == results.DRIFT for finding in tested)
+        conditions.append(
+            drift_condition(governance, governance.agent(agent), tested, active=active)
+        )
     for check in checks:
         if check.status == "insufficient_data":
             continue

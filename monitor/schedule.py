@@ -73,6 +73,7 @@ class MonitorScheduler:
         webhooks: list[str] | None = None,
         notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT,
         max_bad_fraction: float = 0.01,
+        engine: str | None = None,
         run_once: Callable[[], Any] | None = None,
     ) -> None:
         self.governance_dir = governance_dir
@@ -82,6 +83,7 @@ class MonitorScheduler:
         self.webhooks = webhooks or []
         self.notify_timeout = notify_timeout
         self.max_bad_fraction = max_bad_fraction
+        self.engine = engine
         self._run_once = run_once or self.monitor_once
         self._scheduler: BackgroundScheduler | None = None
         self._stopped = threading.Event()
@@ -102,14 +104,17 @@ class MonitorScheduler:
             webhooks=self.webhooks,
             notify_timeout=self.notify_timeout,
             max_bad_fraction=self.max_bad_fraction,
+            engine=self.engine,
         )
         report = run_monitor(governance, options)
         LOG.info(
             "run %s: %d events, %d alerts firing", report.run_id, report.tasks, len(report.firing)
         )
         _log_delivery(report.delivery)
+        for warning in report.warnings:
+            LOG.warning("%s", warning)
         # Each charter's review falls due with its review.cadence: written beside the state.
-        for path in write_due_reviews(governance, self.events, self.state, now):
+        for path in write_due_reviews(governance, self.events, self.state, now, engine=self.engine):
             LOG.info("wrote review %s", path)
 
     def _job(self) -> None:

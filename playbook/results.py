@@ -85,6 +85,7 @@ class Finding(Record):
     agent: str
     metric: str
     kind: str
+    aspect: str = "center"  # center; for a continuous metric also tail and spread
     test: str | None = None
     baseline: float | None = None
     recent: float | None = None

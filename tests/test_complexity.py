@@ -91,5 +91,5 @@ def test_the_allow_list_names_functions_that_exist() -> None:
 
 def test_the_measure_sees_methods_and_nested_functions() -> None:
     names = {(m.module, m.name) for m in MEASURED}
-    assert ("monitor.engine.events", "EventStore.close") in names
-    assert ("monitor.engine.metrics", "_proportion_reader.read") in names
+    assert ("monitor.engine.events", "Events.close") in names
+    assert ("monitor.engine.events", "_with_progress.report") in names

@@ -18,7 +18,8 @@ from monitor.alerting.rules import BREACHED, GUARDRAIL, STOP_CONDITION, Check
 from playbook.core.charter import Charter
 from playbook.core.clock import iso
 from playbook.core.governance import Governance
-from playbook.results import AlertRecord
+from playbook.core.model import Metric
+from playbook.results import DRIFT, AlertRecord
 
 METRIC_DRIFT = "MetricDrift"
 GUARDRAIL_BREACH = "GuardrailBreach"
@@ -72,6 +73,13 @@ class Alert:
         return self.record().to_json()
 
 
+CENTER = "center"
+ASPECT_REGIONS = {
+    "tail": "beyond the baseline's 5% {side} values",
+    "spread": "outside the baseline's central 80%",
+}
+
+
 def _labels(alertname: str, charter: Charter, metric: str, severity: str) -> dict[str, str]:
     return {
         "alertname": alertname,
@@ -105,29 +113,54 @@ def _figure(value: float | None) -> str:
 
 
 def drift_condition(
-    governance: Governance, charter: Charter, finding: dict[str, Any], *, active: bool
+    governance: Governance, charter: Charter, findings: list[dict[str, Any]], *, active: bool
 ) -> Condition:
-    metric = governance.metric(finding["metric"])
-    summary = f"{charter.name}: {metric.name} drifted ({finding['verdict']})"
-    effect = finding["effect"]
-    shift = (
-        f"{effect:+.3f}"
-        if metric.kind == "proportion" and effect is not None
-        else f"{effect:+.1%}"
-        if effect is not None
-        else "n/a"
+    """One alert per (agent, metric), whichever aspects of it drifted: the labels (and so the
+    fingerprint) are the metric's; the description says which aspects moved and how."""
+    metric = governance.metric(findings[0]["metric"])
+    drifted = [f for f in findings if f["verdict"] == DRIFT]
+    center = next((f for f in findings if f.get("aspect", CENTER) == CENTER), findings[0])
+    others = [f for f in drifted if f.get("aspect", CENTER) != CENTER]
+    lead = center if center in drifted or not others else others[0]
+    if lead is center:
+        summary = f"{charter.name}: {metric.name} drifted ({center['verdict']})"
+    else:
+        summary = f"{charter.name}: {metric.name} drifted in its {lead['aspect']} (drift)"
+    parts = [_center_sentence(metric, center)]
+    parts += [_aspect_sentence(metric, finding) for finding in others]
+    return Condition(
+        _labels(METRIC_DRIFT, charter, metric.id, "warning"),
+        _annotations(governance, charter, summary, " ".join(parts), "investigate"),
+        active,
     )
-    description = (
+
+
+def _test(finding: dict[str, Any]) -> str:
+    return f"{finding['test']} p={_figure(finding['p_value'])}, q={_figure(finding['q_value'])}"
+
+
+def _center_sentence(metric: Metric, finding: dict[str, Any]) -> str:
+    effect = finding["effect"]
+    if effect is None:
+        shift = "n/a"
+    else:
+        shift = f"{effect:+.3f}" if metric.kind == "proportion" else f"{effect:+.1%}"
+    return (
         f"{metric.name} moved from {_figure(finding['baseline'])} "
         f"(baseline, n={finding['n_baseline']}) "
         f"to {_figure(finding['recent'])} (recent, n={finding['n_recent']}), {shift}; "
-        f"{finding['test']} p={_figure(finding['p_value'])}, q={_figure(finding['q_value'])}. "
-        f"Worse when {metric.worse}."
+        f"{_test(finding)}. Worse when {metric.worse}."
     )
-    return Condition(
-        _labels(METRIC_DRIFT, charter, metric.id, "warning"),
-        _annotations(governance, charter, summary, description, "investigate"),
-        active,
+
+
+def _aspect_sentence(metric: Metric, finding: dict[str, Any]) -> str:
+    side = "lowest" if metric.worse == "lower" else "highest"
+    region = ASPECT_REGIONS[finding["aspect"]].format(side=side)
+    effect = finding["effect"]
+    shift = "n/a" if effect is None else f"{effect * 100:+.1f} points"
+    return (
+        f"Its {finding['aspect']}: the share of tasks {region} changed by {shift}; "
+        f"{_test(finding)}."
     )
 
 

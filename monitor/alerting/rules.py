@@ -7,7 +7,7 @@ value is reported against its target. Each needs `min_samples` tasks, like the d
 
 from __future__ import annotations
 
-from monitor.engine.metrics import WindowStats
+from monitor.engine.summary import WindowSummary
 from playbook.core.charter import Charter
 from playbook.core.governance import Governance
 from playbook.core.windows import DEFAULT_RECENT, RECENT, stop_label
@@ -35,7 +35,7 @@ def _crossed(bound: str, value: float, threshold: float) -> bool:
 def evaluate_checks(
     governance: Governance,
     charter: Charter,
-    stats: dict[tuple[str, str, str], WindowStats],
+    stats: dict[tuple[str, str, str], WindowSummary],
     *,
     min_samples: int,
 ) -> list[Check]:

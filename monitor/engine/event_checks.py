@@ -1,138 +1,254 @@
-"""The SQL that types the columns of an events source and finds the first reason a row is bad.
+"""The checks every event row goes through, written once as an Ibis expression for every engine.
 
-`typed_select` builds the SELECT that `monitor.engine.events.load_events` reads every row through:
-the contract's columns typed (numbers as DOUBLE, flags as BOOLEAN, the catalog's custom columns as
-numbers), the row's time as TIMESTAMPTZ, reviewer time priced as `human_cost_usd`, and `reason`:
-NULL for a good row, else the first of `events.REASONS` it fails (`bad_json` to `unknown_agent`).
-Only column names and quoted literals go into the SQL.
+`checked` types the contract's columns of a raw relation (numbers as float64, flags as booleans,
+the catalog's custom columns as numbers, the time as UTC), prices reviewer time
+(`human_cost_usd`), and names the first reason a row is bad (`reason`, NULL for a good row), in
+the order of `REASONS`:
+
+- `bad_json`: a JSON line that is not an object (JSON sources);
+- `missing_agent`; `bad_timestamp` (no time, or outside 1970-2999); `bad_outcome`;
+- `bad_value`: text where a number or flag belongs, a number that is NaN, infinite or beyond
+  +-MAX_MAGNITUDE (so no sum can overflow), an `agent` that is not text, any field holding an
+  object or a list;
+- `negative_value`: latency, cost or minutes below 0;
+- `unknown_agent`: an agent no charter names (reported, not counted as invalid).
+`bad_csv` (a CSV line that did not parse at all) is counted by the reader, before the checks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from monitor.engine.event_source import Source, SourceColumn
-from monitor.engine.sql import identifier, literal
+import ibis
+import ibis.expr.datatypes as dt
+
 from playbook.core.clock import EARLIEST_DATE, LATEST_DATE
-from playbook.core.costs import human_cost_sql
+from playbook.core.costs import MINUTES_PER_HOUR
 
 OUTCOMES = ("success", "failure", "escalated")
 NON_NEGATIVE = ("latency_s", "cost_usd", "tooling_cost_usd", "reviewer_minutes")
 NUMERIC = (*NON_NEGATIVE, "customer_feedback")
 BOOLEAN = ("reworked", "policy_hit", "rolled_back")
 REQUIRED = ("timestamp", "agent", "outcome")
+REASONS = (
+    "bad_csv",
+    "bad_json",
+    "missing_agent",
+    "bad_timestamp",
+    "bad_outcome",
+    "bad_value",
+    "negative_value",
+    "unknown_agent",
+)
 # A task's latency, cost, minutes or score beyond this is a broken value, not a measurement; the
 # bound keeps every sum and sum of squares over billions of rows far from overflowing.
 MAX_MAGNITUDE = 1e12
+FIRST = datetime.combine(EARLIEST_DATE, time(), UTC)
+AFTER = datetime.combine(LATEST_DATE + timedelta(days=1), time(), UTC)
+UTC_TIMESTAMP = dt.Timestamp(timezone="UTC")
 
 
-def typed_select(
-    columns: dict[str, SourceColumn], source: Source, rate: float, custom_columns: set[str]
-) -> str:
-    """SELECT the contract's columns typed, with the first reason (if any) a row is bad."""
-    present = dict(columns)
-    extra = _custom_columns(present, custom_columns)
-    numbers = {name: _cast(present, name, "DOUBLE") for name in NUMERIC}
-    typed = {**numbers, **{name: _cast(present, name, "BOOLEAN") for name in BOOLEAN}}
-    typed |= {name: _as_number(present[name]) for name in extra}
-    outcome = f"LOWER(TRIM({present['outcome'].text()}))"
-    agent = f"TRIM({present['agent'].text()})"
-    bad_value = _bad_value(present, typed, extra)
-    negative = " OR ".join(f"{numbers[name]} < 0" for name in NON_NEGATIVE) or "false"
-    reason = _first_reason(source, present["agent"], agent, outcome, bad_value, negative)
-    task_id = present["task_id"].text() if "task_id" in present else "CAST(NULL AS VARCHAR)"
-    columns_sql = "".join(f", {typed[name]} AS {identifier(name)}" for name in typed)
-    row = source.row_number or "NULL"
-    return f"""
-        SELECT ts, {agent} AS agent, {outcome} AS outcome,
-               {task_id} AS task_id{columns_sql},
-               {human_cost_sql(numbers["reviewer_minutes"], rate)} AS human_cost_usd,
-               {reason} AS reason, {source.file_name} AS _file, {row} AS _row
-        FROM (SELECT *, {timestamp_sql(present["timestamp"])} AS ts FROM {source.relation})
-    """
+class _Columns:
+    """The raw relation's columns and what each holds (a type, text, or nested values)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.schema = raw.schema()
+
+    def has(self, name: str) -> bool:
+        return name in self.schema
+
+    def kind(self, name: str) -> dt.DataType:
+        return self.schema[name]
+
+    def nested(self, name: str) -> Any:
+        """True where the row holds an object or a list in this column."""
+        flag = f"{name}__nested"
+        if self.has(flag):
+            return self.raw[flag].fill_null(False)
+        kind = self.kind(name)
+        if kind.is_struct() or kind.is_array() or kind.is_map():
+            return self.raw[name].notnull()
+        return ibis.literal(False)
+
+    def text(self, name: str) -> Any:
+        kind = self.kind(name)
+        if kind.is_string():
+            return self.raw[name]
+        if kind.is_struct() or kind.is_array() or kind.is_map():
+            return ibis.null(dt.string)
+        return self.raw[name].cast(dt.string)
+
+    def number(self, name: str) -> Any:
+        if not self.has(name):
+            return ibis.null(dt.float64)
+        kind = self.kind(name)
+        if kind.is_numeric():
+            return self.raw[name].cast(dt.float64)
+        if kind.is_string():
+            return _lenient(self.raw[name], dt.float64)
+        return ibis.null(dt.float64)
+
+    def flag(self, name: str) -> Any:
+        if not self.has(name):
+            return ibis.null(dt.boolean)
+        kind = self.kind(name)
+        if kind.is_boolean():
+            return self.raw[name]
+        if kind.is_numeric():
+            value = self.raw[name]
+            return ibis.cases((value == 1, True), (value == 0, False), else_=ibis.null(dt.boolean))
+        if kind.is_string():
+            text = self.raw[name]
+            return text.try_cast(dt.boolean).coalesce(text.strip().lower().try_cast(dt.boolean))
+        return ibis.null(dt.boolean)
+
+    def custom(self, name: str) -> Any:
+        """A custom column: a number or a flag; true/false (CSV) count as 1/0."""
+        number = self.number(name)
+        if self.kind(name).is_string():
+            as_flag = self.flag(name).cast(dt.float64)
+            return number.coalesce(as_flag)
+        if self.kind(name).is_boolean():
+            return self.raw[name].cast(dt.float64)
+        return number
+
+    def unreadable(self, name: str, typed: Any) -> Any:
+        """A value is there, is not blank, but does not convert to its type (text only: a typed
+        column converts by its type, and a nested one is caught as nested)."""
+        if not self.has(name) or not self.kind(name).is_string():
+            return ibis.literal(False)
+        text = self.text(name)
+        blank = text.isnull() | (text.strip() == "")  # only where the value did not convert
+        return typed.isnull().ifelse(~blank, False).fill_null(False)
+
+    def timestamp(self, from_epoch: Callable[[Any], Any]) -> Any:
+        """The row's time in UTC; NULL when it is no time, or outside govkit's calendar.
+        `from_epoch`: the engine's conversion of (fractional) epoch seconds to a UTC time."""
+        raw, kind = self.raw["timestamp"], self.kind("timestamp")
+        if kind.is_timestamp() or kind.is_date():
+            return _in_calendar(raw.cast(UTC_TIMESTAMP))
+        epoch = raw.cast(dt.float64) if kind.is_numeric() else None
+        if kind.is_string():
+            parsed = _in_calendar(_lenient(raw, UTC_TIMESTAMP))
+            epoch = _lenient(raw, dt.float64)
+            return parsed.coalesce(_from_epoch(epoch, from_epoch))
+        return _from_epoch(epoch, from_epoch) if epoch is not None else ibis.null(UTC_TIMESTAMP)
 
 
-def _custom_columns(present: dict[str, SourceColumn], custom_columns: set[str]) -> list[str]:
-    """The catalog's own columns the source has, beyond the contract's, sorted."""
-    contract = {*NUMERIC, *BOOLEAN, *REQUIRED}
-    return sorted(name for name in custom_columns if name in present and name not in contract)
+def _lenient(text: Any, to: dt.DataType) -> Any:
+    """`text` as a number or a time. Both engines' casts already skip surrounding blanks (checked
+    by the DuckDB/Spark parity tests); an explicit trim would cost more than the conversion on a
+    large text source."""
+    return text.try_cast(to)
 
 
-def _cast(present: dict[str, SourceColumn], name: str, sql_type: str) -> str:
-    """The column as `sql_type`, NULL where it does not convert; all NULL when it is missing."""
-    if name not in present:
-        return f"CAST(NULL AS {sql_type})"
-    return f"TRY_CAST({present[name].text()} AS {sql_type})"
+def _stripped(text: Any) -> Any:
+    """`text` without surrounding blanks, trimmed only where it starts or ends with one."""
+    first = text.substr(0, 1).ascii_str()
+    last = text.substr(text.length() - 1, 1).ascii_str()
+    return ((first <= 32) | (last <= 32)).ifelse(text.strip(), text)
 
 
-def _as_number(column: SourceColumn) -> str:
-    """A custom column: a number or a flag; true/false (CSV) count as 1/0."""
-    text = column.text()
-    return f"COALESCE(TRY_CAST({text} AS DOUBLE), TRY_CAST(TRY_CAST({text} AS BOOLEAN) AS DOUBLE))"
+def _in_calendar(moment: Any) -> Any:
+    inside = (moment >= ibis.literal(FIRST)) & (moment < ibis.literal(AFTER))
+    return inside.ifelse(moment, ibis.null(UTC_TIMESTAMP))
 
 
-def _bad_value(present: dict[str, SourceColumn], typed: dict[str, str], extra: list[str]) -> str:
-    """True where the agent is no string, or a value is there but does not convert to its type,
-    is not finite or beyond MAX_MAGNITUDE, or is nested (an object or a list)."""
-    unreadable = [
-        f"({present[name].text()} IS NOT NULL AND TRIM({present[name].text()}) <> '' "
-        f"AND {typed[name]} IS NULL)"
-        for name in typed
-        if name in present
-    ]
-    out_of_range = [
-        f"(NOT isfinite({typed[name]}) OR abs({typed[name]}) > {MAX_MAGNITUDE:.0e})"
-        for name in [*NUMERIC, *extra]
-        if name in present
-    ]
-    read = [*REQUIRED, "task_id", *typed]
-    nested = [present[name].nested() for name in read if name in present]
-    bad_value = " OR ".join([*unreadable, *out_of_range, *nested]) or "false"
-    return f"NOT {present['agent'].is_string()} OR {bad_value}"
+def _from_epoch(seconds: Any, convert: Callable[[Any], Any]) -> Any:
+    """Epoch seconds to the millisecond, range-checked before conversion (a year past 294247
+    fails in SQL)."""
+    inside = (seconds >= FIRST.timestamp()) & (seconds < AFTER.timestamp())
+    return convert(inside.ifelse((seconds * 1000).round() / 1000, ibis.null(dt.float64)))
 
 
-def _first_reason(
-    source: Source,
-    agent_column: SourceColumn,
-    agent: str,
-    outcome: str,
-    bad_value: str,
-    negative: str,
-) -> str:
-    """A CASE naming the first check a row fails, in the order of `events.REASONS`."""
-    outcomes = ", ".join(literal(o) for o in OUTCOMES)
-    not_an_object = "_json IS NULL OR json_type(_json) <> 'OBJECT'"
-    return f"""CASE
-        {f"WHEN {not_an_object} THEN 'bad_json'" if source.kind == "json" else ""}
-        WHEN {agent} IS NULL OR {agent} = '' THEN
-            CASE WHEN {agent_column.nested()} THEN 'bad_value' ELSE 'missing_agent' END
-        WHEN ts IS NULL THEN 'bad_timestamp'
-        WHEN {outcome} IS NULL OR {outcome} NOT IN ({outcomes}) THEN 'bad_outcome'
-        WHEN {bad_value} THEN 'bad_value'
-        WHEN {negative} THEN 'negative_value'
-        WHEN {agent} NOT IN (SELECT agent FROM charter_agents) THEN 'unknown_agent'
-    END"""
+def _out_of_range(value: Any) -> Any:
+    return (value.isnan() | value.isinf() | (value.abs() > MAX_MAGNITUDE)).fill_null(False)
 
 
-def timestamp_sql(column: SourceColumn) -> str:
-    """The row's time as TIMESTAMPTZ; NULL when it is no time, or outside govkit's calendar."""
-    first = datetime.combine(EARLIEST_DATE, time(), UTC)
-    after = datetime.combine(LATEST_DATE + timedelta(days=1), time(), UTC)
-
-    def in_calendar(moment: str) -> str:
-        return (
-            f"CASE WHEN {moment} >= {literal(first.isoformat())} "
-            f"AND {moment} < {literal(after.isoformat())} THEN {moment} END"
-        )
-
-    # Epoch seconds are checked before conversion: to_timestamp() fails on a year past 294247.
-    epoch = f"TRY_CAST({column.text()} AS DOUBLE)"
-    from_epoch = (
-        f"CASE WHEN {epoch} >= {first.timestamp():.0f} AND {epoch} < {after.timestamp():.0f} "
-        f"THEN to_timestamp({epoch}) END"
+def checked(
+    raw: Any,
+    *,
+    agents: Any,
+    hourly_rate: float,
+    custom: set[str],
+    from_epoch: Callable[[Any], Any],
+) -> Any:
+    """The raw relation typed and checked: the contract's columns, `human_cost_usd`, `reason`,
+    `_file`, `_row`, and the columns of `agents` (an Ibis table of the charters' ids, `agent`,
+    with whatever each agent needs beside, such as its windows). Typed first, then checked on
+    the typed columns, so each value is converted once; an agent is known when it is in
+    `agents` (a join, far cheaper per row than a list of ids)."""
+    columns = _Columns(raw)
+    extra = sorted(n for n in custom if columns.has(n) and n not in {*NUMERIC, *BOOLEAN, *REQUIRED})
+    numbers = {name: columns.number(name) for name in NUMERIC}
+    flags = {name: columns.flag(name) for name in BOOLEAN}
+    customs = {name: columns.custom(name) for name in extra}
+    typed = raw.select(
+        ts=columns.timestamp(from_epoch),
+        agent=_stripped(columns.text("agent")),
+        outcome=_outcome(columns.text("outcome")),
+        task_id=columns.text("task_id") if columns.has("task_id") else ibis.null(dt.string),
+        **numbers,
+        **flags,
+        **customs,
+        _bad_json=raw["_bad_json"].fill_null(True) if columns.has("_bad_json") else False,
+        _agent_nested=columns.nested("agent"),
+        _bad_value=_bad_value(columns, {**numbers, **flags, **customs}, [*NUMERIC, *extra]),
+        _file=raw["_file"].cast(dt.string),
+        _row=raw["_row"].cast(dt.int64),
     )
-    if "TIMESTAMP" in column.type or column.type == "DATE":
-        return in_calendar(f"TRY_CAST({column.raw} AS TIMESTAMPTZ)")
-    if column.type in {"VARCHAR", "JSON"}:
-        return f"COALESCE({in_calendar(f'TRY_CAST({column.text()} AS TIMESTAMPTZ)')}, {from_epoch})"
-    return from_epoch
+    joined = typed.left_join(agents.mutate(_known=True), "agent")
+    return joined.select(
+        *[name for name in joined.columns if name not in HELPERS],
+        human_cost_usd=joined.reviewer_minutes / MINUTES_PER_HOUR * float(hourly_rate),
+        reason=_first_reason(joined),
+    )
+
+
+def _outcome(text: Any) -> Any:
+    """The outcome as written, or, where it is not one as written, trimmed and in lower case."""
+    return ibis.cases((text.isin(OUTCOMES), text), else_=_stripped(text).lower())
+
+
+HELPERS = ("_bad_json", "_agent_nested", "_bad_value", "_known")
+
+
+def _first_reason(typed: Any) -> Any:
+    """The first check a typed row fails, in the order of REASONS (NULL: a good row)."""
+    negative = ibis.literal(False)
+    for name in NON_NEGATIVE:
+        negative = negative | (typed[name] < 0).fill_null(False)
+    missing_agent = typed.agent.isnull() | (typed.agent == "")
+    known = typed._known.fill_null(False)
+    return ibis.cases(
+        (typed._bad_json, "bad_json"),
+        (missing_agent & ~typed._agent_nested, "missing_agent"),
+        (missing_agent, "bad_value"),  # an agent given as an object or a list
+        (typed.ts.isnull(), "bad_timestamp"),
+        (typed.outcome.isnull() | ~typed.outcome.isin(OUTCOMES), "bad_outcome"),
+        (typed._bad_value, "bad_value"),
+        (negative, "negative_value"),
+        (~known, "unknown_agent"),
+        else_=ibis.null(dt.string),
+    )
+
+
+def _bad_value(columns: _Columns, typed: dict[str, Any], ranged: list[str]) -> Any:
+    """Unconvertible, non-finite or huge numbers, a non-text agent, nested values anywhere."""
+    bad = (
+        columns.raw["_agent_not_text"].fill_null(False)
+        if columns.has("_agent_not_text")
+        else (ibis.literal(False))
+    )
+    for name, value in typed.items():
+        bad = bad | columns.unreadable(name, value)
+    for name in ranged:
+        if columns.has(name):
+            bad = bad | _out_of_range(typed[name])
+    for name in [*REQUIRED, "task_id", *typed]:
+        if columns.has(name):
+            bad = bad | columns.nested(name)
+    return bad

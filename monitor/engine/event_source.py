@@ -13,8 +13,10 @@ the next, a CSV line may have a column too many. So:
 - Columnar sources keep their types; a nested column (struct, list, map) counts as `bad_value`
   wherever it holds a value.
 
-`SourceColumn` gives, for one column, the SQL for its value as text and whether a row holds a
-nested value there; the events module builds its checks and typed columns from those.
+`open_duckdb_source` turns all of them into one uniform raw relation for the checks
+(`monitor.engine.event_checks`): typed columns kept as they are, text columns as text, and for JSON
+per column its value as text plus `<name>__nested`, with `_agent_not_text` and `_bad_json`; every
+source adds `_file` and `_row`, where a row came from (file and 1-based data row).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from monitor.engine.raw import RawEvents
 from monitor.engine.sql import identifier, literal
 from playbook.core.errors import UsageError
 
@@ -173,3 +177,56 @@ def rejected_rows(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, int]
         ).fetchall()
     except duckdb.CatalogException:
         return []
+
+
+REQUIRED = ("timestamp", "agent", "outcome")
+RAW = "govkit_raw"
+READER_COLUMNS = ("filename", "file_row_number")  # added by the readers: where a row came from
+
+
+def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec: str) -> RawEvents:
+    """`--events` as the uniform raw relation in `connection` (an Ibis `backend` over it), text
+    sources parsed once."""
+    source = resolve_source(spec)
+    if source.attach:
+        connection.execute(f"ATTACH {literal(source.attach)} AS src (READ_ONLY)")
+    columns = source_columns(connection, source)
+    missing = [column for column in REQUIRED if column not in columns]
+    if missing:
+        raise UsageError(
+            f"{source.description}: missing required column(s) {', '.join(missing)}; "
+            f"found {', '.join(sorted(set(columns) - set(READER_COLUMNS))) or 'none'}"
+        )
+    select = _raw_select(source, columns)
+    if source.materialise:  # text: parsed once, on disk; rowid follows the order read
+        connection.execute("SET preserve_insertion_order = true")  # rows keep the file's order
+        connection.execute(f"CREATE TABLE {RAW}_rows AS {select}")
+        connection.execute("SET preserve_insertion_order = false")
+        connection.execute(
+            f"CREATE VIEW {RAW} AS SELECT * EXCLUDE (_row), "
+            f"rowid + 1 - min(rowid) OVER (PARTITION BY _file) AS _row FROM {RAW}_rows"
+        )
+    else:
+        connection.execute(f"CREATE VIEW {RAW} AS {select}")
+    rejected = rejected_rows(connection) if source.kind == "csv" else []
+    return RawEvents(backend.table(RAW), source.description, rejected=rejected)
+
+
+def _raw_select(source: Source, columns: dict[str, SourceColumn]) -> str:
+    row = source.row_number or "CAST(NULL AS BIGINT)"
+    location = f"{source.file_name} AS _file, {row} AS _row"
+    if source.kind == "json":
+        fields = ", ".join(
+            f"{column.text()} AS {identifier(name)}, "
+            f"{column.nested()} AS {identifier(name + '__nested')}"
+            for name, column in sorted(columns.items())
+        )
+        agent = columns["agent"]
+        flags = (
+            f"NOT {agent.is_string()} AS _agent_not_text, "
+            "(_json IS NULL OR json_type(_json) <> 'OBJECT') AS _bad_json"
+        )
+        return f"SELECT {fields}, {flags}, {location} FROM {source.relation}"
+    hidden = {*READER_COLUMNS, "_row"}
+    kept = ", ".join(identifier(name) for name in columns if name not in hidden)
+    return f"SELECT {kept}, {location} FROM {source.relation}"

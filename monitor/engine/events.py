@@ -1,52 +1,33 @@
-"""Read per-task agent events into DuckDB, typed and validated row by row.
+"""Agent events as the monitor reads them: a source opened by an engine, every row checked.
 
-Sources are resolved by `monitor.engine.event_source` (CSV, JSON, Parquet, a DuckDB table). Every
-row is checked once; a bad row is skipped and counted by reason, with up to five example rows per
-reason.
-The valid rows land in the table `events` with the contract's columns, plus `human_cost_usd`
-(reviewer time priced at the organisation's hourly rate) and any custom columns the metric catalog
-names. A number must be finite and within +-MAX_MAGNITUDE, so no sum can overflow; a timestamp
-must fall within the calendar govkit works in (playbook.core.clock.EARLIEST_DATE to LATEST_DATE).
-The SQL that types and checks each row is `monitor.engine.event_checks`.
+`open_events` asks an engine (`monitor.engine.engines`: DuckDB by default, or Spark) for the raw
+relation of `--events` and puts it through the checks (`monitor.engine.event_checks`), all as one
+lazy Ibis expression: nothing is read yet. The summary pass (`monitor.engine.summaries`) reads it
+once; `Events.bad_rows` then counts what it skipped by reason, with up to five example rows per
+reason (`file:row`, rows counted from 1; `file:line N` for a CSV line that did not parse), and
+refuses a source with too many invalid rows.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import weakref
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
+import numpy as np
+import pyarrow as pa
 
-from monitor.engine.event_checks import REQUIRED, typed_select
-from monitor.engine.event_source import (
-    Source,
-    rejected_rows,
-    resolve_source,
-    source_columns,
-)
+from monitor.engine.engines import Engine
+from monitor.engine.event_checks import REASONS, checked
 from monitor.engine.sql import literal
 from playbook.core.atomic import StagedFile
 from playbook.core.errors import UsageError
 
 MAX_EXAMPLES = 5
-# DuckDB's own budget; the arrays handed to numpy come on top. A parsed text source spills to disk.
-MEMORY_LIMIT = "768MB"
-
-# Reasons a row is skipped, in the order they are checked (a row counts under its first reason).
-REASONS = (
-    "bad_csv",
-    "bad_json",
-    "missing_agent",
-    "bad_timestamp",
-    "bad_outcome",
-    "bad_value",
-    "negative_value",
-    "unknown_agent",
-)
+PROGRESS_EVERY = 2.0  # seconds between progress lines of a long query
 
 
 @dataclass
@@ -76,159 +57,132 @@ class BadRows:
         return {"count": self.count, "by_reason": self.by_reason, "examples": self.examples}
 
 
-class EventStore:
-    """An in-memory DuckDB database holding the validated `events` table."""
+class Events:
+    """The checked events of one source, on one engine; queries over them run through `run`."""
 
-    def __init__(
-        self,
-        connection: duckdb.DuckDBPyConnection,
-        bad_rows: BadRows,
-        columns: set[str],
-        workdir: Path | None = None,
-        unknown_agents: dict[str, int] | None = None,
-    ) -> None:
-        self.connection = connection
-        self.bad_rows = bad_rows
-        self.columns = columns  # the columns the source has (plus derived human_cost_usd)
-        self.unknown_agents = unknown_agents or {}  # most frequent names without a charter
-        # The scratch database of a text source goes with the store, even one never closed.
-        self._cleanup = (
-            weakref.finalize(self, shutil.rmtree, str(workdir), ignore_errors=True)
-            if workdir is not None
-            else None
+    def __init__(self, engine: Engine, raw: Any, agents: Any, rate: float, custom: set[str]):
+        self.engine = engine
+        self.description = raw.description
+        self.rejected = raw.rejected
+        columns = set(raw.table.columns)
+        self.present = {name for name in columns if not name.startswith("_") and "__" not in name}
+        if "reviewer_minutes" in self.present:
+            self.present.add("human_cost_usd")
+        self.checked = checked(
+            raw.table, agents=agents, hourly_rate=rate, custom=custom, from_epoch=engine.from_epoch
         )
+
+    def run(self, expression: Any, *, progress: Any = None) -> Any:
+        """Execute on the engine; a pyarrow table. Engine errors are the source's problem."""
+        try:
+            if progress is None or not hasattr(self.engine, "progress"):
+                return self.engine.backend.to_pyarrow(expression)
+            return _with_progress(self.engine, expression, progress)
+        except (duckdb.Error, ibis.common.exceptions.IbisError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise UsageError(f"{self.description}: cannot read events: {first}") from None
+
+    def fetch(self, expression: Any, *, progress: Any = None) -> dict[str, np.ndarray]:
+        """A small result as numpy arrays, by column; text columns as object arrays."""
+        return _arrays(self.run(expression, progress=progress))
+
+    def bad_rows(self, reasons: dict[str, int], valid: int, max_fraction: float) -> BadRows:
+        """Rows skipped by reason, with examples; UsageError (exit 2) when too many are bad."""
+        by_reason = dict(reasons)
+        if self.rejected:
+            by_reason["bad_csv"] = len(self.rejected)
+        bad = BadRows(total=valid + sum(by_reason.values()))
+        bad.by_reason = dict(sorted(by_reason.items(), key=lambda item: REASONS.index(item[0])))
+        if self.rejected:
+            bad.examples["bad_csv"] = [
+                f"{Path(file).name}:line {line}" for file, line in self.rejected[:MAX_EXAMPLES]
+            ]
+        if set(reasons):
+            bad.examples |= self._examples()
+        bad.examples = dict(sorted(bad.examples.items(), key=lambda item: REASONS.index(item[0])))
+        if bad.total and bad.invalid / bad.total > max_fraction:
+            raise UsageError(_too_many_bad_rows(self.description, bad, max_fraction))
+        return bad
+
+    def check(self, max_fraction: float = 1.0) -> BadRows:
+        """Only the row checks, without a summary pass: one `GROUP BY reason` over the source."""
+        table = self.checked
+        counts = self.run(table.group_by("reason").aggregate(n=table.count())).to_pylist()
+        reasons = {row["reason"]: row["n"] for row in counts if row["reason"] is not None}
+        valid = sum(row["n"] for row in counts if row["reason"] is None)
+        return self.bad_rows(reasons, valid, max_fraction)
+
+    def valid(self) -> Any:
+        """The rows that passed every check (an Ibis table)."""
+        return self.checked.filter(self.checked.reason.isnull())
+
+    def _examples(self) -> dict[str, list[str]]:
+        table = self.checked.filter(self.checked.reason.notnull())
+        ranked = table.mutate(
+            rank=ibis.row_number().over(group_by=table.reason, order_by=[table._file, table._row])
+        )
+        rows = ranked.filter(ranked["rank"] < MAX_EXAMPLES).select("reason", "_file", "_row")
+        found: dict[str, list[str]] = {}
+        result = self.run(rows.order_by(["reason", "_file", "_row"])).to_pylist()
+        for row in result:
+            file_name = row["_file"]
+            where = f"{Path(file_name).name}:{row['_row']}" if file_name else self.description
+            if row["_row"] is None and file_name:
+                where = f"{file_name}"
+            found.setdefault(row["reason"], []).append(where)
+        return found
 
     def close(self) -> None:
-        self.connection.close()
-        if self._cleanup is not None:
-            self._cleanup()
+        self.engine.close()
 
 
-def load_events(
-    spec: str,
-    *,
-    agents: set[str],
-    human_hourly_rate_usd: float,
-    custom_columns: set[str] = frozenset(),  # type: ignore[assignment]
-    max_bad_fraction: float = 0.01,
-    threads: int | None = None,
-) -> EventStore:
-    """Read and validate a source; raise UsageError (exit 2) when too many rows are bad."""
-    source = resolve_source(spec)
-    # A text source is parsed once into a table; on disk, so that memory stays bounded.
-    workdir = Path(tempfile.mkdtemp(prefix="govkit-events-")) if source.materialise else None
+def open_events(
+    spec: str, engine: Engine, *, agents: Any, hourly_rate: float, custom: set[str]
+) -> Events:
+    """`--events` on `engine`, checked (lazily: nothing is read until a query runs). `agents`:
+    the charters' ids, as a set or as an Ibis table with an `agent` column (and, for the summary
+    pass, each agent's windows: `summaries.windows_table`)."""
+    if isinstance(agents, set | frozenset | list):
+        agents = ibis.memtable({"agent": sorted(agents)}, schema={"agent": "string"})
+    return Events(engine, engine.raw_events(spec), agents, hourly_rate, custom)
+
+
+def _arrays(table: Any) -> dict[str, np.ndarray]:
+    """A small result (a pyarrow table) as numpy arrays; text columns as object arrays."""
+    arrays = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            arrays[name] = np.array(column.to_pylist(), dtype=object)
+        else:
+            arrays[name] = column.to_numpy(zero_copy_only=False)
+    return arrays
+
+
+def _with_progress(engine: Any, expression: Any, progress: Any) -> Any:
+    """Run the query while a thread reports the engine's progress every few seconds."""
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(PROGRESS_EVERY):
+            share = engine.progress()
+            if share is not None:
+                progress(f"{share:.0f}% of the events read")
+
+    reporter = threading.Thread(target=report, daemon=True)
+    reporter.start()
     try:
-        connection = duckdb.connect(str(workdir / "events.duckdb") if workdir else ":memory:")
-    except duckdb.Error as exc:
-        if workdir is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
-        raise UsageError(f"{workdir}: cannot open a scratch database: {_first_line(exc)}") from None
-    store = EventStore(connection, BadRows(), set(), workdir)
-    try:
-        _configure(connection, workdir, threads)
-        if source.attach:
-            connection.execute(f"ATTACH {literal(source.attach)} AS src (READ_ONLY)")
-        columns = source_columns(connection, source)
-        missing = [column for column in REQUIRED if column not in columns]
-        if missing:
-            raise UsageError(
-                f"{source.description}: missing required column(s) {', '.join(missing)}; "
-                f"found {', '.join(sorted(columns)) or 'none'}"
-            )
-        connection.execute("CREATE TEMP TABLE charter_agents (agent VARCHAR PRIMARY KEY)")
-        if agents:
-            placeholders = ", ".join(["(?)"] * len(agents))
-            connection.execute(f"INSERT INTO charter_agents VALUES {placeholders}", sorted(agents))
-        select = typed_select(columns, source, human_hourly_rate_usd, custom_columns)
-        kind = "TABLE" if source.materialise else "TEMP VIEW"
-        connection.execute(f"CREATE {kind} checked AS {select}")
-        store.bad_rows = _count_bad_rows(connection, source)
-        bad_rows = store.bad_rows
-        if bad_rows.total and bad_rows.invalid / bad_rows.total > max_bad_fraction:
-            raise UsageError(_too_many_bad_rows(source, bad_rows, max_bad_fraction))
-        store.unknown_agents = (
-            _unknown_agents(connection) if "unknown_agent" in bad_rows.by_reason else {}
-        )
-        connection.execute(
-            "CREATE TEMP VIEW events AS SELECT * EXCLUDE (reason, _file, _row) FROM checked "
-            "WHERE reason IS NULL"
-        )
-    except duckdb.Error as exc:
-        store.close()
-        raise UsageError(f"{source.description}: cannot read events: {_first_line(exc)}") from None
-    except BaseException:
-        store.close()
-        raise
-    store.columns = set(columns)
-    if "reviewer_minutes" in store.columns:
-        store.columns.add("human_cost_usd")
-    return store
+        return engine.backend.to_pyarrow(expression)
+    finally:
+        done.set()
+        reporter.join()
 
 
-def _configure(
-    connection: duckdb.DuckDBPyConnection, workdir: Path | None, threads: int | None
-) -> None:
-    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    connection.execute("SET enable_progress_bar = false")  # stdout may be the JSON report
-    if workdir is not None:
-        connection.execute(f"SET temp_directory = {literal(str(workdir / 'spill'))}")
-    if threads:
-        connection.execute(f"SET threads = {int(threads)}")
-    connection.execute("SET TimeZone = 'UTC'")
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0]
-
-
-def _count_bad_rows(connection: duckdb.DuckDBPyConnection, source: Source) -> BadRows:
-    counts = connection.execute(
-        "SELECT reason, count(*) FROM checked GROUP BY ALL ORDER BY reason NULLS FIRST"
-    ).fetchall()
-    bad = BadRows(total=sum(count for _, count in counts))
-    bad.by_reason = {reason: count for reason, count in counts if reason is not None}
-    rejected = rejected_rows(connection) if source.kind == "csv" else []
-    if rejected:
-        bad.total += len(rejected)
-        bad.by_reason["bad_csv"] = len(rejected)
-        # Lines counted as the file has them (the header is line 1).
-        bad.examples["bad_csv"] = [
-            f"{Path(file).name}:line {line}" for file, line in rejected[:MAX_EXAMPLES]
-        ]
-    if set(bad.by_reason) - {"bad_csv"}:
-        # Row numbers are only worked out when there is something to point at.
-        # A parsed text file's rowid follows the order its rows were read in.
-        row = "rowid - min(rowid) OVER (PARTITION BY _file) + 1" if source.materialise else "_row"
-        examples = connection.execute(
-            f"""
-            WITH numbered AS (SELECT reason, _file, {row} AS row FROM checked)
-            SELECT reason, _file, row FROM numbered WHERE reason IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY reason ORDER BY _file, row) <= ?
-            ORDER BY reason, _file, row
-            """,
-            [MAX_EXAMPLES],
-        ).fetchall()
-        for reason, file_name, row in examples:
-            where = f"{Path(file_name).name}:{row}" if file_name else f"{source.description}:{row}"
-            bad.examples.setdefault(reason, []).append(where)
-    bad.by_reason = dict(sorted(bad.by_reason.items(), key=lambda item: REASONS.index(item[0])))
-    return bad
-
-
-def _unknown_agents(connection: duckdb.DuckDBPyConnection, limit: int = 10) -> dict[str, int]:
-    rows = connection.execute(
-        "SELECT agent, count(*) AS n FROM checked WHERE reason = 'unknown_agent' "
-        "GROUP BY agent ORDER BY n DESC, agent LIMIT ?",
-        [limit],
-    ).fetchall()
-    return {str(agent): int(count) for agent, count in rows}
-
-
-def _too_many_bad_rows(source: Source, bad: BadRows, limit: float) -> str:
+def _too_many_bad_rows(description: str, bad: BadRows, limit: float) -> str:
     parts = ", ".join(f"{reason} {count}" for reason, count in bad.by_reason.items())
     examples = "; ".join(f"{reason}: {', '.join(rows)}" for reason, rows in bad.examples.items())
     return (
-        f"{source.description}: {bad.invalid} of {bad.total} rows are invalid "
+        f"{description}: {bad.invalid} of {bad.total} rows are invalid "
         f"({bad.invalid / bad.total:.1%}), more than --max-bad-fraction {limit:g}; "
         f"nothing was changed. By reason: {parts}. Examples: {examples}"
     )

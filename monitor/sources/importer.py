@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import glob
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from monitor.sources.values import DecodeError, loads
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path
 from playbook.core.governance import Governance
 from playbook.core.settings import SourceSettings
+
+PROGRESS_EVERY = 2.0  # seconds between progress lines while mapping tasks
 
 WRITABLE = (".parquet", ".csv")  # the issue asks for Parquet or CSV events
 TEXT_COLUMNS = ("agent", "task_id", "outcome")
@@ -75,6 +78,7 @@ def import_traces(
     governance: Governance,
     *,
     settings: SourceSettings | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> ImportResult:
     """Read the trace files of `source` and map each task to an event row."""
     reader = get_source(source)
@@ -84,14 +88,21 @@ def import_traces(
     collecting = gc.isenabled()
     gc.disable()  # millions of acyclic containers: the cyclic GC would only rescan them
     try:
+        size = sum(path.stat().st_size for path in paths if path.is_file())
+        progress(f"reading {len(paths)} {source} file(s), {size / 2**20:,.1f} MB")
         tasks, skipped = reader.read(list(paths), settings)
         result = ImportResult(skipped=skipped)
-        for task in tasks:
+        progress(f"read {len(tasks):,} task(s); mapping them to charters and prices")
+        shown = time.monotonic()
+        for done, task in enumerate(tasks, 1):
             row = to_event(
                 task, settings=settings, pricing=pricing, charters=charters, result=result
             )
             if row is not None:
                 result.rows.append(row)
+            if done % 10_000 == 0 and time.monotonic() - shown >= PROGRESS_EVERY:
+                shown = time.monotonic()
+                progress(f"mapped {done:,} of {len(tasks):,} tasks")
     finally:
         if collecting:
             gc.enable()
@@ -221,14 +232,17 @@ def convert(
     *,
     settings: SourceSettings | None = None,
     echo: Callable[[str], None] = lambda _: None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> ImportResult:
-    """Import the files and write the events; no tasks at all is an error (exit 2)."""
+    """Import the files and write the events; no tasks at all is an error (exit 2). `progress`
+    hears each stage of a long import (the CLI prints it on stderr when that is a terminal)."""
     _check_suffix(out)
     paths = expand(patterns)
-    result = import_traces(source, paths, governance, settings=settings)
+    result = import_traces(source, paths, governance, settings=settings, progress=progress)
     summary = format_summary(result, source, len(paths))
     if not result.rows:
         raise UsageError(f"no agent tasks to write\n{summary}")
+    progress(f"writing {len(result.rows):,} events to {out}")
     write_events(result.rows, out)
     echo(summary)
     return result
@@ -240,6 +254,7 @@ def trace_events(
     governance: Governance,
     scratch: Path,
     echo: Callable[[str], None],
+    progress: Callable[[str], None] = lambda _: None,
 ) -> str:
     """The events source `monitor run` should read: `events` itself, or a Parquet file in
     `scratch` converted from a trace export (named by `events_format`, else detected)."""
@@ -254,5 +269,5 @@ def trace_events(
         if events_format == "events":
             return events
     out = scratch / "events.parquet"
-    convert(events_format, [events], governance, out, echo=echo)
+    convert(events_format, [events], governance, out, echo=echo, progress=progress)
     return str(out)

@@ -78,9 +78,14 @@ class Governance:
 
     def effect_floor(self, charter: Charter, metric_id: str) -> float:
         """The charter's floor for the metric, else the catalog's, else the kind's default."""
+        own = self.own_effect_floor(charter, metric_id)
+        if own is not None:
+            return own
+        return getattr(self.monitor.effect_floors, self.metric(metric_id).kind)
+
+    def own_effect_floor(self, charter: Charter, metric_id: str) -> float | None:
+        """A floor set for this metric by the charter, else by the catalog; None: the kind's
+        default applies (and, for a rare rate, the rare-rate rule may lower it)."""
         if charter.monitor is not None and metric_id in charter.monitor.effect_floors:
             return charter.monitor.effect_floors[metric_id]
-        metric = self.metric(metric_id)
-        if metric.effect_floor is not None:
-            return metric.effect_floor
-        return getattr(self.monitor.effect_floors, metric.kind)
+        return self.metric(metric_id).effect_floor

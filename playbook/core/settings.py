@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from playbook.core.types import NonNegative, Schema, Slug, Text, Window
 
@@ -55,16 +56,29 @@ HttpUrl = Annotated[
 
 
 class EffectFloors(Schema):
-    """The smallest shift worth acting on, per metric kind (a metric may set its own).
+    """The smallest shift worth acting on, per metric kind (a metric may set its own) and per
+    aspect of a continuous metric's distribution (`monitor.engine.stats.effect_floor`).
 
-    proportion: absolute change of the share (0.02 = 2 percentage points); continuous and ratio:
-    relative change of the mean or ratio (0.10 = 10%); count: relative change of the daily rate.
+    proportion: absolute change of the share (0.02 = 2 percentage points), lowered for a rare
+    rate to `rare_multiple` x its baseline rate; continuous (its centre) and ratio: relative
+    change of the mean or ratio (0.10 = 10%); count: relative change of the daily rate; tail and
+    spread: absolute change of a share of a continuous metric's values.
     """
 
     proportion: NonNegative = 0.02
     continuous: NonNegative = 0.10
     ratio: NonNegative = 0.10
     count: NonNegative = 0.25
+    # the share of recent values beyond the baseline's p95 in the worse direction (p5 when lower
+    # is worse), minus the baseline's (about 5%): 0.03 = 5% -> 8% of tasks past the old p95
+    tail: NonNegative = 0.03
+    # the share of recent values outside the baseline's central 80% (below p10 or above p90),
+    # minus the baseline's (about 20%): 0.05 = 20% -> 25%, e.g. lognormal sigma +11%
+    spread: NonNegative = 0.05
+    # a proportion's floor is at most this multiple of its baseline rate of the rarer outcome,
+    # min(p, 1 - p): 1.0 = a doubling, so a rollback rate of 0.3% -> 0.6% is worth acting on
+    # although it is far below the 2-point floor; 0.900 -> 0.897 is still not (0.1 x 1.0 > 0.02)
+    rare_multiple: NonNegative = 1.0
 
 
 class Receiver(Schema):
@@ -74,6 +88,53 @@ class Receiver(Schema):
     url: HttpUrl
 
 
+ENGINE_KINDS = ("duckdb", "spark")
+SPARK_MASTER = r"^(local(\[(\d+|\*)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn)$"
+
+
+def _check_remote(value: str) -> str:
+    if not re.fullmatch(r"sc://[^\s/]+(/\S*)?", value):
+        raise ValueError(
+            f"expected a Spark Connect URL such as 'sc://host:15002' but received {value!r}"
+        )
+    return value
+
+
+def _check_master(value: str) -> str:
+    if not re.fullmatch(SPARK_MASTER, value):
+        raise ValueError(
+            "expected a Spark master such as 'local[2]', 'local[*]', 'spark://host:7077' or "
+            f"'yarn' but received {value!r}"
+        )
+    return value
+
+
+SparkConnectUrl = Annotated[
+    str,
+    AfterValidator(_check_remote),
+    WithJsonSchema({"type": "string", "pattern": r"^sc://[^\s/]+(/\S*)?$"}),
+]
+SparkMaster = Annotated[
+    str, AfterValidator(_check_master), WithJsonSchema({"type": "string", "pattern": SPARK_MASTER})
+]
+
+
+class EngineSettings(Schema):
+    """Where the monitor's queries run: `duckdb` (embedded, the default) or `spark` (a Spark
+    Connect `remote` such as "sc://host:15002", or a `master` such as "local[2]"; neither: a local
+    session on this machine's cores)."""
+
+    kind: Literal["duckdb", "spark"] = "duckdb"
+    remote: SparkConnectUrl | None = None
+    master: SparkMaster | None = None
+
+    @model_validator(mode="after")
+    def _one_session(self) -> EngineSettings:
+        if self.remote is not None and self.master is not None:
+            raise ValueError("expected remote (Spark Connect) or master, not both")
+        return self
+
+
 class MonitorSettings(Schema):
     fdr: Annotated[float, Field(gt=0, le=0.5)] = 0.05
     min_samples: Annotated[int, Field(ge=2)] = 30
@@ -81,6 +142,7 @@ class MonitorSettings(Schema):
     effect_floors: EffectFloors = Field(default_factory=EffectFloors)
     receivers: list[Receiver] = Field(default_factory=list)
     handbook_url: HttpUrl | None = None
+    engine: EngineSettings = Field(default_factory=EngineSettings)
 
 
 # --- sources.yaml: how trace exports become events --------------------------------------------

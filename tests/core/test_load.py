@@ -284,9 +284,32 @@ def test_monitor_settings_are_validated(workspace, govkit):
     assert result.exit_code == 2
     assert result.stderr.splitlines()[:2] == [
         "governance/monitor.yaml:3: fdr: expected a number <= 0.5 but received 0.7 (a number)",
-        "governance/monitor.yaml:13: receivers[0].url: expected an http(s) URL but received "
+        "governance/monitor.yaml:16: receivers[0].url: expected an http(s) URL but received "
         "'ftp://x'",
     ]
+
+
+def test_engine_settings_are_validated(workspace, govkit):
+    workspace.edit("monitor.yaml", "  kind: duckdb ", "  kind: spark\n  remote: http://x\n ")
+    result = govkit("check", "--today", TODAY)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "governance/monitor.yaml:20: engine.remote: expected a Spark Connect URL such as "
+        "'sc://host:15002' but received 'http://x'"
+    )
+
+    workspace.edit("monitor.yaml", "remote: http://x", "remote: sc://h:15002\n  master: local[2]")
+    result = govkit("check", "--today", TODAY)
+    assert result.stderr.splitlines()[0] == (
+        "governance/monitor.yaml:18: engine: expected remote (Spark Connect) or master, not both"
+    )
+
+    workspace.edit("monitor.yaml", "  kind: spark\n", "  kind: sparc\n")
+    result = govkit("check", "--today", TODAY)
+    assert result.stderr.splitlines()[0] == (
+        "governance/monitor.yaml:19: engine.kind: expected one of 'duckdb' or 'spark' but "
+        "received 'sparc'. Did you mean 'spark'?"
+    )
 
 
 def test_monitor_settings_file_is_optional(workspace, govkit):

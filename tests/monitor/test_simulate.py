@@ -100,7 +100,11 @@ def test_monitor_finds_exactly_what_was_planted(
         ("refunds", "stop_condition", "rollback_rate", "breached")
     ]
     assert failed[0].value == pytest.approx(2.5 * failed[0].threshold, rel=0.35)
-    drifted = {(f["agent"], f["metric"]): f for f in report.findings if f["verdict"] == "drift"}
+    drifted = {
+        (f["agent"], f["metric"]): f
+        for f in report.findings
+        if f["verdict"] == "drift" and f["aspect"] == "center"
+    }
     assert drifted[("support-replies", "customer_feedback")]["effect"] == pytest.approx(
         -0.15, abs=0.04
     )

@@ -11,8 +11,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.engine.engines import open_engine
 from monitor.engine.event_checks import MAX_MAGNITUDE
-from monitor.engine.events import load_events
+from monitor.engine.events import open_events
 from playbook.core.errors import UsageError
 
 COLUMNS = ["timestamp", "agent", "outcome", "latency_s", "cost_usd", "reworked", "task_id"]
@@ -47,29 +48,35 @@ def _row() -> st.SearchStrategy[dict]:
 
 
 def _assert_sane(path: Path) -> None:
+    engine = open_engine("duckdb")
     try:
-        store = load_events(
-            str(path), agents={"refunds"}, human_hourly_rate_usd=60.0, max_bad_fraction=1.0
-        )
+        events = open_events(str(path), engine, agents={"refunds"}, hourly_rate=60.0, custom=set())
+        bad = events.check(max_fraction=1.0)
     except UsageError as exc:
         assert path.name in str(exc)
+        engine.close()
         return
     try:
-        rows = store.connection.execute(
-            "SELECT count(*), sum(latency_s), sum(cost_usd * cost_usd), min(ts), max(ts) "
-            "FROM events"
-        ).fetchone()
-        count, latency, cost_squares, first, last = rows
-        for total in (latency, cost_squares):
+        valid = events.valid()
+        (row,) = events.run(
+            valid.aggregate(
+                count=valid.count(),
+                latency=valid.latency_s.sum(),
+                cost_squares=(valid.cost_usd * valid.cost_usd).sum(),
+                first=valid.ts.min(),
+                last=valid.ts.max(),
+            )
+        ).to_pylist()
+        count = row["count"]
+        for total in (row["latency"], row["cost_squares"]):
             assert total is None or (
                 math.isfinite(total) and abs(total) <= count * MAX_MAGNITUDE**2
             )
         if count:
-            assert first.year >= 1970 and last.year <= 2999
-        bad = store.bad_rows
+            assert row["first"].year >= 1970 and row["last"].year <= 2999
         assert bad.total == count + bad.count
     finally:
-        store.close()
+        events.close()
 
 
 @given(

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 import pytest
 
-from monitor.engine.events import load_events
-from monitor.engine.series import agent_trends, daily_series, monthly_costs
+from monitor.engine.metrics import measure
+from monitor.engine.series import agent_trends
 from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 from tests.monitor.conftest import AGENT, write_events
@@ -68,20 +68,14 @@ def rows():
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, rows):
+def trends(tmp_path_factory, governance, charters, rows):
     path = tmp_path_factory.mktemp("series") / "events.csv"
     columns = list(rows[0])
     lines = [",".join(columns)]
     lines += [",".join(_cell(r[c]) for c in columns) for r in rows]
     path.write_text("\n".join(lines) + "\n")
-    store = load_events(
-        str(path),
-        agents={SUPPORT, INCIDENTS},
-        human_hourly_rate_usd=RATE,
-        custom_columns={"unauthorized_attempt"},
-    )
-    yield store
-    store.close()
+    summaries, _ = measure(str(path), governance, [*charters, governance.agent("refunds")], NOW)
+    return agent_trends(summaries, governance, [*charters, governance.agent("refunds")], NOW)
 
 
 def _cell(value: object) -> str:
@@ -128,8 +122,8 @@ def _expected(metric: str, inside: list[dict], days: float) -> tuple[float | Non
     raise AssertionError(f"no independent computation for {metric}")
 
 
-def test_daily_series_match_an_independent_computation(governance, charters, store, rows):
-    series = daily_series(store, governance, charters, NOW)
+def test_daily_series_match_an_independent_computation(charters, trends, rows):
+    series = {charter.id: trends[charter.id]["series"] for charter in charters}
     starts = {SUPPORT: datetime(2026, 9, 1, tzinfo=UTC), INCIDENTS: NOW - timedelta(days=35)}
     checked = 0
     for charter in charters:
@@ -164,8 +158,8 @@ def test_daily_series_match_an_independent_computation(governance, charters, sto
     assert first["day"] == "2026-10-20"
 
 
-def test_monthly_costs_match_an_independent_computation(charters, store, rows):
-    costs = monthly_costs(store, charters, NOW)
+def test_monthly_costs_match_an_independent_computation(charters, trends, rows):
+    costs = {charter.id: trends[charter.id]["costs"] for charter in charters}
     for charter in charters:
         own = [r for r in rows if r["agent"] == charter.id and _at(r) < NOW]
         months = sorted({_at(r).strftime("%Y-%m") for r in own})
@@ -186,8 +180,7 @@ def test_monthly_costs_match_an_independent_computation(charters, store, rows):
     assert costs[SUPPORT][0]["month"] == "2026-08"  # before the baseline: still spend
 
 
-def test_windows_are_half_open_iso_bounds(governance, charters, store):
-    trends = agent_trends(store, governance, [*charters, governance.agent("refunds")], NOW)
+def test_windows_are_half_open_iso_bounds(trends):
     assert trends[SUPPORT]["windows"] == {
         "baseline": {"from": "2026-09-01T00:00:00Z", "to": "2026-09-29T00:00:00Z"},
         "recent": {"from": "2026-11-17T12:00:00Z", "to": "2026-11-24T12:00:00Z"},

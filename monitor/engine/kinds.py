@@ -1,0 +1,223 @@
+"""The metric kinds: for each, what the engine sums per window, how a window's value is read from
+those sums, which drift tests it gets and its default effect floor. One class a kind, one registry.
+
+How a metric comes from events (`compute` in the catalog):
+- proportion: tasks matching `where` / tasks where the `where` columns are known;
+- continuous: per task, the sum of the `sum` columns; the value is the mean; its distribution is a
+  histogram over fixed log-spaced bins (`monitor.engine.summary`);
+- ratio: the `sum` columns added over tasks / number of tasks matching `where`;
+- count: tasks matching `where` per day of the window.
+A task whose summed columns include an empty cell is left out of that metric (an unknown cost is
+never counted as zero); a column the source does not have at all counts as zero, and a `where` on a
+column the source lacks classifies no task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import ibis
+import ibis.expr.datatypes as dt
+import numpy as np
+
+from monitor.engine.summary import BINS_PER_DECADE, SMALLEST_DECADE, WindowSummary
+from playbook.core.model import Metric
+
+Sums = Mapping[str, float]
+Array = np.ndarray
+Column = Callable[[str], np.ndarray]  # a total per day, by aggregate name
+
+
+class Columns:
+    """Expressions over the checked events for one metric's `compute`."""
+
+    def __init__(self, table: Any, present: set[str]) -> None:
+        self.table = table
+        self.present = present
+
+    def constant(self, value: float | bool) -> Any:
+        """`value` on every row, as a column (a metric whose columns the source lacks)."""
+        literal = ibis.literal(value, dt.boolean if isinstance(value, bool) else dt.float64)
+        return self.table.agent.isnull().ifelse(literal, literal)
+
+    def value(self, metric: Metric) -> Any:
+        """Per task, the sum of the `sum` columns (NULL where one of them is empty)."""
+        kept = [self.table[c] for c in (metric.compute.sum or []) if c in self.present]  # type: ignore[union-attr]
+        if not kept:
+            return self.constant(0.0)
+        total = kept[0]
+        for column in kept[1:]:
+            total = total + column
+        return total.cast(dt.float64)
+
+    def where(self, metric: Metric) -> Any:
+        conditions = metric.compute.where or {}  # type: ignore[union-attr]
+        if not all(column in self.present for column in conditions):
+            return self.constant(False)
+        matches = self.constant(True)
+        for column, expected in conditions.items():
+            matches = matches & _equals(self.table[column], expected)
+        return matches
+
+    def known(self, metric: Metric) -> Any:
+        conditions = metric.compute.where or {}  # type: ignore[union-attr]
+        if not all(column in self.present for column in conditions):
+            return self.constant(False)
+        known = self.constant(True)
+        for column in conditions:
+            known = known & self.table[column].notnull()
+        return known
+
+
+def _equals(column: Any, expected: str | bool | int | float) -> Any:
+    """`column = expected` across types, as SQL would compare them: a flag or number in the
+    catalog against a numeric column compares as a number, anything else as text."""
+    kind = column.type()
+    if isinstance(expected, bool | int | float) and (kind.is_numeric() or kind.is_boolean()):
+        return column.cast(dt.float64) == ibis.literal(float(expected), dt.float64)
+    if isinstance(expected, str) and kind.is_string():
+        return column == ibis.literal(expected)
+    text = str(expected).lower() if isinstance(expected, bool) else str(expected)
+    return column.cast(dt.string) == ibis.literal(text)
+
+
+def part(metric: Metric, name: str) -> str:
+    """The column name of one aggregate: metrics computed alike share it."""
+    compute = metric.compute.model_dump() if metric.compute else {}  # type: ignore[union-attr]
+    key = json.dumps([metric.kind, compute], sort_keys=True, default=str)
+    return f"m{hashlib.blake2s(key.encode(), digest_size=5).hexdigest()}_{name}"
+
+
+def _count_if(condition: Any) -> Any:
+    return condition.ifelse(1, 0).sum()
+
+
+class Kind:
+    name: ClassVar[str]
+    description: ClassVar[str]
+    histogram: ClassVar[bool] = False
+
+    def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
+        raise NotImplementedError
+
+    def daily(self, metric: Metric, column: Column, days: np.ndarray) -> tuple[Array, Array]:
+        """(value, n) on many days at once, from each day's totals (`column(name)`) and length
+        in days: what `summary` gives one day, NaN where it gives no value."""
+        raise NotImplementedError
+
+
+class Proportion(Kind):
+    name = "proportion"
+    description = "share of tasks matching `where`, of those where its columns are known"
+
+    def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
+        known = columns.known(metric)
+        return {
+            part(metric, "n"): _count_if(known),
+            part(metric, "k"): _count_if(known & columns.where(metric)),
+        }
+
+    def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
+        n, k = int(sums[part(metric, "n")]), int(sums[part(metric, "k")])
+        return WindowSummary(metric.id, self.name, n=n, matches=k, value=k / n if n else None)
+
+    def daily(self, metric: Metric, column: Column, days: np.ndarray) -> tuple[Array, Array]:
+        n = column(part(metric, "n"))
+        return _divide(column(part(metric, "k")), n), n
+
+
+class Continuous(Kind):
+    name = "continuous"
+    description = "per task, the sum of the `sum` columns; the mean, and its distribution"
+    histogram = True
+
+    def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
+        value = columns.value(metric)
+        return {
+            part(metric, "n"): value.count(),
+            part(metric, "s"): value.sum(),
+            part(metric, "ss"): (value * value).sum(),
+        }
+
+    def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
+        n = int(sums[part(metric, "n")])
+        s, ss = float(sums[part(metric, "s")] or 0.0), float(sums[part(metric, "ss")] or 0.0)
+        return WindowSummary(
+            metric.id, self.name, n=n, value=s / n if n else None, sums={"s": s, "ss": ss}
+        )
+
+    def daily(self, metric: Metric, column: Column, days: np.ndarray) -> tuple[Array, Array]:
+        n = column(part(metric, "n"))
+        return _divide(column(part(metric, "s")), n), n
+
+
+class Ratio(Kind):
+    name = "ratio"
+    description = "the `sum` columns added over tasks / the number of tasks matching `where`"
+
+    def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
+        x = columns.value(metric)
+        y = columns.where(metric).ifelse(1.0, 0.0)
+        y_known = x.notnull().ifelse(y, ibis.null(dt.float64))
+        return {
+            part(metric, "n"): x.count(),
+            part(metric, "sx"): x.sum(),
+            part(metric, "sy"): y_known.sum(),
+            part(metric, "sxx"): (x * x).sum(),
+            part(metric, "syy"): (y_known * y_known).sum(),
+            part(metric, "sxy"): (x * y_known).sum(),
+        }
+
+    def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
+        n = int(sums[part(metric, "n")])
+        names = ("sx", "sy", "sxx", "syy", "sxy")
+        values = {name: float(sums[part(metric, name)] or 0.0) for name in names}
+        value = values["sx"] / values["sy"] if values["sy"] else None
+        return WindowSummary(metric.id, self.name, n=n, value=value, sums=values)
+
+    def daily(self, metric: Metric, column: Column, days: np.ndarray) -> tuple[Array, Array]:
+        return _divide(column(part(metric, "sx")), column(part(metric, "sy"))), column(
+            part(metric, "n")
+        )
+
+
+class Count(Kind):
+    name = "count"
+    description = "tasks matching `where` per day of the window"
+
+    def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
+        return {part(metric, "k"): _count_if(columns.where(metric))}
+
+    def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
+        n, k = int(sums["tasks"]), int(sums[part(metric, "k")])
+        value = k / days if days else None
+        return WindowSummary(metric.id, self.name, n=n, matches=k, days=float(days), value=value)
+
+    def daily(self, metric: Metric, column: Column, days: np.ndarray) -> tuple[Array, Array]:
+        return _divide(column(part(metric, "k")), days), column("tasks")
+
+
+def _divide(top: Array, bottom: Array) -> Array:
+    """top / bottom, NaN where bottom is 0."""
+    out = np.full(len(top), np.nan)
+    np.divide(top, bottom, out=out, where=bottom != 0)
+    return out
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (Proportion(), Continuous(), Ratio(), Count())
+}
+
+
+def bin_expression(value: Any) -> Any:
+    """`monitor.engine.summary.bin_codes` as an Ibis expression (the same codes, in SQL)."""
+    magnitude = ibis.greatest(value.abs(), 10.0 ** (SMALLEST_DECADE - 1))
+    scaled = (BINS_PER_DECADE * (magnitude.log10() - SMALLEST_DECADE)).floor()
+    code = (1 + ibis.greatest(scaled, 0)).cast(dt.int64)
+    return value.sign().cast(dt.int64) * code
