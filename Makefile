@@ -15,15 +15,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The demo is pinned to one moment (the example data's last day), so every rerun builds the same
+# site; the site is built to work opened as files (file://) as well as served.
+DEMO_NOW ?= 2026-11-24T12:00:00Z
+
 demo: $(STAMP)
-	$(BIN)/govkit check --governance governance
-	$(BIN)/govkit events generate --governance governance --out .govkit/demo-events.parquet
-	$(BIN)/govkit monitor run --governance governance --events .govkit/demo-events.parquet --state .govkit/monitor.db --write-reviews
-	$(BIN)/govkit build --governance governance --site-dir site --state .govkit/monitor.db
+	$(BIN)/govkit check --governance governance --today $(firstword $(subst T, ,$(DEMO_NOW)))
+	$(BIN)/govkit events generate --governance governance --out .govkit/demo-events.parquet --now $(DEMO_NOW)
+	$(BIN)/govkit monitor run --governance governance --events .govkit/demo-events.parquet --state .govkit/monitor.db --now $(DEMO_NOW) --write-reviews
+	$(BIN)/govkit build --governance governance --site-dir site --state .govkit/monitor.db --now $(DEMO_NOW) --offline
 	@echo
 	@echo "Monitor state: $(CURDIR)/.govkit/monitor.db (snapshot: .govkit/monitor.json)"
-	@echo "The handbook is at: $(CURDIR)/site/index.html"
-	@echo "Serve it with live reload: $(BIN)/govkit serve   (then open http://127.0.0.1:8000/)"
+	@echo "The handbook is at: $(CURDIR)/site/index.html (open it as a file, no server needed)"
+	@echo "Serve it with live reload: $(BIN)/govkit serve --today $(firstword $(subst T, ,$(DEMO_NOW)))   (then open http://127.0.0.1:8000/)"
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .

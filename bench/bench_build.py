@@ -10,15 +10,22 @@ ones (derived from the example charters, so they stay valid), then times
 The target is govkit <= 25% of the builder's time at 1,000 agents. The script always exits 0 when
 the benchmark itself ran; read the printed PASS/FAIL line.
 
+Large organisations (see `build_scale.py`): `--full` times whole `govkit build` runs at 1,000 and
+2,000 agents with each builder; `--serve` times an edited charter's page in `govkit serve` at
+1,000 agents, from the edit to the page showing it (target: 2 s).
+
     python bench/bench_build.py                     # 1,000 agents, MkDocs Material
     python bench/bench_build.py --agents 100 --builder zensical
     python bench/bench_build.py --profile           # also cProfile govkit's part
+    python bench/bench_build.py --full              # govkit build, 1,000 and 2,000 agents
+    python bench/bench_build.py --serve             # govkit serve: edit to visible, 1,000 agents
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib.util
 import io
 import pstats
 import shutil
@@ -35,6 +42,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
+
+import build_scale as scale  # noqa: E402
 
 from playbook.core.errors import ValidationFailed  # noqa: E402
 from playbook.handbook.site import BUILDERS, builder_command, stage  # noqa: E402
@@ -89,6 +98,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=date.today(),
         metavar="YYYY-MM-DD",
         help="the date validation and rendering use (default: today)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="time whole `govkit build` runs at --sizes agents with each installed builder",
+    )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="time `govkit serve` from a charter edit to its page showing it (--agents, default "
+        "1,000), with each installed builder",
+    )
+    parser.add_argument(
+        "--sizes",
+        default="1000,2000",
+        help="organisation sizes for --full, comma-separated (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--builders",
+        default=",".join(BUILDERS),
+        help="builders for --full and --serve, comma-separated; those not installed are skipped "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--edits", type=int, default=5, help="edits timed by --serve (default: %(default)s)"
     )
     parser.add_argument(
         "--profile",
@@ -243,11 +277,61 @@ def profile_govkit(governance_dir: Path, work: Path, today: date) -> None:
     print(out.getvalue())
 
 
+def installed_builders(args: argparse.Namespace) -> list[str]:
+    wanted = [name.strip() for name in args.builders.split(",")]
+    return [name for name in wanted if importlib.util.find_spec(name) is not None]
+
+
+def run_full(args: argparse.Namespace, work: Path) -> None:
+    rows = [("agents", "builder", "wall", "vs issue 14", "CPU")]
+    for size in [int(text) for text in args.sizes.split(",")]:
+        print(f"generating {size:,} charters ...", flush=True)
+        governance = make_governance(work / f"org-{size}", size)
+        for builder in installed_builders(args):
+            print(f"  govkit build --builder {builder} ...", flush=True)
+            timing = scale.full_build(governance, builder, work / f"site-{size}-{builder}")
+            shown = f"{timing.seconds:8.1f} s" if timing.seconds is not None else "FAILED"
+            cpu = f"{timing.cpu_seconds:8.1f} s" if timing.cpu_seconds is not None else ""
+            ratio = scale.reference_ratio(size, builder, timing.seconds)
+            rows.append((f"{size:,}", builder, shown, ratio, cpu))
+            if timing.note:
+                print(f"    {timing.note}")
+    scale.print_table("Full builds (`govkit build`, validation to swapped-in site):", rows)
+
+
+def run_serve(args: argparse.Namespace, work: Path) -> None:
+    print(f"generating {args.agents:,} charters ...", flush=True)
+    governance = make_governance(work / "org", args.agents)
+    for builder in installed_builders(args):
+        print(f"govkit serve --builder {builder} ...", flush=True)
+        log = work / f"serve-{builder}.log"
+        timings = scale.serve_latency(governance, builder, args.agents, args.edits, log)
+        rows = [("", "seconds", f"vs target {scale.SERVE_TARGET_SECONDS:g} s")]
+        for timing in timings:
+            seconds = f"{timing.seconds:7.2f}" if timing.seconds is not None else "FAILED"
+            ratio = ""
+            if timing.seconds is not None and timing.label.startswith("edit"):
+                ratio = f"{timing.seconds / scale.SERVE_TARGET_SECONDS:.2f}x"
+            rows.append((timing.label, seconds, ratio or timing.note))
+        edits = sorted(t.seconds for t in timings[1:] if t.seconds is not None)
+        scale.print_table(f"govkit serve, {builder}, {args.agents:,} agents:", rows)
+        if edits:
+            median = edits[len(edits) // 2]
+            verdict = "PASS" if median <= scale.SERVE_TARGET_SECONDS else "FAIL"
+            print(f"  median edit to visible {median:.2f} s, worst {edits[-1]:.2f} s: {verdict}")
+        print(f"  (server log: {log})" if args.keep else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="govkit-bench-"))
     try:
-        run(args, work)
+        if args.full:
+            run_full(args, work)
+        if args.serve:
+            run_serve(args, work)
+        if not (args.full or args.serve):
+            run(args, work)
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -6,9 +6,12 @@ Writes --tasks synthetic agent tasks (5 spans each: invoke_agent -> chat -> exec
 
 * floor: `SELECT count(*) FROM read_json(file, format='newline_delimited')` in DuckDB;
 * read: `monitor.sources.otel.read` (parse, group by trace, build tasks);
-* import: `import_traces` (read + map + price) and `write_events` to Parquet.
+* import: `import_traces` (read + map + price) and `write_events` to Parquet;
+* memory: `govkit events import` run on the same file in a child process, its peak resident set
+  size (the kernel's ru_maxrss) against the same for a child that only imports govkit.
 
-Target: import <= 3x the floor. Exits 0 whatever the verdict; read the PASS/FAIL line.
+Targets: import <= 3x the floor; peak memory of the import < 1 GB at 1M spans. Exits 0 whatever
+the verdicts; read the PASS/FAIL lines.
 
     python bench/bench_import.py                      # 200,000 tasks = 1,000,000 spans
     python bench/bench_import.py --tasks 20000        # a quick run
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +40,7 @@ from monitor.sources.importer import import_traces, write_events  # noqa: E402
 from playbook.policy import load_governance  # noqa: E402
 
 TARGET_RATIO = 3.0
+TARGET_PEAK_MB = 1024
 START_NS = 1_763_600_000_000_000_000  # 2025-11-20
 AGENTS = ("docs-bot", "support-bot", "triage-bot", "refund-bot")
 MAPPING = {"docs-bot": "docs-qa", "support-bot": "support-replies",
@@ -100,6 +105,37 @@ def timed(action: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
+# The child prints its own high-water mark of resident memory (VmHWM) as it exits: the kernel's
+# ru_maxrss would count the pages a child shares with this (large) process when it is forked.
+REPORT_PEAK = (
+    "import atexit, sys\n"
+    "def report():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    print('VmHWM', status.split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
+    "atexit.register(report)\n"
+)
+
+
+def peak_rss_mb(code: str, *args: str) -> float:
+    """Peak resident set size, in MB, of a fresh Python running `code` (it must succeed)."""
+    argv = [sys.executable, "-c", REPORT_PEAK + code, *args]
+    completed = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{completed.stdout}{completed.stderr}")
+    kib = completed.stderr.rsplit("VmHWM", 1)[1].split()[0]
+    return int(kib) / 1024
+
+
+def memory(export: Path, governance_dir: Path, out: Path) -> tuple[float, float]:
+    """Peak RSS of `govkit events import` on the export, and of a Python that only loads the
+    import's modules, each in a fresh process."""
+    baseline = peak_rss_mb("import monitor.cli, monitor.sources.importer")
+    command = ["events", "import", str(export), "--from", "otel",
+               "--governance", str(governance_dir), "--out", str(out)]  # fmt: skip
+    peak = peak_rss_mb("from playbook.cli import main; main()", *command)
+    return peak, baseline
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=200_000, help="Agent tasks (5 spans each).")
@@ -146,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
         print(f"{verdict}: import + write = {ratio:.2f}x the floor (target <= {TARGET_RATIO}x); "
               f"{args.tasks * 5 / total:,.0f} spans/s")  # fmt: skip
+        peak, baseline = memory(export, governance_dir, scratch / "cli-events.parquet")
+        verdict = "PASS" if peak < TARGET_PEAK_MB else "FAIL"
+        print(f"{verdict}: `govkit events import` peak RSS {peak:,.0f} MB for {args.tasks * 5:,} "
+              f"spans (govkit loaded, nothing read: {baseline:,.0f} MB; target < "
+              f"{TARGET_PEAK_MB:,} MB)")  # fmt: skip
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -175,6 +175,12 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
 @shared.max_bad_fraction_option(
     "Share of invalid rows above which a run fails (it is logged; the schedule goes on)."
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also log the scheduler's own lines (APScheduler: jobs added and run, runs missed, "
+    "a failed run's traceback), each named by its logger.",
+)
 def schedule_command(
     governance_dir: Path,
     events: str,
@@ -185,6 +191,7 @@ def schedule_command(
     webhooks: tuple[str, ...],
     notify_timeout: float,
     max_bad_fraction: float,
+    verbose: bool,
 ) -> None:
     """Run the monitor on a schedule until SIGINT or SIGTERM.
 
@@ -204,7 +211,7 @@ def schedule_command(
         engine=engine,
         trigger=trigger,
     )
-    scheduler.run_until_stopped()
+    scheduler.run_until_stopped(verbose=verbose)
 
 
 @click.group()
@@ -253,18 +260,36 @@ def generate_command(
 @click.option(
     "--from",
     "source",
-    type=TraceSourceChoice(),
-    required=True,
-    help=f"The kind of trace export: {source_kinds()}.",
+    type=TraceSourceChoice(auto=True),
+    default="auto",
+    show_default=True,
+    help=f"The kind of trace export: {source_kinds()}; auto: detected from the first file's "
+    "content (the command says which it chose).",
 )
 @click.argument("files", nargs=-1, required=True)
-@governance_option
+@click.option(
+    "--governance",
+    "governance_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory holding the governance YAML: tasks are mapped to its charters and priced "
+    "with its pricing.yaml. Default: ./governance when it exists; without one (a first look, "
+    "before any charter) every task is kept under its traced agent name.",
+)
 @click.option(
     "--mapping",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="A sources.yaml to use instead of the governance directory's own (agent names to "
-    "charter ids, escalation markers, feedback keys).",
+    "charter ids, task rules, escalation markers, feedback keys).",
+)
+@click.option(
+    "--unmapped",
+    type=click.Choice(["drop", "keep"]),
+    default="drop",
+    show_default=True,
+    help="Tasks of agents without a charter: drop them (they are listed) or keep them under "
+    "their traced names.",
 )
 @click.option(
     "--out",
@@ -273,21 +298,32 @@ def generate_command(
     help="Events file to write: .parquet or .csv.",
 )
 def import_command(
-    source: str, files: tuple[str, ...], governance_dir: Path, mapping: Path | None, out: Path
+    source: str,
+    files: tuple[str, ...],
+    governance_dir: Path | None,
+    mapping: Path | None,
+    unmapped: str,
+    out: Path,
 ) -> None:
     """Turn trace exports (FILE... or globs) into events: one row per agent task, mapped to
     charters with sources.yaml and priced with pricing.yaml. Prints what was imported and what
-    was skipped, unmapped or unpriced."""
+    was skipped, unmapped or unpriced; when nothing became a task, what was read instead.
+
+    Exit 0; 2 on bad input (no such file, an unreadable file, no task at all).
+    """
     from monitor.sources.importer import convert, load_mapping
 
     settings = load_mapping(mapping) if mapping is not None else None
-    governance = load_governance(governance_dir, today=utc_now().date())
+    if governance_dir is None and Path("governance").is_dir():
+        governance_dir = Path("governance")
+    governance = load_governance(governance_dir, today=utc_now().date()) if governance_dir else None
     convert(
         source,
         list(files),
         governance,
         out,
         settings=settings,
+        keep_unmapped=unmapped == "keep",
         echo=click.echo,
         progress=_progress_printer(),
     )

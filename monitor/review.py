@@ -4,8 +4,10 @@ A period is the half-open interval [now - period, now). Figures come from the en
 pass over the events (this period and the previous one of the same length, as two windows),
 alerts from the monitor's published state (`playbook.results.read_state_alerts`). Budgets are the
 charter's `budget.monthly_usd` prorated to the period with a 30-day month: monthly *
-period_days / 30. `govkit review` prints one review; `monitor.review_files.write_due_reviews`
-(called by `govkit monitor schedule`) writes every review whose `review.cadence` has come round.
+period_days / 30. The period defaults to the charter's review cadence (`cadence_period`): a
+weekly review covers 7 days. `govkit review` prints one review;
+`monitor.review_files.write_due_reviews` (called by `govkit monitor schedule`) writes every review
+whose `review.cadence` has come round.
 """
 
 from __future__ import annotations
@@ -22,15 +24,23 @@ from monitor.engine.plan import Plan, windows_table
 from monitor.engine.summaries import summarise
 from playbook.core.charter import Charter
 from playbook.core.clock import WINDOW_PATTERN, iso, parse_instant, parse_window
-from playbook.core.costs import BUCKETS, Spend, human_cost_usd
-from playbook.core.costs import cost_shift as rule
+from playbook.core.costs import (
+    BUCKETS,
+    DAYS_PER_MONTH,
+    Spend,
+    human_cost_usd,
+    material_shift,
+    shift_sentence,
+)
 from playbook.core.errors import UsageError
 from playbook.core.governance import Governance
+from playbook.core.settings import CostSettings
+from playbook.core.types import CADENCE_DAYS
 from playbook.results import read_state_alerts
 
 CURRENT, PREVIOUS = "current", "previous"
 MAX_BAD_FRACTION = 0.01  # as `govkit monitor run`'s default
-DAYS_PER_MONTH = 30  # budgets are monthly; a review period is prorated against a 30-day month
+# Budgets are monthly; a review period is prorated against a 30-day month (DAYS_PER_MONTH).
 
 
 @dataclass
@@ -42,6 +52,12 @@ class Review:
     period: str
     document: dict[str, Any]
     previous: dict[str, Any]
+
+
+def cadence_period(charter: Charter) -> str:
+    """The charter's review cadence as a period: weekly `7d`, biweekly `14d`, monthly `30d`,
+    quarterly `91d`."""
+    return f"{CADENCE_DAYS[charter.review.cadence]}d"
 
 
 def parse_period(text: str) -> timedelta:
@@ -199,21 +215,35 @@ def build_reviews(
     return reviews
 
 
-def cost_shift(previous: dict[str, Any], current: dict[str, Any]) -> str | None:
+def cost_shift(
+    previous: dict[str, Any], current: dict[str, Any], settings: CostSettings | None = None
+) -> str | None:
     """The review's warning when inference cost per task fell but human cost per task rose by
-    more than it saved (`playbook.core.costs.cost_shift`), else None. Each argument has `tasks`
-    and `cost` {inference, human} in USD (a review's JSON, or the same figures for any period)."""
+    more than it saved, and materially so (`playbook.core.costs.material_shift`), else None. Each
+    argument has `tasks`, `successes` and `cost` {inference, tooling, human} in USD (a review's
+    JSON, or the same figures for any period); `current["period"]` ({from, to}) gives the length
+    that turns the shift into dollars a month (30 days without it)."""
 
     def spend(figures: dict[str, Any]) -> Spend:
         cost = figures.get("cost") or {}
-        return Spend(figures.get("tasks") or 0, cost.get("inference", 0.0), cost.get("human", 0.0))
+        return Spend(
+            figures.get("tasks") or 0,
+            cost.get("inference", 0.0),
+            cost.get("human", 0.0),
+            figures.get("successes"),
+            cost.get("tooling", 0.0),
+        )
 
-    shift = rule(spend(previous), spend(current))
-    if shift is None:
-        return None
-    return (
-        f"Inference cost per task fell by ${shift.saved:,.4f} (from ${shift.inference_before:,.4f}"
-        f" to ${shift.inference_now:,.4f}), but human cost per task rose by ${shift.added:,.4f} "
-        f"(from ${shift.human_before:,.4f} to ${shift.human_now:,.4f}): the saving is shifted to "
-        "reviewers, not real."
+    material = material_shift(
+        spend(previous), spend(current), months=_months(current), settings=settings
     )
+    return None if material is None else shift_sentence(material)
+
+
+def _months(figures: dict[str, Any]) -> float:
+    """The period's length in 30-day months (1 when it has no period)."""
+    period = figures.get("period") or {}
+    if not period.get("from") or not period.get("to"):
+        return 1.0
+    length = parse_instant(period["to"]) - parse_instant(period["from"])
+    return length.total_seconds() / 86400 / DAYS_PER_MONTH

@@ -21,9 +21,9 @@ from playbook.policy import load_governance
 @engine_option
 @click.option(
     "--period",
-    default="30d",
-    show_default=True,
-    help="Length of the reviewed period, ending at --now: e.g. 12h, 30d or 4w.",
+    default=None,
+    help="Length of the reviewed period, ending at --now: e.g. 12h, 30d or 4w. Default: the "
+    "charter's review cadence (weekly 7d, biweekly 14d, monthly 30d, quarterly 91d).",
 )
 @shared.now_option("End of the period (ISO 8601, excluded from it).")
 @shared.format_option(
@@ -38,25 +38,27 @@ def review(
     governance_dir: Path,
     events: str,
     engine: str | None,
-    period: str,
+    period: str | None,
     now: datetime | None,
     output_format: str,
     state: Path,
 ) -> None:
-    """The periodic review of AGENT over [now - period, now): throughput and task success,
-    quality, human time, cost against the charter's budget, notable failures, and a corrective
-    actions section for the owner to fill.
+    """The periodic review of AGENT over [now - period, now), by default the length of its
+    charter's review cadence: throughput and task success, quality, human time, cost against the
+    charter's budget, notable failures, and a corrective actions section for the owner to fill.
 
     Exit 0; 2 on bad input (an unknown agent, a bad period, unreadable events).
     """
-    from monitor.review import build_reviews, parse_period
+    from monitor.review import build_reviews, cadence_period, parse_period
     from monitor.review_markdown import format_markdown
     from playbook.handbook.whois import find_charter
 
     moment = now or utc_now()
-    parse_period(period)
+    if period is not None:
+        parse_period(period)
     governance = load_governance(governance_dir, today=moment.date())
     charter = find_charter(governance, agent_id)
+    period = period or cadence_period(charter)
     (result,) = build_reviews(
         governance, [charter], events, now=moment, period=period, state=state, engine=engine
     )

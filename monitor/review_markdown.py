@@ -1,17 +1,19 @@
 """The periodic agent review as a Markdown document for the owner's review meeting.
 
-Every value that comes from YAML (names, emails, metric ids, alert summaries) passes through
-`playbook.core.markdown.escape`, so that it never turns into a link, a table border or a list.
+Every value that comes from YAML or the monitor (names, emails, alert names and summaries) passes
+through `playbook.core.markdown.escape`, so that it never turns into a link, a table border, a
+list or HTML; ids show as Markdown code spans. The document holds no raw HTML: it reads the same
+as plain text, on a code host and in the handbook.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from monitor.review import DAYS_PER_MONTH, Review, cost_shift
-from playbook.core.costs import BUCKETS
+from monitor.review import Review, cost_shift
+from playbook.core.costs import BUCKETS, DAYS_PER_MONTH, shift_rule
 from playbook.core.governance import Governance
-from playbook.core.markdown import code, escape
+from playbook.core.markdown import escape
 
 _RATES = (
     ("task_success_rate", "Task success rate"),
@@ -35,6 +37,28 @@ def _usd(value: float | None, *, signed: bool = False) -> str:
 
 def _number(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def code_span(value: object) -> str:
+    """A Markdown code span that holds `value` literally, whatever backticks it contains (the
+    fence is one backtick longer than its longest run; padded when it starts or ends with one)."""
+    text = " ".join(str(value).split())
+    fence = "`" * (max(_backtick_runs(text), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _backtick_runs(text: str) -> list[int]:
+    runs, current = [], 0
+    for char in text:
+        current = current + 1 if char == "`" else 0
+        runs.append(current)
+    return runs
+
+
+def _subject(alert: dict[str, Any]) -> str:
+    """` on `rollback_rate``, or nothing for an alert without a metric (BudgetOverrun)."""
+    return f" on {code_span(alert['metric'])}" if alert.get("metric") else ""
 
 
 def _person(person: Any) -> str:
@@ -80,16 +104,16 @@ def _failures(document: dict[str, Any]) -> list[str]:
     for alert in document["alerts"]:
         until = f"ended {alert['endsAt']}" if alert["endsAt"] else "still firing"
         lines.append(
-            f"- **{escape(alert['alertname'])}** ({escape(alert['severity'])}) on "
-            f"{code(alert['metric'])}: {escape(alert['summary'])}. Started "
-            f"{alert['startsAt']}, {until}; action: {escape(alert['action'] or 'none')}."
+            f"- **{escape(alert['alertname'])}** ({escape(alert['severity'])}){_subject(alert)}: "
+            f"{escape(alert['summary'])}. Started {alert['startsAt']}, {until}; action: "
+            f"{escape(alert['action'] or 'none')}."
         )
     return lines
 
 
 def _todos(document: dict[str, Any], shift: str | None) -> list[str]:
     todos = [
-        f"- TODO: response to {escape(alert['alertname'])} on {code(alert['metric'])} "
+        f"- TODO: response to {escape(alert['alertname'])}{_subject(alert)} "
         "(what changed, what will be done, by whom, by when)"
         for alert in document["alerts"]
     ]
@@ -100,6 +124,22 @@ def _todos(document: dict[str, Any], shift: str | None) -> list[str]:
         todos.append("- TODO: account for the reviewer time that replaced inference spend")
     todos.append("- TODO: action, owner, due date")
     return todos
+
+
+def _cost_notes(governance: Governance, document: dict[str, Any], shift: str | None) -> list[str]:
+    """How the budget was prorated, the cost-shift rule and, when material, the shift."""
+    if document["budget"] is None:
+        notes = ["The charter sets no budget (`budget: {monthly_usd: ...}`): no variance."]
+    else:
+        notes = [
+            "Budget: the charter's monthly budget prorated to the period with a "
+            f"{DAYS_PER_MONTH}-day month (monthly × period days / {DAYS_PER_MONTH}). Human time "
+            f"is priced at ${governance.organisation.human_hourly_rate_usd:,.2f} an hour."
+        ]
+    notes += ["", shift_rule(governance.monitor.costs, " (`costs:` in `monitor.yaml`)")]
+    if shift:
+        notes += ["", f"**Cost shifted to reviewers.** {shift}"]
+    return notes
 
 
 def format_markdown(governance: Governance, review: Review) -> str:
@@ -130,17 +170,8 @@ def format_markdown(governance: Governance, review: Review) -> str:
         *_cost_rows(document),
         "",
     ]
-    if document["budget"] is None:
-        lines.append("The charter sets no budget (`budget: {monthly_usd: ...}`): no variance.")
-    else:
-        lines.append(
-            "Budget: the charter's monthly budget prorated to the period with a "
-            f"{DAYS_PER_MONTH}-day month (monthly × period days / {DAYS_PER_MONTH}). Human time "
-            f"is priced at ${governance.organisation.human_hourly_rate_usd:,.2f} an hour."
-        )
-    shift = cost_shift(review.previous, document)
-    if shift:
-        lines += ["", f"**Cost shifted to reviewers.** {shift}"]
+    shift = cost_shift(review.previous, document, governance.monitor.costs)
+    lines += _cost_notes(governance, document, shift)
     lines += ["", "## Notable failures", "", *_failures(document), ""]
     lines += [
         "## Corrective actions",

@@ -16,6 +16,7 @@ from monitor.alerting.alerts import (
     iso,
     unknown_agents_condition,
 )
+from monitor.alerting.budget import budget_conditions, month_to_date
 from monitor.alerting.notify import Delivery, deliver_outbox, webhook_payload
 from monitor.alerting.rules import Check, evaluate_checks
 from monitor.alerting.state import Receiver, StateStore, failpoint
@@ -103,6 +104,8 @@ def run_monitor(
                 names=unknown,
             )
         )
+        spend = month_to_date(summaries, charters, options.now)
+        conditions += budget_conditions(governance, spend, options.now)
         staged: list[StagedFile] = []
 
         def stage_snapshot(run_id: int, alerts: list[Alert]) -> None:

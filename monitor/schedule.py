@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from monitor.alerting.notify import Delivery
 
 LOG = logging.getLogger("govkit.monitor")
+APSCHEDULER_LOGGER = "apscheduler"
+QUIET = logging.CRITICAL + 1  # a level above every record: the logger says nothing
 MISFIRE_GRACE_SECONDS = 300
 DEFAULT_EVERY = "1h"
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -159,8 +161,9 @@ class MonitorScheduler:
             scheduler.shutdown(wait=True)
         self._stopped.set()
 
-    def run_until_stopped(self) -> None:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s govkit: %(message)s")
+    def run_until_stopped(self, *, verbose: bool = False) -> None:
+        """Run until SIGINT or SIGTERM. Logs govkit's lines; APScheduler's own only `verbose`."""
+        configure_logging(verbose=verbose)
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -180,6 +183,16 @@ class MonitorScheduler:
             LOG.info(
                 "monitor scheduler stopped after %d run(s), %d failed", self.runs, self.failures
             )
+
+
+def configure_logging(*, verbose: bool) -> None:
+    """govkit's log lines on stderr, with their time. APScheduler's internal lines ("Added job",
+    "Running job", a failed run's traceback: govkit logs each run's outcome itself) only when
+    `verbose`, each then named by its logger."""
+    layout = "%(asctime)s %(name)s: %(message)s" if verbose else "%(asctime)s govkit: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=layout)
+    logging.getLogger("govkit").setLevel(logging.INFO)
+    logging.getLogger(APSCHEDULER_LOGGER).setLevel(logging.INFO if verbose else QUIET)
 
 
 def _log_delivery(delivery: Delivery) -> None:

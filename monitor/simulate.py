@@ -4,8 +4,10 @@ Each agent behaves well in a way derived from its charter, so that with nothing 
 guardrail, stop condition or drift test fires and the north star is met: success comfortably above
 every target and `below` threshold; flag rates (rework, policy hits, rollbacks, ...) at 40% of the
 tightest `max`/`above` (lower when a window holds too few tasks for that to be safe); latency, cost
-and reviewer time at half their tightest limit. Behaviour is stationary over the whole period, so a
-baseline and the recent window share one distribution. Two things are planted, deterministically:
+and reviewer time at half their tightest limit; spend split like the charter's budget and at most
+60% of it over a 31-day month, so no `BudgetOverrun` fires either. Behaviour is stationary over the
+whole period, so a baseline and the recent window share one distribution. Two things are planted,
+deterministically:
 
 - drift: the first charter (in governance order) whose monitor watches `customer_feedback` has
   that score lowered by 15% over its recent window;
@@ -49,6 +51,8 @@ DRIFT_FACTOR = 0.85  # planted drift: customer_feedback 15% lower
 BREACH_FACTOR = 2.5  # planted stop breach: 2.5 times the threshold
 LIMIT_SHARE = 0.5  # healthy means: half of the tightest limit
 RATE_SHARE = 0.4  # healthy flag rates: 40% of the tightest limit
+BUDGET_SHARE = 0.6  # healthy spend: at most 60% of the monthly budget
+LONGEST_MONTH = 31  # days: the budget share holds in every month
 DAY = timedelta(days=1)
 Bound = tuple[float, float]  # a limit's threshold and its window in days
 
@@ -147,7 +151,7 @@ def healthy_profile(governance: Governance, charter: Charter, tasks_per_day: flo
     totals = [cap * success if kind == "ratio" else cap for kind, cap in needs.cost]
     score = _healthy_feedback(needs.feedback)
     minutes = min(needs.minutes, default=None)
-    spend = _spend(governance, charter, min(totals, default=None), minutes)
+    spend = _spend(governance, charter, min(totals, default=None), minutes, tasks_per_day)
     return Profile(success, escalated, min(needs.latency, default=20.0), *spend, score, needs.flags)
 
 
@@ -226,9 +230,14 @@ def _healthy_feedback(floors: list[float]) -> float:
 
 
 def _spend(
-    governance: Governance, charter: Charter, total: float | None, minutes: float | None
+    governance: Governance,
+    charter: Charter,
+    total: float | None,
+    minutes: float | None,
+    tasks_per_day: float,
 ) -> tuple[float, float, float]:
-    """Mean inference and tooling spend and reviewer minutes per task, split like the budget."""
+    """Mean inference and tooling spend and reviewer minutes per task, split like the budget and
+    at most BUDGET_SHARE of it in the longest month."""
     rate = governance.organisation.human_hourly_rate_usd
     shares = (0.3, 0.1, 0.6)
     if charter.budget is not None and charter.budget.monthly_usd.total > 0:
@@ -237,6 +246,9 @@ def _spend(
     if total is None:  # no cost limit: anchor on reviewer time (1 minute a task by default)
         human = (minutes if minutes is not None else 1.0) * rate / 60.0
         total = human / shares[2] if shares[2] > 0 else 0.05
+    if charter.budget is not None and charter.budget.monthly_usd.total > 0 and tasks_per_day > 0:
+        monthly = charter.budget.monthly_usd.total
+        total = min(total, BUDGET_SHARE * monthly / (tasks_per_day * LONGEST_MONTH))
     inference, tooling, human = (max(share * total, 1e-4) for share in shares)
     reviewer = human * 60.0 / rate if rate > 0 else 1.0
     return inference, tooling, min(reviewer, minutes) if minutes is not None else reviewer

@@ -5,7 +5,8 @@ functions (a lazy import is still a dependency). The rules (README, "Layout"):
 
 - `playbook.core` imports nothing else of govkit;
 - `playbook.policy` and `playbook.results` import only `playbook.core` (and themselves);
-- `playbook.handbook` never imports `monitor`;
+- `playbook.history` (git: history, diff, the past) imports `playbook.core` and `playbook.policy`;
+- `playbook.handbook` never imports `monitor` (it may read the past through `playbook.history`);
 - `monitor` imports `playbook.core`, `playbook.policy` and `playbook.results` only;
 - only the CLI modules (`playbook.cli`, `playbook.__main__`, `monitor.cli`, `monitor.review_cli`)
   import everything.
@@ -80,7 +81,7 @@ def room(name: str) -> str:
     if (
         parts[0] == "playbook"
         and len(parts) > 1
-        and parts[1] in {"core", "policy", "results", "handbook"}
+        and parts[1] in {"core", "policy", "results", "history", "handbook"}
     ):
         return f"playbook.{parts[1]}"
     return parts[0] if parts[0] == "monitor" else name  # `playbook` itself
@@ -91,10 +92,12 @@ ALLOWED = {
     "playbook.core": {"playbook.core"},
     "playbook.policy": {"playbook.core", "playbook.policy"},
     "playbook.results": {"playbook.core", "playbook.results"},
+    "playbook.history": {"playbook.core", "playbook.policy", "playbook.history"},
     "playbook.handbook": {
         "playbook.core",
         "playbook.policy",
         "playbook.results",
+        "playbook.history",
         "playbook.handbook",
     },
     "monitor": {"playbook.core", "playbook.policy", "playbook.results", "monitor"},

@@ -1,11 +1,11 @@
 """The interface every trace source implements, and the one registry of them.
 
-A trace source reads one kind of trace export (OpenTelemetry, OpenInference, LangSmith, Weave)
-into `Task`s, one per agent task, and recognises its export by its field names. `SOURCES` lists
-them, in the order `detect_format` tries them; the command line's `--from` and `--events-format`,
-`importer.import_traces` and `importer.detect_format` all read it. Its names are exactly
-`playbook.core.settings.TRACE_SOURCES`, the names sources.yaml may use under `agent_attribute`
-(checked on import).
+A trace source reads one kind of trace export (OpenTelemetry, OpenInference, LangSmith, Weave,
+Langfuse) into `Task`s, one per agent task, and recognises its export by its field names.
+`SOURCES` lists them, in the order `detect_format` tries them; the command line's `--from` and
+`--events-format`, `importer.import_traces` and `importer.detect_format` all read it. Its names
+are exactly `playbook.core.settings.TRACE_SOURCES`, the names sources.yaml may use under
+`agent_attribute` (checked on import).
 
 A new source: a module beside the others with a class of this shape (see `otel.OtelSource`), one
 line in `SOURCES`, its name in `TRACE_SOURCES`. The readers do not import this module (the
@@ -14,11 +14,11 @@ interface is a Protocol, satisfied by shape), so that the registry can import th
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from monitor.sources import langsmith, openinference, otel, weave
+from monitor.sources import langfuse, langsmith, openinference, otel, weave
 from monitor.sources.common import Skipped, Task
 from playbook.core.errors import UsageError, unknown_choice
 from playbook.core.settings import TRACE_SOURCES, SourceSettings
@@ -32,10 +32,12 @@ class TraceSource(Protocol):
     description: str  # one line for `--help`, e.g. "LangSmith runs"
     detected_by: str  # the fields `detect` looks for, as a message names them
 
-    def read(self, paths: list[Path], settings: SourceSettings) -> tuple[list[Task], Skipped]:
+    def read(self, paths: list[Path], settings: SourceSettings) -> tuple[Iterable[Task], Skipped]:
         """One Task per agent task (root span, run or call) in the files, and the records
         skipped by reason with `file:line` examples. A bad record is skipped and counted, never
-        raised; a file that cannot be read at all is a UsageError naming it."""
+        raised; a file that cannot be read at all is a UsageError naming it. The tasks may come
+        as a list or as an iterator that makes them as it goes (so that a large export is never
+        held whole): `Skipped` is complete once they have all been taken."""
         ...
 
     def detect(self, columns: Collection[str]) -> bool:
@@ -51,6 +53,7 @@ SOURCES: dict[str, TraceSource] = {
         openinference.OpenInferenceSource(),
         langsmith.LangSmithSource(),
         weave.WeaveSource(),
+        langfuse.LangfuseSource(),
     )
 }
 assert tuple(SOURCES) == TRACE_SOURCES, (

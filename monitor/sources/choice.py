@@ -11,14 +11,20 @@ import click
 from monitor.sources.base import SOURCES, get_source
 from playbook.core.errors import UsageError
 
+AUTO = "auto"
+
 
 class TraceSourceChoice(click.Choice):
-    """A registered trace source's name; an unknown one is exit 2 with "Did you mean"."""
+    """A registered trace source's name (or "auto" where `auto` is allowed); an unknown one is
+    exit 2 with "Did you mean"."""
 
-    def __init__(self) -> None:
-        super().__init__(list(SOURCES))
+    def __init__(self, *, auto: bool = False) -> None:
+        self.auto = auto
+        super().__init__([AUTO, *SOURCES] if auto else list(SOURCES))
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if self.auto and value == AUTO:
+            return AUTO
         try:
             return get_source(value).name
         except UsageError as exc:

@@ -24,9 +24,16 @@ EVENT_COLUMNS = (
 
 @dataclass
 class LlmCall:
+    """One LLM call's model and tokens. `input_tokens` counts every input token, cached ones
+    included (readers of sources that count cache reads and writes apart add them in);
+    `cache_read_tokens` and `cache_write_tokens` say how many of them were read from or written to
+    the provider's prompt cache. None: the source did not say (the call cannot be priced)."""
+
     model: str | None
-    input_tokens: int
-    output_tokens: int
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass
@@ -48,9 +55,23 @@ class Task:
 
 
 @dataclass
+class Seen:
+    """What a reader read, whether or not it became tasks: how many records (spans, runs, calls)
+    and traces, and which kinds of record (span kinds, GenAI operations, run types). An import
+    that finds no task says this, and how `sources.yaml` can make tasks of them."""
+
+    records: int = 0
+    traces: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
 class Skipped:
+    """Records left out, by reason, with `file:line` examples; and what was seen (`Seen`)."""
+
     by_reason: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    seen: Seen = field(default_factory=Seen)
 
     def add(self, reason: str, where: str) -> None:
         self.by_reason[reason] += 1
@@ -59,6 +80,9 @@ class Skipped:
             found.append(where)
 
     def merge(self, other: Skipped) -> None:
+        self.seen.records += other.seen.records
+        self.seen.traces += other.seen.traces
+        self.seen.kinds.update(other.seen.kinds)
         for reason, count in other.by_reason.items():
             self.by_reason[reason] += count
             room = MAX_EXAMPLES - len(self.examples.setdefault(reason, []))
@@ -70,7 +94,9 @@ class ImportResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: Skipped = field(default_factory=Skipped)
     unmapped_agents: Counter[str] = field(default_factory=Counter)
-    unpriced_models: Counter[str] = field(default_factory=Counter)
+    unpriced_models: Counter[str] = field(default_factory=Counter)  # model -> LLM calls
+    unknown_tokens: Counter[str] = field(default_factory=Counter)  # model -> calls without tokens
+    cache_priced_as_input: set[str] = field(default_factory=set)  # models without a cache price
 
     @property
     def per_agent(self) -> Counter[str]:
@@ -108,10 +134,12 @@ def to_event(
     *,
     settings: SourceSettings,
     pricing: Pricing,
-    charters: set[str],
+    charters: set[str] | None,
     result: ImportResult,
 ) -> dict[str, Any] | None:
-    """The event row for a task, or None (counted) when its agent maps to no charter."""
+    """The event row for a task, or None (counted) when its agent maps to no charter. With
+    `charters` None (no governance yet, or `--unmapped keep` for the names without one) every
+    task is kept under its traced (or mapped) agent name."""
     agent = _charter(task, settings.agents, charters, result)
     if agent is None:
         return None
@@ -127,12 +155,17 @@ def to_event(
 
 
 def _charter(
-    task: Task, agents: dict[str, str], charters: set[str], result: ImportResult
+    task: Task, agents: dict[str, str], charters: set[str] | None, result: ImportResult
 ) -> str | None:
     """The charter id of the task's agent (its traced name, mapped by sources.yaml `agents`);
-    None, counted as unmapped, when there is no such charter."""
+    None, counted as unmapped, when there is no such charter (`charters` None: any name)."""
     name = task.agent_name or ""
     agent = agents.get(name, name)
+    if charters is None:
+        if not agent:
+            result.unmapped_agents["(no agent name)"] += 1
+            return None
+        return agent
     if agent not in charters:
         result.unmapped_agents[name or "(no agent name)"] += 1
         return None
@@ -150,21 +183,42 @@ def _outcome(task: Task, escalation: Escalation) -> str:
 
 
 def _cost(task: Task, pricing: Pricing, result: ImportResult) -> float | None:
-    """The trace's own cost, else its LLM calls priced; None (never zero) when a call's model
-    has no price, counted as unpriced."""
+    """The trace's own cost, else its LLM calls priced; None (never zero) when a call's tokens
+    are unknown or its model has no price, every such call counted."""
     if task.cost_usd is not None or not task.llm_calls:
         return task.cost_usd
-    cost = 0.0
+    cost: float | None = 0.0
     for call in task.llm_calls:
-        price = pricing.models.get(call.model or "")
-        if price is None:
-            result.unpriced_models[call.model or "(no model name)"] += 1
-            return None
-        cost += (
-            call.input_tokens * price.input_per_million
-            + call.output_tokens * price.output_per_million
-        ) / 1_000_000
+        priced = call_cost(call, pricing, result)
+        cost = None if cost is None or priced is None else cost + priced
     return cost
+
+
+def call_cost(call: LlmCall, pricing: Pricing, result: ImportResult) -> float | None:
+    """One call in USD: uncached input, cache reads, cache writes and output at their prices (a
+    model without cache prices has its cached tokens at the input price, noted once)."""
+    model = call.model or "(no model name)"
+    if call.input_tokens is None or call.output_tokens is None:
+        result.unknown_tokens[model] += 1
+        return None
+    price = pricing.models.get(call.model or "")
+    if price is None:
+        result.unpriced_models[model] += 1
+        return None
+    read_price, write_price = price.cache_read_per_million, price.cache_write_per_million
+    if (call.cache_read_tokens and read_price is None) or (
+        call.cache_write_tokens and write_price is None
+    ):
+        result.cache_priced_as_input.add(model)
+    cached = call.cache_read_tokens + call.cache_write_tokens
+    uncached = max(call.input_tokens - cached, 0)
+    return (
+        uncached * price.input_per_million
+        + call.cache_read_tokens * (price.input_per_million if read_price is None else read_price)
+        + call.cache_write_tokens
+        * (price.input_per_million if write_price is None else write_price)
+        + call.output_tokens * price.output_per_million
+    ) / 1_000_000
 
 
 def _feedback_columns(task: Task, keys: FeedbackKeys) -> dict[str, Any]:

@@ -1,14 +1,14 @@
 """OTLP JSON's AnyValue (`{"stringValue": ...}`, `{"intValue": "42"}`, arrays, key-value lists)
-as plain Python values, for the OpenTelemetry reader. A malformed value is a ValueError, which
-the reader counts as a `bad_span`: an `intValue` that is no 64-bit integer, an array or key-value
-list whose `values` is no list, a key-value item without a text `key`, nesting deeper than 32.
+as plain Python values, for the OpenTelemetry reader (protobuf and console-exporter spans are
+turned into this shape first). A malformed value is a ValueError, which the reader counts as a
+`bad_span`: an `intValue` that is no 64-bit integer, an array or key-value list whose `values` is
+no list, a key-value item without a text `key`, nesting deeper than 32.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from monitor.sources.values import as_int
 from monitor.sources.values import flatten as flatten_objects
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -80,8 +80,3 @@ def plain_value(any_value: Any) -> Any:
         return None
     found = any_value.get("stringValue") if type(any_value) is dict else None
     return found if found is not None else value_of(any_value)
-
-
-def token_count(any_value: Any) -> int:
-    """A token count; 0 when it is not one (ValueError when the AnyValue is malformed)."""
-    return 0 if any_value is None else as_int(value_of(any_value))

@@ -6,7 +6,7 @@ import importlib
 import shutil
 import signal
 import sys
-from datetime import date
+from datetime import date, datetime
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,6 +15,7 @@ import click
 
 from playbook import __version__
 from playbook.cli import options as shared
+from playbook.cli.reports import strict_failure
 from playbook.core import jsonout, resources
 from playbook.core.clock import utc_now
 from playbook.core.errors import Stopped, UsageError, display_path
@@ -35,6 +36,8 @@ class GovkitGroup(click.Group):
     own_lazy_commands: ClassVar[dict[str, str]] = {
         "policy": "playbook.cli.policy:policy",
         "schema": "playbook.cli.schema:schema_command",
+        "history": "playbook.cli.history:history_command",
+        "diff": "playbook.cli.history:diff_command",
     }
 
     @staticmethod
@@ -71,9 +74,19 @@ today_option = click.option(
     help="Date the handbook is built as of (YYYY-MM-DD): sets the current rollout phase. "
     "Default: today in UTC.",
 )
-state_option = shared.state_option(
-    "The drift monitor's state (its JSON snapshot beside it is read, or give the .json). "
-    "Without one the handbook says that no monitor run has happened yet."
+# Accepted where scripts may still pass it, but hidden: these commands' answers do not depend on
+# the date (the date rules of validation use today in UTC).
+ignored_today_option = click.option(
+    "--today",
+    "ignored_today",
+    type=DATE,
+    default=None,
+    hidden=True,
+    expose_value=False,
+    help="Ignored (kept for scripts that pass it): the answer does not depend on the date.",
+)
+state_option = shared.monitor_state_option(
+    "The drift monitor's state (its JSON snapshot beside it is read, or give the .json)."
 )
 config_option = click.option(
     "--config",
@@ -116,7 +129,13 @@ def cli() -> None:
 
 @cli.command()
 @governance_option
-@today_option
+@click.option(
+    "--today",
+    type=DATE,
+    default=None,
+    help="Date the date rules are checked against (a baseline must have ended before it), "
+    "YYYY-MM-DD. Default: today in UTC.",
+)
 @click.option(
     "--strict",
     is_flag=True,
@@ -126,7 +145,8 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     """Validate the governance YAML and report every problem as file:line.
 
     Exit 0 when everything is valid (warnings, such as TODO placeholders, are listed); 1 with
-    --strict when warnings remain; 2 when any problem is found (all are listed at once).
+    --strict when warnings remain, saying which and where; 2 when any problem is found (all are
+    listed at once).
     """
     governance = load_governance(governance_dir, today=today or utc_now().date())
     for warning in governance.warnings:
@@ -141,6 +161,7 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     if governance.warnings:
         click.echo(f"{len(governance.warnings)} warning(s).", err=True)
         if strict:
+            click.echo(f"check --strict failed: {strict_failure(governance.warnings)}", err=True)
             sys.exit(1)
 
 
@@ -156,13 +177,25 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
 @builder_option("Site builder: MkDocs Material, or Zensical (reads the same mkdocs.yml).")
 @config_option
 @state_option
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Build a site that works opened as files (file://): page.html links, search without "
+    "a server. Also on when mkdocs.yml lists the offline plugin.",
+)
+@shared.now_option(
+    "The moment the site is built as of (ISO 8601): how old the monitor's results are, the "
+    "sitemap's date, and the default --today. Give it for reproducible builds."
+)
 @today_option
 def build(
     governance_dir: Path,
     site_dir: Path,
     builder: str,
     config_path: Path | None,
-    state: Path,
+    state: Path | None,
+    offline: bool,
+    now: datetime | None,
     today: date | None,
 ) -> None:
     """Validate the governance YAML, render the handbook pages and build the site.
@@ -170,7 +203,8 @@ def build(
     Generated pages are staged with the hand-written docs in a temporary directory; docs/ is never
     written to. A failed validation or build leaves the previous site as it was.
     """
-    today = today or utc_now().date()
+    as_of = now or (utc_now() if today is None else None)  # --today alone: the end of that day
+    today = today or (as_of or utc_now()).date()
     governance = load_governance(governance_dir, today=today)
     _progress(f"{len(governance.agents)} agents validated")
     result = build_site(
@@ -179,7 +213,9 @@ def build(
         site_dir=site_dir,
         builder=builder,
         today=today,
-        monitor=load_view(state),
+        monitor=load_view(state, now=as_of) if state else None,
+        offline=offline,
+        moment=now,
         report=_progress,
     )
     click.echo(f"Handbook built: {display_path(result.index_html)}")
@@ -203,7 +239,7 @@ def build(
 def serve(
     governance_dir: Path,
     config_path: Path | None,
-    state: Path,
+    state: Path | None,
     dev_addr: str,
     builder: str,
     today: date | None,
@@ -249,7 +285,7 @@ def _ask(value: str | None, prompt: str, option: str) -> str:
     "--reviewer", default=None, help='Last-mile reviewer, as "Name <email>" (from tier 2).'
 )
 @governance_option
-@today_option
+@ignored_today_option
 def charter_new(
     agent_id: str,
     tier: int | None,
@@ -258,7 +294,6 @@ def charter_new(
     steward: str | None,
     reviewer: str | None,
     governance_dir: Path,
-    today: date | None,
 ) -> None:
     """Write governance/agents/ID.yaml: every field the tier needs, TODO where only the owner
     can answer. Missing options are asked for on a terminal. Never overwrites a charter."""
@@ -275,7 +310,7 @@ def charter_new(
             _ask(steward, "Model Steward (Name <email>)", "--steward"), "--steward"
         ),
         reviewer=parse_contact(reviewer, "--reviewer") if reviewer else None,
-        today=today or utc_now().date(),
+        today=utc_now().date(),
     )
     click.echo(f"Wrote {display_path(target)}: fill in its TODOs, then run govkit check --strict")
 
@@ -283,19 +318,28 @@ def charter_new(
 @cli.command("whois")
 @click.argument("agent_id", metavar="AGENT")
 @governance_option
-@shared.state_option(
-    "The drift monitor's state, for the last run and firing alerts (skipped if absent)."
-)
+@shared.monitor_state_option("The drift monitor's state, for the last run and firing alerts.")
 @shared.format_option("text: one screen for people; json: one object for tools.")
-@today_option
+@ignored_today_option
+@click.option(
+    "--at",
+    default=None,
+    metavar="DATE|COMMIT",
+    help="Answer as of a moment of the past, from git: a date (its end, UTC), an ISO 8601 time "
+    "or a commit. Adds the commit in force, the change then in force with its approvals, and "
+    "the eval results of that moment.",
+)
 def whois_command(
-    agent_id: str, governance_dir: Path, state: Path, output_format: str, today: date | None
+    agent_id: str, governance_dir: Path, state: Path | None, output_format: str, at: str | None
 ) -> None:
     """Who owned AGENT, what it was allowed to do, and why it passed the gates."""
-    from playbook.handbook.whois import find_charter, format_text, whois
+    from playbook.handbook.whois import format_text, load_for, whois, whois_at
 
-    governance = load_governance(governance_dir, today=today or utc_now().date())
-    answer = whois(governance, find_charter(governance, agent_id), state)
+    if at is not None:
+        answer = whois_at(governance_dir, agent_id, state, at)
+    else:
+        governance, charter = load_for(governance_dir, agent_id, utc_now().date())
+        answer = whois(governance, charter, state)
     if output_format == "json":
         click.echo(jsonout.dumps(answer, indent=2))
     else:

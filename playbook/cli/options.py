@@ -14,6 +14,7 @@ import click
 
 from playbook.core.clock import check_calendar_date, parse_instant
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT, check_http_url
+from playbook.results import snapshot_path
 
 DEFAULT_STATE = Path(".govkit/monitor.db")
 Decorator = Callable[[Any], Any]
@@ -39,6 +40,44 @@ def state_option(help: str) -> Decorator:
         default=DEFAULT_STATE,
         show_default=True,
         help=help,
+    )
+
+
+NO_STATE = "none"
+
+
+def _monitor_state(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """Left out: the default state, which may not exist yet (no monitor run so far). `none`: no
+    monitor results, asked for. A path: it must exist, as a state or as its snapshot; a typo
+    must not publish "no monitor run has happened yet"."""
+    if value is None:
+        return DEFAULT_STATE
+    if value.strip().lower() == NO_STATE:
+        return None
+    path = Path(value)
+    snapshot = snapshot_path(path)
+    if path.is_dir():
+        raise click.BadParameter(f"{value} is a directory; expected the monitor's state file")
+    if not (path.is_file() or snapshot.is_file()):
+        beside = f" (nor its snapshot {snapshot})" if snapshot != path else ""
+        raise click.BadParameter(
+            f"no monitor state at {value}{beside}. To go without monitor results, leave out "
+            f"--state or pass --state {NO_STATE}."
+        )
+    return path
+
+
+def monitor_state_option(help: str) -> Decorator:
+    """`--state` where the monitor's results are read, never written (`build`, `serve`,
+    `whois`): passed as a Path, or None for `--state none`. Left out, the default state is read
+    when it exists; named, it must exist (exit 2 saying how to ask for no state)."""
+    return click.option(
+        "--state",
+        default=None,
+        callback=_monitor_state,
+        metavar="PATH|none",
+        help=f"{help} Default: {DEFAULT_STATE} when it exists. A PATH given must exist; "
+        f"'--state {NO_STATE}': no monitor results.",
     )
 
 

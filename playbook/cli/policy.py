@@ -14,6 +14,7 @@ from playbook.core import jsonout
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path
 from playbook.core.problems import describe
 from playbook.core.yamlsrc import YamlReadError, read_yaml
+from playbook.history.at import revision_of
 from playbook.policy import (
     POLICIES_DIR,
     Case,
@@ -62,7 +63,10 @@ def policy() -> None:
     metavar="JSON",
     help=f"The case's facts as a JSON object, e.g. '{CASE_EXAMPLE}'; @FILE reads it from a file.",
 )
-@format_option("text: a readable summary; json: {decision, reasons, redact_pii, log_sample_rate}.")
+@format_option(
+    "text: a readable summary; json: {decision, reasons, redact_pii, log_sample_rate, "
+    "policy_revision (the commit of the policy file), policy_source}."
+)
 @governance_option
 def decide_command(
     policy_ref: str, case_text: str, output_format: str, governance_dir: Path
@@ -71,13 +75,20 @@ def decide_command(
 
     Escalation rules (sentiment, topic) come first; then the refund limit and the conditions that
     need a human. A fact a rule needs but the case lacks is an error (exit 2), never a silent no.
+    The policy's revision is reported with the decision, for the audit log: `policy_revision`
+    is the commit that last changed the policy file (null when the file is not in git or
+    differs from what git holds); `policy_source` has its git blob id and commit time.
     """
     loaded = _load_policy(resolve_policy(policy_ref, governance_dir), governance_dir)
     decision = decide(loaded, read_case(case_text))
+    revision = revision_of(loaded.path)
     if output_format == "json":
-        click.echo(jsonout.dumps(decision.to_json(), indent=2))
+        source = {"blob": revision["blob"], "committed_at": revision["committed_at"]}
+        found = {"policy_revision": revision["commit"], "policy_source": source}
+        click.echo(jsonout.dumps({**decision.to_json(), **found}, indent=2))
     else:
         click.echo(render_decision(loaded, decision))
+        click.echo(render_revision(revision))
 
 
 @policy.command("test")
@@ -244,3 +255,13 @@ def render_decision(loaded: Policy, decision: Decision) -> str:
         f"kept {rules.logging.retention_days} days"
     )
     return "\n".join(lines)
+
+
+def render_revision(revision: dict[str, str | None]) -> str:
+    """`Revision:  blob 9c1e2f3, last changed in 3f2a1bc (2026-10-02T09:14:00Z)`."""
+    blob = f"blob {(revision['blob'] or '')[:7]}"
+    if revision["commit"] is None:
+        return f"Revision:  {blob} (not as committed: the file is not in git, or changed since)"
+    return (
+        f"Revision:  {blob}, last changed in {revision['commit'][:7]} ({revision['committed_at']})"
+    )

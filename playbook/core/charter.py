@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
+from playbook.core.change_control import Approver, EvalSuites, Model, Prompt, PromptText
+from playbook.core.settings import HttpUrl
 from playbook.core.types import (
     AgentId,
     Cadence,
@@ -144,6 +146,9 @@ def _two_guardrails(value: list[Guardrail]) -> list[Guardrail]:
 
 class Approvals(Schema):
     required: Annotated[int, Field(ge=1)]
+    # Whose approval counts for a change to this charter (roles, emails, @logins); anyone's
+    # but the change's authors when empty.
+    approvers: list[Approver] = Field(default_factory=list)
 
 
 class Audit(Schema):
@@ -175,5 +180,12 @@ class Charter(Schema):
     monitor: MonitorSpec | None = None
     policies: list[Slug] = Field(default_factory=list)  # ids of governance/policies/<id>.yaml
     approvals: Approvals | None = None
+    # What the agent runs and its eval suites: a change to the model, the prompt, the tools or the
+    # policies needs every suite's latest results produced after it (govkit diff).
+    model: Text | Model | None = None  # a name, or {provider, name, version}
+    prompt: PromptText | Prompt | None = None  # a path (relative to governance/) or a version
+    evals: EvalSuites = Field(default_factory=list)
     audit: Audit | None = None
     break_glass: BreakGlass | None = None
+    # What the on-call does when this agent alerts: the handbook links it from each alert.
+    runbook: HttpUrl | None = None

@@ -6,7 +6,7 @@ reported together, once, as `ValidationFailed`: one `file:line: field: message` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from playbook.core import model
+from playbook.core.change_control import evals_warnings
 from playbook.core.charter import Charter
 from playbook.core.errors import Problem, ValidationFailed, display_path
 from playbook.core.governance import (
@@ -53,13 +54,18 @@ PolicyCheck = Callable[[Governance], list[Problem]]
 
 
 def read_governance(
-    root: Path, *, today: date | None = None, check_policies: PolicyCheck = lambda governance: []
+    root: Path,
+    *,
+    today: date | None = None,
+    check_policies: PolicyCheck = lambda governance: [],
+    only: Collection[str] | None = None,
 ) -> Governance:
     """Load and validate the governance files under `root`, or raise ValidationFailed.
 
     Policies are executable and live one floor up (`playbook.policy.load_governance` passes
     `check_policies`, which loads them and runs their tests): their problems are collected with
-    the others, and the tier readiness rules see their results."""
+    the others, and the tier readiness rules see their results. `only`: read only these
+    charters (by file name), for a question about one agent (`govkit whois`)."""
     if not root.is_dir():
         problem = Problem(display_path(root), 1, "", "governance directory not found")
         raise ValidationFailed([problem])
@@ -81,6 +87,8 @@ def read_governance(
     agent_documents: list[YamlDocument] = []
     agent_dir = root / AGENTS_DIR
     agent_paths = sorted(agent_dir.glob("*.yaml")) + sorted(agent_dir.glob("*.yml"))
+    if only is not None:
+        agent_paths = [path for path in agent_paths if path.stem in only]
     if not agent_paths:
         problems.append(
             Problem(display_path(agent_dir), 1, "", "no charters found; expected agents/<id>.yaml")
@@ -136,7 +144,7 @@ def read_governance(
     problems += assess_organisation(governance, _policy_statuses(governance))
     if problems:
         raise ValidationFailed(problems)
-    governance.warnings = sorted(warnings)
+    governance.warnings = sorted(warnings + evals_warnings(agents, agent_documents))
     return governance
 
 

@@ -8,6 +8,7 @@ and left alone.
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -103,8 +104,13 @@ def mermaid_text(value: object) -> Markup:
     return Markup(re.sub(r"[^\w .,&()/'+-]", " ", str(value)).strip() or "-")
 
 
+@functools.lru_cache(maxsize=65_536)
 def relative(from_page: str, to_page: str) -> str:
-    """The relative Markdown link from one generated page to another (`a/b.md` -> `c.md#x`)."""
+    """The relative Markdown link from one generated page to another (`a/b.md` -> `c.md#x`).
+
+    Both are paths within the docs directory, taken from its root ("/"): never the process's
+    working directory, which `relpath` would otherwise ask the system for on every link. Kept:
+    a page of a thousand agents links the same pages thousands of times."""
     target, _, anchor = to_page.partition("#")
-    path = posixpath.relpath(target, posixpath.dirname(from_page) or ".")
+    path = posixpath.relpath(f"/{target}", f"/{posixpath.dirname(from_page)}")
     return f"{path}#{anchor}" if anchor else path

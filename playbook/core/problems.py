@@ -122,9 +122,13 @@ def describe(value: object) -> str:
     return repr(value)
 
 
+_UNION_MEMBERS = {"str", "int", "float", "bool", "Model"}  # `model: NAME | {provider, name}`
+
+
 def _is_internal(part: object) -> bool:
-    # pydantic adds validator names (e.g. "function-after[...]") to locations of some errors.
-    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool"})
+    # pydantic adds validator names (e.g. "function-after[...]") and the member of a union it
+    # tried (`Model`) to locations of some errors.
+    return isinstance(part, str) and ("[" in part or part in _UNION_MEMBERS)
 
 
 def _lower_first(text: str) -> str:

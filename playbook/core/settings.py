@@ -135,14 +135,34 @@ class EngineSettings(Schema):
         return self
 
 
+class CostSettings(Schema):
+    """Money thresholds shared by the monitor's `BudgetOverrun` alert, the handbook's costs page
+    and agent reviews (`playbook.core.costs`).
+
+    A cost shift (inference per task fell, human cost per task rose by more) is *material*, and
+    warned about, only when the rise exceeds the saving by more than `shift_share` of the cost per
+    successful task and both the saving and the rise are above `shift_floor_usd_per_month`. A
+    month's spend is projected (linearly, by the share of the month elapsed) only once
+    `projection_after` of it has passed: a projection from the first hours of a month is noise.
+    """
+
+    shift_share: Annotated[float, Field(ge=0, le=10)] = 0.10
+    shift_floor_usd_per_month: NonNegative = 100.0
+    projection_after: Window = "3d"
+
+
 class MonitorSettings(Schema):
     fdr: Annotated[float, Field(gt=0, le=0.5)] = 0.05
     min_samples: Annotated[int, Field(ge=2)] = 30
     repeat_interval: Window = "4h"
+    # How often the monitor is scheduled to run here; the handbook flags results older than twice
+    # this as stale (older than 24h when it is not set).
+    every: Window | None = None
     effect_floors: EffectFloors = Field(default_factory=EffectFloors)
     receivers: list[Receiver] = Field(default_factory=list)
     handbook_url: HttpUrl | None = None
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    costs: CostSettings = Field(default_factory=CostSettings)
 
 
 # --- sources.yaml: how trace exports become events --------------------------------------------
@@ -167,22 +187,40 @@ class FeedbackKeys(Schema):
 
 # The trace sources sources.yaml may name (under `agent_attribute`): the contract the monitor's
 # registry of trace readers (monitor.sources.base.SOURCES) serves exactly, in this order.
-TraceSourceName = Literal["otel", "openinference", "langsmith", "weave"]
+TraceSourceName = Literal["otel", "openinference", "langsmith", "weave", "langfuse"]
 TRACE_SOURCES: tuple[str, ...] = get_args(TraceSourceName)
+
+
+class TaskRule(Schema):
+    """Which spans are tasks in traces without an agent span (`invoke_agent`): a span whose name
+    matches `span_name` (a glob such as "workflow *"), or that has the attribute `attribute`, or
+    whose `openinference.span.kind` is one of `span_kind` (AGENT, CHAIN, ...). Without a rule,
+    or where no span matches, a trace's root span is its task."""
+
+    span_name: Text | None = None
+    attribute: Text | None = None
+    span_kind: list[Text] = Field(default_factory=list)
 
 
 class SourceSettings(Schema):
     agent_attribute: dict[TraceSourceName, Text] = Field(
         default_factory=dict
     )  # overrides the default attribute naming the agent, per source
+    tasks: dict[TraceSourceName, TaskRule] = Field(default_factory=dict)
     agents: dict[str, Slug] = Field(default_factory=dict)  # traced name -> charter id
     escalation: Escalation = Field(default_factory=Escalation)
     feedback: FeedbackKeys = Field(default_factory=FeedbackKeys)
 
 
 class ModelPrice(Schema):
+    """USD per million tokens. Cached input tokens are priced apart where the provider does
+    (reads from the prompt cache are typically a tenth of the input price, writes more than it);
+    without a cache price they cost the input price, and the import says so."""
+
     input_per_million: NonNegative
     output_per_million: NonNegative
+    cache_read_per_million: NonNegative | None = None
+    cache_write_per_million: NonNegative | None = None
 
 
 class Pricing(Schema):

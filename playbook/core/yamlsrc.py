@@ -84,21 +84,37 @@ def dotted(loc: FieldPath) -> str:
     return text
 
 
+# The last document parsed from each file, with the text it was parsed from. A long-running
+# reader (`govkit serve` re-validates every charter after each edit) then parses only the files
+# whose text changed. Documents are never modified once parsed, so one can be handed out twice.
+_PARSED: dict[Path, tuple[str, YamlDocument]] = {}
+_PARSED_LIMIT = 50_000  # files; beyond it the memory starts over
+
+
 def read_yaml(path: Path) -> YamlDocument:
-    """Parse one YAML file safely; raise YamlReadError with file and line for any failure."""
-    where = display_path(path)
+    """Parse one YAML file safely; raise YamlReadError with file and line for any failure.
+    A file whose text is the same as when it was last parsed is not parsed again."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise YamlReadError(Problem(where, 1, "", f"cannot read file: {exc.strerror}")) from None
+        message = f"cannot read file: {exc.strerror}"
+        raise YamlReadError(Problem(display_path(path), 1, "", message)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise YamlReadError(
-            Problem(where, line, "", f"expected UTF-8 text, found byte 0x{raw[exc.start]:02x}")
-        ) from None
-    return parse_yaml(text, path)
+        message = f"expected UTF-8 text, found byte 0x{raw[exc.start]:02x}"
+        raise YamlReadError(Problem(display_path(path), line, "", message)) from None
+    key = path.absolute()
+    remembered = _PARSED.get(key)
+    if remembered is not None and remembered[0] == text:
+        parsed = remembered[1]  # named as this caller named the file
+        return YamlDocument(path=path, data=parsed.data, lines=parsed.lines)
+    document = parse_yaml(text, path)
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[key] = (text, document)
+    return document
 
 
 def parse_yaml(text: str, path: Path) -> YamlDocument:
@@ -136,6 +152,7 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
 
 
 _PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _line(node: yaml.Node) -> int:
@@ -216,6 +233,8 @@ def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPa
         return [
             _construct(loader, item, (*loc, index), lines) for index, item in enumerate(node.value)
         ]
+    if node.tag == _STR_TAG:  # most values: what SafeConstructor would return, without its detour
+        return node.value
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, OverflowError) as exc:  # e.g. an unquoted date that does not exist

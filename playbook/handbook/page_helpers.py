@@ -13,8 +13,9 @@ import jinja2
 
 from playbook.core import markdown, readiness
 from playbook.core.charter import Charter, Person
-from playbook.core.costs import BUCKETS, Month
 from playbook.core.model import OperatingModel, Role, Tier
+from playbook.handbook import changes_page, costs_page, figures
+from playbook.handbook.alert_notes import admonition_title
 from playbook.handbook.pages import (
     METRICS,
     OPERATING_MODELS,
@@ -23,6 +24,7 @@ from playbook.handbook.pages import (
     policy_page,
     tier_page,
 )
+from playbook.handbook.sparkline import sparkline_svg
 from playbook.handbook.view import STATUS_LABELS
 
 
@@ -45,6 +47,8 @@ def make_environment(template_dir: Path) -> jinja2.Environment:
         title=markdown.front_matter_title,
         code=markdown.code,
         money=lambda value: f"${value:,.2f}",
+        admonition_title=lambda value: markdown.Markup(admonition_title(value)),
+        moment=figures.moment_text,
         number=_number,
     )
     environment.globals.update(
@@ -64,10 +68,22 @@ def make_environment(template_dir: Path) -> jinja2.Environment:
         bound=_bound,
         readiness_cell=_readiness_cell,
         status_badge=_status_badge,
-        cost_table=_cost_table,
+        severity_badge=_severity_badge,
+        phase_badge=_phase_badge,
+        check_badge=_outcome_badge(_CHECK_TONES),
+        verdict_badge=_outcome_badge(_VERDICT_TONES),
+        badge=badge,
+        value_in=_value_in,
+        change_in=_change_in,
+        points=figures.points_text,
+        statistic=figures.statistic_text,
+        sparkline=_sparkline,
+        alert_block=_alert_block,
         percent=lambda value: "-" if value is None else f"{value:+.1%}",
         figure=lambda value: "-" if value is None else f"{value:.4g}",
     )
+    environment.globals.update(costs_page.GLOBALS)  # cost_table, budget_overview, ...
+    environment.globals.update(changes_page.GLOBALS)  # risk_badge, change_cell, ...
     return environment
 
 
@@ -160,31 +176,105 @@ _EVIDENCE_ANCHORS = {
 }
 
 
-def _status_badge(status: str) -> markdown.Markup:
+# Badge tones (extra.css colours each with AA contrast in light and dark schemes).
+_STATUS_TONES = {
+    "stop_condition": "critical",
+    "guardrail_breach": "warning",
+    "drift": "warning",
+    "insufficient_data": "info",
+    "ok": "ok",
+}
+_SEVERITY_TONES = {"critical": "critical", "warning": "warning"}
+_PHASE_TONES = {"done": "ok", "late": "critical", "active": "info", "planned": "neutral"}
+_CHECK_TONES = {"breached": "critical", "missed": "warning", "ok": "ok", "met": "ok"}
+_VERDICT_TONES = {"drift": "warning", "ok": "ok", "improved": "ok"}
+_TONES = {"critical", "warning", "info", "ok", "neutral"}
+
+
+def badge(text: object, tone: str = "neutral") -> markdown.Markup:
+    """A coloured label: `<span class="govkit-badge govkit-badge--TONE">text</span>`."""
+    tone = tone if tone in _TONES else "neutral"
+    return markdown.Markup(
+        f'<span class="govkit-badge govkit-badge--{tone}">{markdown.escape(text)}</span>'
+    )
+
+
+def _counted(text: str, tone: str, count: int | None) -> markdown.Markup:
+    """A badge, with a count before its text when given (a count of 0 is never coloured)."""
+    if count is None:
+        return badge(text, tone)
+    return badge(f"{count} {text}", tone if count else "neutral")
+
+
+def _status_badge(status: str, count: int | None = None) -> markdown.Markup:
     label = STATUS_LABELS.get(status, status)
-    strong = status in {"stop_condition", "guardrail_breach", "drift"}
-    return markdown.Markup(f"**{markdown.escape(label)}**" if strong else markdown.escape(label))
+    return _counted(label, _STATUS_TONES.get(status, "neutral"), count)
 
 
-def _cost_table(months: list[Month]) -> markdown.Markup:
-    """Month by month: tasks, successes, cost per success by bucket, total, budget variance."""
-    lines = [
-        "| Month | Tasks | Successes | Inference / success | Tooling / success | "
-        "Human / success | Total / success | Spend | Budget variance |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for month in months:
-        cells = [month.month, f"{month.tasks:,}", f"{month.successes:,}"]
-        cells += [_usd(month.per_success(bucket)) for bucket in (*BUCKETS, None)]
-        cells.append(_usd(month.total))
-        variance = month.variance
-        cells.append("no budget" if variance is None else f"{variance:+,.2f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return markdown.Markup("\n".join(lines))
+def _severity_badge(severity: str, count: int | None = None) -> markdown.Markup:
+    return _counted(severity, _SEVERITY_TONES.get(severity, "neutral"), count)
 
 
-def _usd(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.2f}"
+def _phase_badge(state: str) -> markdown.Markup:
+    return badge(state, _PHASE_TONES.get(state, "neutral"))
+
+
+def _outcome_badge(tones: dict[str, str]) -> Any:
+    """A badge for a check status or a verdict; insufficient data is information, not colour."""
+
+    def outcome(value: str) -> markdown.Markup:
+        return badge(value.replace("_", " "), tones.get(value, "info"))
+
+    return outcome
+
+
+@jinja2.pass_context
+def _value_in(
+    context: jinja2.runtime.Context, value: float | None, metric_id: str, n: int | None = None
+) -> str:
+    """A value in its metric's unit, or "no data" when its window had no task."""
+    return figures.value_text(value, context["g"].metric(metric_id), n)
+
+
+@jinja2.pass_context
+def _change_in(context: jinja2.runtime.Context, finding: Any) -> str:
+    """A finding's change from baseline to recent in the metric's unit, relative beside it; for
+    a tail or spread test, the change of the share of tasks in percentage points."""
+    if finding.aspect != "center":
+        return figures.points_text(finding.effect)
+    return figures.change_text(
+        finding.baseline,
+        finding.recent,
+        context["g"].metric(finding.metric),
+        n_baseline=finding.n_baseline,
+        n_recent=finding.n_recent,
+    )
+
+
+@jinja2.pass_context
+def _sparkline(
+    context: jinja2.runtime.Context, agent: Charter, metric_id: str, tone: str = ""
+) -> markdown.Markup:
+    """The dashboard's sparkline of an agent's metric, from the last run's daily series."""
+    monitor = context["monitor"]
+    result = monitor.agents.get(agent.id) if monitor else None
+    points = [point.to_json() for point in result.series.get(metric_id, [])] if result else []
+    metric = context["g"].metric(metric_id)
+    known = [p for p in points if p.get("value") is not None and p.get("n", 1) != 0]
+    last = (
+        f"last {figures.value_text(known[-1]['value'], metric)} on {known[-1]['day']}"
+        if known
+        else "no data"
+    )
+    title = f"{agent.name}: {metric.name}, daily; {last}"
+    return sparkline_svg(points, title, tone if tone in _TONES else "")
+
+
+@jinja2.pass_context
+def _alert_block(context: jinja2.runtime.Context, alert: Any) -> markdown.Markup:
+    """A firing alert as an admonition (see `playbook.handbook.alert_notes`)."""
+    page = context["page_path"]
+    return context["alert_notes"].admonition(alert, lambda target: markdown.relative(page, target))
 
 
 def _number(value: float) -> str:

@@ -14,6 +14,7 @@ MONITOR = "monitor/index.md"
 ALERTS = "monitor/alerts.md"
 COSTS = "costs.md"
 REVIEWS = "reviews/index.md"
+CHANGELOG = "changelog.md"
 
 
 def tier_page(tier_id: int) -> str:

@@ -7,21 +7,22 @@ staging directory and running the site builder is `playbook.handbook.site`'s job
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playbook.core import readiness
 from playbook.core.charter import Charter
 from playbook.core.governance import Governance
-from playbook.core.model import Phase, Rollout
+from playbook.core.rollout_status import PhaseStatus, current_phase, rollout_status
 from playbook.core.validate import REVIEWER_FROM_TIER
+from playbook.handbook.alert_notes import INCIDENT_PAGE, AlertNotes
 from playbook.handbook.page_helpers import make_environment, owners_of
 from playbook.handbook.pages import (
     AGENTS,
     ALERTS,
+    CHANGELOG,
     COSTS,
     HOME,
     METRICS,
@@ -36,33 +37,13 @@ from playbook.handbook.pages import (
     policy_page,
     tier_page,
 )
+from playbook.handbook.status import build_moment, freshness, status_strip
 from playbook.handbook.view import MonitorView, monitor_context
 
+if TYPE_CHECKING:
+    from playbook.handbook.changes import History
+
 __all__ = ["PhaseStatus", "Renderer", "owners_of", "rollout_status"]
-
-
-@dataclass(frozen=True)
-class PhaseStatus:
-    phase: Phase
-    start: date
-    end: date
-    state: str  # "done", "current" or "upcoming"
-    delivered: int
-
-    @property
-    def total(self) -> int:
-        return len(self.phase.deliverables)
-
-
-def rollout_status(rollout: Rollout, today: date) -> list[PhaseStatus]:
-    """Each phase with its calendar dates and where it stands relative to `today`."""
-    rows = []
-    for phase in rollout.phases:
-        start, end = phase.dates(rollout.start_date)
-        state = "done" if today > end else "current" if today >= start else "upcoming"
-        delivered = sum(1 for item in phase.deliverables if item.done)
-        rows.append(PhaseStatus(phase, start, end, state, delivered))
-    return rows
 
 
 class Renderer:
@@ -76,17 +57,28 @@ class Renderer:
         today: date,
         monitor: MonitorView | None = None,
         charts: dict[tuple[str, str], str] | None = None,
+        hand_written: list[str] | None = None,
+        history: History | None = None,
     ) -> None:
         self.governance = governance
+        # The governance's change history from git (read here when not given: outside git the
+        # pages say so); `changes.not_under_git(governance)` for pages independent of git.
+        if history is None:  # git is read only when pages are rendered, not when imported
+            from playbook.handbook.changes import read_changes
+
+            history = read_changes(governance)
+        self.history = history
         self.today = today
         self.monitor = monitor
         self.charts = charts or {}
+        self.hand_written = hand_written or []  # the docs/ pages the site will have beside these
         self.environment = make_environment(template_dir)
         self.phases = rollout_status(governance.rollout, today)
         self._shared = self._shared_context()
 
-    def pages(self) -> dict[str, str]:
-        """`{page path: markdown}` for every generated page."""
+    def pages(self, skip: Collection[str] = ()) -> dict[str, str]:
+        """`{page path: markdown}` for every generated page but those in `skip` (`govkit serve`
+        leaves the pages of unchanged charters alone)."""
         plan: list[tuple[str, str, dict[str, Any]]] = [
             (HOME, "home.md.j2", {}),
             (OPERATING_MODELS, "operating-models.md.j2", {}),
@@ -100,6 +92,11 @@ class Renderer:
             (ALERTS, "alerts.md.j2", {}),
             (COSTS, "costs.md.j2", {}),
             (REVIEWS, "reviews.md.j2", {}),
+            (
+                CHANGELOG,
+                "changelog.md.j2",
+                {"agents_by_id": {a.id for a in self.governance.agents}},
+            ),
         ]
         plan += [(tier_page(t.id), "tier.md.j2", {"tier": t}) for t in self.governance.tiers]
         plan += [(agent_page(a.id), "agent.md.j2", {"agent": a}) for a in self.governance.agents]
@@ -111,7 +108,11 @@ class Renderer:
             )
             for policy_id, policy in sorted(self.governance.policies.items())
         ]
-        return {path: self._render(path, template, extra) for path, template, extra in plan}
+        return {
+            path: self._render(path, template, extra)
+            for path, template, extra in plan
+            if path not in skip
+        }
 
     def nav(self, extra_pages: list[str]) -> list[Any]:
         """MkDocs navigation: the generated pages, then hand-written pages in `extra_pages`."""
@@ -147,6 +148,7 @@ class Renderer:
             nav.append(
                 {"Policies": [{_nav_title(p): policy_page(p)} for p in sorted(governance.policies)]}
             )
+        nav.append({"Changelog": CHANGELOG})
         if extra_pages:
             nav.append({"Guides": extra_pages})
         return nav
@@ -161,13 +163,25 @@ class Renderer:
     def _shared_context(self) -> dict[str, Any]:
         """What every page sees; computed once per build, not once per page."""
         governance = self.governance
-        current = next((row for row in self.phases if row.state == "current"), None)
+        monitor = self.monitor
         return {
             "g": governance,
             "org": governance.organisation,
             "today": self.today,
             "phases": self.phases,
-            "current_phase": current,
+            "current_phase": current_phase(self.phases),
+            "strip": status_strip(governance, monitor, self.phases, self.today),
+            "fresh": (
+                freshness(monitor, governance.monitor, build_moment(monitor, self.today))
+                if monitor
+                else None
+            ),
+            "alert_notes": AlertNotes(
+                governance,
+                monitor.agents if monitor else {},
+                incident_page=INCIDENT_PAGE in self.hand_written,
+            ),
+            "MONITOR": MONITOR,
             "role_for": self._role_for,
             "reviewer_from_tier": REVIEWER_FROM_TIER,
             "describe_compute": self._describe_compute,
@@ -188,6 +202,8 @@ class Renderer:
             **monitor_context(governance, self.monitor, self.charts),
             "ROLLOUT": ROLLOUT,
             "OPERATING_MODELS": OPERATING_MODELS,
+            "history": self.history,
+            "CHANGELOG": CHANGELOG,
         }
 
     def _readiness_rows(self) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
 """`govkit serve`: the builder's development server on a staging directory govkit keeps current.
 
 The builder (MkDocs or Zensical) serves the staged pages with live reload. govkit watches the
-governance YAML, the templates and the hand-written docs; on a change it re-validates,
-re-renders and copies into the staging directory only the files whose content changed, which
-the builder's own watcher picks up. Invalid YAML is reported and the last good pages stay up.
+governance YAML, the templates, the hand-written docs, `mkdocs.yml` and the monitor's snapshot; on
+a change it re-validates, re-renders what the change can affect and writes only the files whose
+content changed (`playbook.handbook.live_stage`), which the builder's own watcher picks up and
+rebuilds incrementally (MkDocs with `--dirty`, Zensical by itself). Invalid YAML is reported and
+the last good pages stay up.
 
 Ctrl-C, SIGTERM and SIGHUP stop it (exit 0): the builder's process group is ended, the port freed
 and the staging directory removed (see `playbook.handbook.lifecycle`).
@@ -12,9 +14,7 @@ and the staging directory removed (see `playbook.handbook.lifecycle`).
 from __future__ import annotations
 
 import contextlib
-import filecmp
 import os
-import shutil
 import socket
 import tempfile
 import time
@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 
 from playbook.core import resources
-from playbook.core.clock import utc_now
 from playbook.core.errors import BuildFailed, GovkitError, Stopped, UsageError
 from playbook.handbook.lifecycle import (
     builder_process,
@@ -31,51 +30,42 @@ from playbook.handbook.lifecycle import (
     stage_directory,
     stop_on_signals,
 )
-from playbook.handbook.site import Report, builder_command, read_site_config, stage
-from playbook.handbook.view import load_view
-from playbook.policy import load_governance
-from playbook.results import snapshot_path
+from playbook.handbook.live_stage import LiveStage, ServeInputs, watched_paths
+from playbook.handbook.site import Report, builder_command, read_site_config
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.15  # how often the watched files are looked at: an edit shows within 2 s
 WORKSPACE_PREFIX = "govkit-serve-"  # under the temporary directory
 BUILT = "site"  # where Zensical's server writes the site: it must be inside the project
-STAGED = ("docs", "mkdocs.yml")  # what `stage` writes; the rest is the builder's (site, .cache)
 
 
-def _snapshot(roots: Iterable[Path]) -> dict[Path, float]:
-    """Modification times of every file under `roots`: cheap change detection without a daemon."""
-    times: dict[Path, float] = {}
+def _snapshot(roots: Iterable[Path]) -> dict[Path, int]:
+    """Modification times of every file under `roots`: cheap change detection without a daemon
+    (`os.scandir`: a thousand charters are looked at in a few milliseconds)."""
+    times: dict[Path, int] = {}
+
+    def walk(folder: str) -> None:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path)
+                elif entry.is_file():
+                    with contextlib.suppress(OSError):  # gone since it was listed
+                        times[Path(entry.path)] = entry.stat().st_mtime_ns
+
     for root in roots:
         if root.is_file():
-            times[root] = root.stat().st_mtime
+            times[root] = root.stat().st_mtime_ns
         elif root.is_dir():
-            for path in root.rglob("*"):
-                if path.is_file():
-                    times[path] = path.stat().st_mtime
+            walk(str(root))
     return times
 
 
-def _sync_tree(source: Path, target: Path) -> int:
-    """Make what `stage` wrote in `target` (`STAGED`) equal to `source`, touching only what
-    differs; the builder's own files are left alone. Returns the files changed."""
-    changed = 0
-    source_files = {p.relative_to(source) for p in source.rglob("*") if p.is_file()}
-    target_files = {
-        relative
-        for relative in (p.relative_to(target) for p in target.rglob("*") if p.is_file())
-        if relative.parts[0] in STAGED
-    }
-    for relative in target_files - source_files:
-        (target / relative).unlink()
-        changed += 1
-    for relative in source_files:
-        destination = target / relative
-        if destination.is_file() and filecmp.cmp(source / relative, destination, shallow=False):
-            continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / relative, destination)
-        changed += 1
-    return changed
+def _changes(before: dict[Path, int], now: dict[Path, int]) -> set[Path] | None:
+    """The files edited since `before`; None when a file appeared or went away (the pages
+    themselves may change: everything is restaged)."""
+    if before.keys() != now.keys():
+        return None
+    return {path for path, mtime in now.items() if before[path] != mtime}
 
 
 def _check_address(dev_addr: str) -> None:
@@ -103,37 +93,23 @@ def _check_address(dev_addr: str) -> None:
 def _serve_command(builder: str, config: Path, dev_addr: str) -> list[str]:
     command = builder_command(builder, config)
     command[command.index("build")] = "serve"
-    return [*command, "--dev-addr", dev_addr] if builder == "mkdocs" else [*command, "-a", dev_addr]
+    if builder == "mkdocs":  # rebuild only the pages govkit rewrote (see live_stage)
+        return [*command, "--dirty", "--dev-addr", dev_addr]
+    return [*command, "-a", dev_addr]
 
 
-def _restage(
-    governance_dir: Path,
-    config_path: Path,
-    live: Path,
-    today: date | None,
-    state: Path,
-    report: Report,
-) -> bool:
-    """Re-render in a scratch staging dir and sync it into the live one; False on bad input."""
+def _restage(stage: LiveStage, changed: set[Path] | None, report: Report) -> bool:
+    """Bring the live pages up to date; False on bad input (the last good pages stay up)."""
+    started = time.perf_counter()
     try:
-        governance = load_governance(governance_dir, today=today or utc_now().date())
-        with tempfile.TemporaryDirectory(prefix="restage-", dir=live.parent) as scratch:
-            stage(
-                governance,
-                config_path=config_path,
-                staging_dir=Path(scratch),
-                site_dir=live / BUILT,
-                today=today or utc_now().date(),
-                monitor=load_view(state),
-            )
-            changed = _sync_tree(Path(scratch), live)
+        written = stage.restage(changed)
     except Stopped:
         raise
     except GovkitError as exc:
         report(f"not updated; the last good pages stay up:\n{exc.format_message()}")
         return False
-    if changed:
-        report(f"updated {changed} file(s)")
+    if written:
+        report(f"updated {written} file(s) in {time.perf_counter() - started:.1f} s")
     return True
 
 
@@ -144,16 +120,16 @@ def serve_handbook(
     dev_addr: str,
     builder: str,
     today: date | None,
-    state: Path,
+    state: Path | None,
     report: Report,
 ) -> None:
     """Serve until Ctrl-C, SIGTERM or SIGHUP (exit 0); the builder's server ending on its own is
-    `BuildFailed`. Teardown runs in reverse order of set-up."""
+    `BuildFailed`. `state` None: no monitor results. Teardown runs in reverse order of set-up."""
     _check_address(dev_addr)
     config = read_site_config(config_path)
     docs_source = config_path.parent / str(config.get("docs_dir", "docs"))
-    watched = [governance_dir, resources.template_dir(), docs_source, config_path]
-    watched.append(snapshot_path(state))  # a monitor run updates the pages too
+    inputs = ServeInputs(governance_dir, config_path, today, state)
+    watched = watched_paths(inputs, docs_source, resources.template_dir())
     temporary = Path(tempfile.gettempdir())
     with stop_on_signals():
         try:
@@ -161,15 +137,10 @@ def serve_handbook(
                 remove_stale_stage_directories(temporary, WORKSPACE_PREFIX)
                 workspace = teardown.enter_context(stage_directory(temporary, WORKSPACE_PREFIX))
                 live = workspace / "stage"
-                governance = load_governance(governance_dir, today=today or utc_now().date())
-                stage(
-                    governance,
-                    config_path=config_path,
-                    staging_dir=live,
-                    site_dir=live / BUILT,
-                    today=today or utc_now().date(),
-                    monitor=load_view(state),
-                )
+                live.mkdir()
+                stage = LiveStage(live, inputs)
+                before = _snapshot(watched)
+                stage.restage()
                 command = _serve_command(builder, live / "mkdocs.yml", dev_addr)
                 # The builder's own temporary files (MkDocs serves from one) go with the workspace.
                 builder_temp = workspace / "tmp"
@@ -179,13 +150,13 @@ def serve_handbook(
                 report(
                     f"serving on http://{dev_addr}/ (Ctrl-C to stop); watching {len(watched)} paths"
                 )
-                before = _snapshot(watched)
                 while server.poll() is None:
                     time.sleep(POLL_SECONDS)
                     now = _snapshot(watched)
                     if now != before:
+                        changed = _changes(before, now)
                         before = now
-                        _restage(governance_dir, config_path, live, today, state, report)
+                        _restage(stage, changed, report)
         except (KeyboardInterrupt, Stopped):
             report("stopped")
             return

@@ -16,17 +16,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+import jinja2
 
 from playbook.core import resources
 from playbook.core.errors import BuildFailed, Stopped, UsageError, display_path
 from playbook.core.governance import Governance
-from playbook.core.markdown import theme_text
-from playbook.core.model import Organisation
 from playbook.handbook.lifecycle import (
     builder_process,
     remove_stale_stage_directories,
@@ -34,13 +32,24 @@ from playbook.handbook.lifecycle import (
     stage_directory,
     stop_on_signals,
 )
+from playbook.handbook.pages import agent_page
 from playbook.handbook.render import Renderer
+from playbook.handbook.site_config import (
+    MERMAID_ASSET,
+    NAV_AGENTS_LIMIT,
+    copy_assets,
+    is_offline,
+    offline_settings,
+    organisation_settings,
+    read_site_config,
+    without_pages,
+    write_site_config,
+)
 from playbook.handbook.trends import CHARTS_DIR, copy_reviews, write_charts
 from playbook.handbook.view import MonitorView
 
 BUILDERS = ("mkdocs", "zensical")
 STAGE_PREFIX = ".govkit-stage-"  # next to the site directory
-MERMAID_ASSET = "assets/govkit/mermaid.min.js"
 
 Report = Callable[[str], None]
 
@@ -57,64 +66,15 @@ class BuildResult:
         return self.site_dir / "index.html"
 
 
-class TaggedValue:
-    """A YAML value with a tag govkit does not interpret (e.g. `!!python/name:` in mkdocs.yml).
+@dataclass
+class Staged:
+    """One staged handbook: its configuration file and what serve needs to restage part of it."""
 
-    It is carried through to the staged configuration unchanged and never constructed here: only
-    the site builder, which owns that file, gives it meaning.
-    """
-
-    def __init__(self, tag: str, value: Any) -> None:
-        self.tag = tag
-        self.value = value
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    pass
-
-
-class _ConfigDumper(yaml.SafeDumper):
-    pass
-
-
-def _construct_tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> TaggedValue:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return TaggedValue(node.tag, value)
-
-
-def _represent_tagged(dumper: yaml.SafeDumper, data: TaggedValue) -> yaml.Node:
-    if isinstance(data.value, list):
-        return dumper.represent_sequence(data.tag, data.value)
-    if isinstance(data.value, dict):
-        return dumper.represent_mapping(data.tag, data.value)
-    return dumper.represent_scalar(data.tag, data.value)
-
-
-_ConfigLoader.add_multi_constructor("!", _construct_tagged)
-_ConfigLoader.add_multi_constructor("tag:yaml.org,2002:python/", _construct_tagged)
-_ConfigDumper.add_representer(TaggedValue, _represent_tagged)
-
-
-def read_site_config(path: Path) -> dict[str, Any]:
-    """Read mkdocs.yml safely, keeping builder-specific tags as opaque values."""
-    try:
-        with path.open(encoding="utf-8") as handle:
-            config = yaml.load(handle, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
-    except OSError as exc:
-        raise UsageError(
-            f"{display_path(path)}: cannot read site configuration: {exc.strerror}"
-        ) from None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise UsageError(f"{display_path(path)}:{line}: YAML syntax error: {exc.problem}") from None
-    if not isinstance(config, dict):
-        raise UsageError(f"{display_path(path)}:1: expected a mapping of MkDocs settings")
-    return config
+    config: Path
+    pages: dict[str, str]
+    hand_written: list[str]
+    charts: dict[tuple[str, str], str]
+    offline: bool
 
 
 def stage(
@@ -125,13 +85,40 @@ def stage(
     site_dir: Path,
     today: date,
     monitor: MonitorView | None = None,
+    offline: bool = False,
 ) -> tuple[Path, int]:
     """Write docs + generated pages + a builder configuration into `staging_dir`.
 
     `monitor` is the latest monitor run (its snapshot), if any: it adds the dashboard, alerts,
-    costs, reviews and each agent's results and trend charts. Returns the staged configuration
-    file and the number of generated pages.
+    costs, reviews and each agent's results and trend charts. `offline`: a site that works when
+    opened as files (see `site_config.offline_settings`). Returns the staged configuration file
+    and the number of generated pages.
     """
+    staged = stage_handbook(
+        governance,
+        config_path=config_path,
+        staging_dir=staging_dir,
+        site_dir=site_dir,
+        today=today,
+        monitor=monitor,
+        offline=offline,
+    )
+    return staged.config, len(staged.pages)
+
+
+def stage_handbook(
+    governance: Governance,
+    *,
+    config_path: Path,
+    staging_dir: Path,
+    site_dir: Path,
+    today: date,
+    monitor: MonitorView | None = None,
+    offline: bool = False,
+    environment: jinja2.Environment | None = None,
+) -> Staged:
+    """`stage`, returning what was staged. `environment`: the page templates' environment of an
+    earlier staging, to reuse what it compiled (`govkit serve`)."""
     config = read_site_config(config_path)
     docs_source = config_path.parent / str(config.get("docs_dir", "docs"))
     docs_dir = staging_dir / "docs"
@@ -144,13 +131,7 @@ def stage(
     charts = write_charts(governance, monitor, docs_dir / CHARTS_DIR) if monitor else {}
     if monitor is not None:
         copy_reviews(monitor, docs_dir / "reviews")
-    renderer = Renderer(
-        governance,
-        template_dir=resources.template_dir(),
-        today=today,
-        monitor=monitor,
-        charts=charts,
-    )
+    renderer = page_renderer(governance, today, monitor, charts, hand_written, environment)
     pages = renderer.pages()
     clashes = sorted(set(pages) & set(hand_written))
     if clashes:
@@ -163,33 +144,50 @@ def stage(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
 
-    mermaid = docs_dir / MERMAID_ASSET
-    mermaid.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(resources.asset("mermaid/mermaid.min.js"), mermaid)
-
+    offline = offline or is_offline(config)
+    copy_assets(docs_dir, offline=offline)
     config["docs_dir"] = "docs"  # relative to the staged configuration file
     config["site_dir"] = str(site_dir)
     config["extra_javascript"] = [MERMAID_ASSET, *config.get("extra_javascript", [])]
     config |= organisation_settings(governance.organisation, config)
+    if offline:
+        config |= offline_settings(config)
     if "nav" not in config:
-        config["nav"] = renderer.nav(hand_written)
+        config["nav"] = site_nav(governance, renderer, hand_written)
+        # Agent pages left out of a large organisation's navigation are meant to be.
+        config.setdefault("validation", {"nav": {"omitted_files": "ignore"}})
     staged_config = staging_dir / "mkdocs.yml"
-    staged_config.write_text(
-        yaml.dump(config, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True),
-        encoding="utf-8",
+    write_site_config(config, staged_config)
+    return Staged(staged_config, pages, hand_written, charts, offline)
+
+
+def page_renderer(
+    governance: Governance,
+    today: date,
+    monitor: MonitorView | None,
+    charts: dict[tuple[str, str], str],
+    hand_written: list[str],
+    environment: jinja2.Environment | None = None,
+) -> Renderer:
+    renderer = Renderer(
+        governance,
+        template_dir=resources.template_dir(),
+        today=today,
+        monitor=monitor,
+        charts=charts,
+        hand_written=hand_written,
     )
-    return staged_config, len(pages)
+    if environment is not None:  # its templates already compiled; an edited one is reloaded
+        renderer.environment = environment
+    return renderer
 
 
-def organisation_settings(organisation: Organisation, config: dict[str, Any]) -> dict[str, str]:
-    """`site_name`, and `site_description` and `copyright` unless mkdocs.yml sets them, from the
-    organisation; escaped, since the themes print them as HTML (see `markdown.theme_text`)."""
-    settings = {"site_name": theme_text(organisation.handbook_title)}
-    if "site_description" not in config and organisation.description.strip():
-        settings["site_description"] = theme_text(organisation.description)
-    if "copyright" not in config:
-        settings["copyright"] = theme_text(f"© {organisation.name}")
-    return settings
+def site_nav(governance: Governance, renderer: Renderer, hand_written: list[str]) -> list[Any]:
+    """The navigation; above `NAV_AGENTS_LIMIT` agents it lists the registry, not every agent."""
+    nav = renderer.nav(hand_written)
+    if len(governance.agents) <= NAV_AGENTS_LIMIT:
+        return nav
+    return without_pages(nav, {agent_page(agent.id) for agent in governance.agents})
 
 
 def builder_command(builder: str, config: Path) -> list[str]:
@@ -212,17 +210,22 @@ def build_site(
     builder: str = "mkdocs",
     today: date,
     monitor: MonitorView | None = None,
+    offline: bool = False,
+    moment: datetime | None = None,
     report: Report = lambda message: None,
 ) -> BuildResult:
     """Render, stage and build the handbook; replace `site_dir` only when everything succeeded.
 
+    `moment`, when the command was given one (`--now`), is also the builder's build date
+    (`SOURCE_DATE_EPOCH`: the sitemap's dates), so that the same inputs build the same site.
     SIGTERM and SIGHUP stop it like Ctrl-C (`playbook.core.errors.Stopped`, exit 128 + the
     signal): the builder's process group is ended, the stage directory removed and the previous
     site kept.
     """
     site_dir = site_dir.resolve()
+    request = _BuildRequest(governance, config_path, builder, today, monitor, offline, moment)
     try:
-        return _build(governance, config_path, site_dir, builder, today, monitor, report)
+        return _build(request, site_dir, report)
     except OSError as exc:  # a read-only or full disk: say where and why, keep the old site
         where = display_path(Path(exc.filename)) if exc.filename else display_path(site_dir)
         raise BuildFailed(
@@ -230,16 +233,20 @@ def build_site(
         ) from None
 
 
-def _build(
-    governance: Governance,
-    config_path: Path,
-    site_dir: Path,
-    builder: str,
-    today: date,
-    monitor: MonitorView | None,
-    report: Report,
-) -> BuildResult:
+@dataclass(frozen=True)
+class _BuildRequest:
+    governance: Governance
+    config_path: Path
+    builder: str
+    today: date
+    monitor: MonitorView | None
+    offline: bool
+    moment: datetime | None
+
+
+def _build(request: _BuildRequest, site_dir: Path, report: Report) -> BuildResult:
     site_dir.parent.mkdir(parents=True, exist_ok=True)
+    builder = request.builder
     with contextlib.ExitStack() as teardown:
         teardown.enter_context(stop_on_signals())
         remove_stale_stage_directories(site_dir.parent, STAGE_PREFIX)
@@ -250,16 +257,18 @@ def _build(
         try:
             started = time.perf_counter()
             staged_config, pages = stage(
-                governance,
-                config_path=config_path,
+                request.governance,
+                config_path=request.config_path,
                 staging_dir=staging,
                 site_dir=building,
-                today=today,
-                monitor=monitor,
+                today=request.today,
+                monitor=request.monitor,
+                offline=request.offline,
             )
             rendered = time.perf_counter()
             report(f"rendered {pages} pages; building the site with {builder}")
-            _run_builder(builder_command(builder, staged_config), cwd=staging)
+            command = builder_command(builder, staged_config)
+            _run_builder(command, cwd=staging, moment=request.moment)
             built = time.perf_counter()
             if not (building / "index.html").is_file():
                 raise BuildFailed(f"the {builder} build finished but wrote no index.html")
@@ -269,8 +278,12 @@ def _build(
     return BuildResult(site_dir, pages, rendered - started, built - rendered)
 
 
-def _run_builder(command: list[str], *, cwd: Path) -> None:
+def _run_builder(command: list[str], *, cwd: Path, moment: datetime | None = None) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The builders date the sitemap with it: reproducible builds. (A gzip header holds 32 bits:
+    # a moment past 2106 keeps the builder's own date.)
+    if moment is not None and 0 <= moment.timestamp() < 2**32:
+        env["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     with builder_process(command, cwd=cwd, env=env, **pipes) as process:
         stdout, stderr = process.communicate()

@@ -7,6 +7,7 @@ The handbook never imports the monitor: it reads what the monitor published thro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ class MonitorView:
     reviews: dict[str, list[Path]] = field(default_factory=dict)
     # Set when the state holds a newer run than the snapshot (its snapshot could not be written).
     mismatch: str | None = None
+    # The build's moment, read once at the command line: how old these results are is measured
+    # to it. None when the command did not say (the build's `today` stands in for it).
+    built_at: datetime | None = None
 
     def status(self, agent_id: str) -> str:
         result = self.agents.get(agent_id)
@@ -57,8 +61,9 @@ class MonitorView:
         return [alert for alert in self.alerts if alert.status == results.RESOLVED]
 
 
-def load_view(state: Path) -> MonitorView | None:
-    """The latest run's results, or None when the monitor has not run yet."""
+def load_view(state: Path, *, now: datetime | None = None) -> MonitorView | None:
+    """The latest run's results, or None when the monitor has not run yet. `now`: the build's
+    moment, to tell how old the results are."""
     snapshot = results.read_snapshot(state)
     if snapshot is None:
         return None
@@ -77,6 +82,7 @@ def load_view(state: Path) -> MonitorView | None:
         alerts=_all_alerts(database, snapshot.alerts),
         reviews=reviews,
         mismatch=_mismatch(database, snapshot.run_id),
+        built_at=now,
     )
 
 

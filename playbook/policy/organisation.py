@@ -7,6 +7,7 @@ loaded and its own test cases run, and their problems are reported with everythi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 
@@ -17,11 +18,14 @@ from playbook.policy.cases import load_cases, run_tests
 from playbook.policy.rules import load_policies, tests_path
 
 
-def load_governance(root: Path, *, today: date | None = None) -> Governance:
+def load_governance(
+    root: Path, *, today: date | None = None, agents: Collection[str] | None = None
+) -> Governance:
     """Load and validate the organisation under `root`, policies included, or raise
     ValidationFailed with every problem found. Rules relative to a date (a baseline must have
-    ended) are checked against `today`, when given: the caller reads the clock, not govkit."""
-    return read_governance(root, today=today, check_policies=check_policies)
+    ended) are checked against `today`, when given: the caller reads the clock, not govkit.
+    `agents`: only these charters are read (the catalogs and policies always are)."""
+    return read_governance(root, today=today, check_policies=check_policies, only=agents)
 
 
 def check_policies(governance: Governance) -> list[Problem]:

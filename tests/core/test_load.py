@@ -54,7 +54,7 @@ CASES = {
         f"{WHERE}:50: reveiw: unknown field. Did you mean 'review'? Expected one of 'id', 'name', "
         "'description', 'tier', 'operating_model', 'owners', 'north_star', 'guardrails', "
         "'stop_conditions', 'work', 'review', 'budget', 'monitor', 'policies', 'approvals', "
-        "'audit' or 'break_glass'.",
+        "'model', 'prompt', 'evals', 'audit', 'break_glass' or 'runbook'.",
     ),
     "id differs from file name": (
         "id: support-replies",

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import http.server
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -73,8 +74,9 @@ def serving(site: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Build the example handbook once and serve it over HTTP; yields the base URL."""
+def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example handbook, built once after a monitor run on the demo events (as `make demo`
+    does, with `--now` and `--today` pinned)."""
     root = tmp_path_factory.mktemp("browser")
     site, events, state = root / "site", root / "events.parquet", root / "monitor.db"
     governance = str(REPO / "governance")
@@ -88,7 +90,13 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             cwd=REPO, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert run.returncode == 0, run.stdout + run.stderr
-    with serving(site) as url:
+    return site
+
+
+@pytest.fixture(scope="module")
+def site_url(example_site: Path) -> Iterator[str]:
+    """The example handbook served over HTTP; yields the base URL."""
+    with serving(example_site) as url:
         yield url
 
 
@@ -195,6 +203,148 @@ def test_alert_links_to_the_agent_page(page: sync_api.Page, site_url: str):
     row.get_by_role("link", name="Refunds").click()
     page.wait_for_url("**/agents/refunds/")
     sync_api.expect(page.locator("article")).to_contain_text("Oliver Brandt")
+
+
+# --- the handbook as an operations surface (issue 14) -----------------------------------------
+
+VIEWPORT_HEIGHT = 900
+# Screenshots a reviewer can look at (kept as CI artifacts; .gitignore'd).
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+MEASURE_TABLES = """() => [...document.querySelectorAll('article .md-typeset__table')].map(t => ({
+  width: t.getBoundingClientRect().width,
+  container: t.parentElement.clientWidth,
+  scrolls: t.querySelector('table').scrollWidth > t.querySelector('table').clientWidth + 1,
+}))"""
+# Pages whose columns were chosen to fit: their tables must not even need to scroll.
+FITTED = {"", "monitor/", "monitor/alerts/", "agents/", "agents/refunds/", "rollout/", "roles/"}
+
+
+def _pages_of(site_dir: Path) -> list[str]:
+    """Every page of the built site, as paths relative to its root ("" for the home page)."""
+    pages = []
+    for index in sorted(site_dir.rglob("index.html")):
+        relative = index.parent.relative_to(site_dir).as_posix()
+        if relative.split("/")[0] not in {"assets", "search"}:
+            pages.append("" if relative == "." else f"{relative}/")
+    return pages
+
+
+def _within_first_viewport(locator: sync_api.Locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["height"] > 0 and box["y"] + box["height"] <= VIEWPORT_HEIGHT
+
+
+def _relative_luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in re.findall(r"[\d.]+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(foreground: str, background: str) -> float:
+    lighter, darker = sorted(map(_relative_luminance, (foreground, background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_home_status_strip_shows_the_planted_alerts_in_the_first_viewport(
+    page: sync_api.Page, site_url: str
+):
+    page.goto(f"{site_url}/")
+    strip = page.locator("article .govkit-strip")
+    assert _within_first_viewport(strip), strip.bounding_box()
+    critical = strip.locator(".govkit-badge--critical", has_text="critical")
+    sync_api.expect(critical).to_have_count(1)
+    assert int(critical.inner_text().split()[0]) >= 1  # the refunds stop condition
+    warning = strip.locator(".govkit-badge--warning", has_text="warning")
+    assert int(warning.inner_text().split()[0]) >= 2  # the two planted drifts
+    sync_api.expect(strip).to_contain_text("stop condition")
+    sync_api.expect(strip).to_contain_text("2026-11-24 12:00 UTC")
+    sync_api.expect(strip).to_contain_text("Build evals before widening access")  # late phase
+    strip.get_by_role("link", name="alerts").click()
+    page.wait_for_url("**/monitor/alerts/")
+
+
+def test_refunds_page_opens_with_its_stop_condition_admonition(page: sync_api.Page, site_url: str):
+    page.goto(f"{site_url}/agents/refunds/")
+    first = page.locator("article .admonition").first
+    assert "danger" in (first.get_attribute("class") or "")
+    assert _within_first_viewport(first), first.bounding_box()
+    sync_api.expect(first).to_contain_text("Rollback rate")
+    sync_api.expect(first).to_contain_text("escalate")
+    sync_api.expect(first).to_contain_text("Oliver Brandt")
+    assert "StopCondition" in (first.locator("details").text_content() or "")
+    sync_api.expect(first.locator("details")).not_to_have_attribute("open", "")  # collapsed
+
+
+def test_no_table_is_wider_than_its_container_on_any_page(
+    browser: sync_api.Browser, site_url: str, example_site: Path
+):
+    context = browser.new_context(viewport={"width": 1280, "height": VIEWPORT_HEIGHT})
+    page = context.new_page()  # no failed-request check: leaving a page aborts its favicon
+    # Tables do not depend on diagrams, charts or search: skip loading them, page after page.
+    page.route(
+        re.compile(r".*(mermaid\.min\.js|\.svg|\.png|search_index\.json)$"), lambda r: r.abort()
+    )
+    pages = _pages_of(example_site)
+    assert len(pages) > 20
+    too_wide, scrolling = [], []
+    for path in pages:
+        page.goto(f"{site_url}/{path}")
+        for table in page.evaluate(MEASURE_TABLES):
+            if table["width"] > table["container"] + 0.5:
+                too_wide.append((path, table))
+            if table["scrolls"]:
+                scrolling.append(path)
+    context.close()
+    assert not too_wide, too_wide
+    assert not set(scrolling) & FITTED, scrolling  # the rest may scroll, first column sticky
+
+
+def test_badges_meet_aa_contrast_and_the_dark_mode_toggle_switches(
+    page: sync_api.Page, site_url: str
+):
+    page.goto(f"{site_url}/monitor/")
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "default"
+    colours = """() => [...document.querySelectorAll('.govkit-badge:not(.govkit-badge--neutral)')]
+        .map(b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor])"""
+    light = page.evaluate(colours)
+    assert light and min(_contrast(*pair) for pair in light) >= 4.5, light
+
+    page.locator('form[data-md-component="palette"] label:visible').first.click()
+    page.wait_for_function("document.body.dataset.mdColorScheme === 'slate'")
+    dark = page.evaluate(colours)
+    assert min(_contrast(*pair) for pair in dark) >= 4.5, dark
+    page.reload()  # the choice is kept
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+
+
+def test_an_agent_page_prints_as_an_audit_record(page: sync_api.Page, site_url: str):
+    page.goto(f"{site_url}/agents/refunds/")
+    page.emulate_media(media="print")
+    for hidden in [".md-header", ".md-sidebar--primary", ".md-footer"]:
+        sync_api.expect(page.locator(hidden).first).to_be_hidden()
+    statistics = page.locator("article .admonition details").first
+    assert statistics.get_attribute("open") is None  # printed open by the stylesheet alone
+    box = statistics.locator("ul").bounding_box()
+    assert box is not None and box["height"] > 0
+    article = page.locator("article")
+    for kept in ["Owners", "Stop conditions", "Limits now", "Oliver Brandt"]:
+        sync_api.expect(article).to_contain_text(kept)
+    assert article.locator('img[src*="assets/charts"]').count() >= 4
+
+
+def test_screenshots_for_review(browser: sync_api.Browser, site_url: str):
+    """Home, dashboard and an agent page at 1280x900, light, for a reviewer (CI artifacts)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": VIEWPORT_HEIGHT})
+    page = context.new_page()
+    try:
+        for name, path in [("home", ""), ("dashboard", "monitor/"), ("refunds", "agents/refunds/")]:
+            page.goto(f"{site_url}/{path}")
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-full.png"), full_page=True)
+    finally:
+        context.close()
+    assert all((SCREENSHOTS / f"{name}.png").stat().st_size > 10_000 for name in ["home"])
 
 
 def _builders() -> list[str]:

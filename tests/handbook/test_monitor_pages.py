@@ -75,8 +75,16 @@ def test_alerts_page_shows_alert_owner_and_action(site):
 def test_agent_page_shows_findings_alert_and_charts(site):
     html = page(site, "agents/support-replies")
     text = text_of(html)
-    assert "MetricDrift on customer_feedback" in text
-    assert "drift" in text and "Rosa Delgado" in text
+    # The firing drift alert first, as a warning admonition naming whom to call.
+    article = html[html.index("<article") :]
+    first_block = re.search(r'<div class="admonition (\w+)">(.*?)</details>', article, re.S)
+    assert first_block is not None and first_block.group(1) == "warning"
+    assert article.index(first_block.group(0)) < article.index(
+        "Drafts replies to shipment-tracking"
+    )
+    alert = text_of(first_block.group(2))
+    assert "Rosa Delgado" in alert and "Statistics" in alert and "Customer feedback" in alert
+    assert "drift" in text
     charts = re.findall(r'<img alt="([^"]+)" src="([^"]+\.svg)"', html)
     assert len(charts) == 6, charts
     for alt, src in charts:
@@ -100,7 +108,10 @@ def test_cost_page_shows_cost_per_successful_outcome_by_bucket(site):
 
 def test_build_without_monitor_state_says_so(tmp_path):
     result = govkit("build", "--governance", str(EXAMPLE_GOVERNANCE), "--site-dir",
-                    str(tmp_path / "site"), "--state", str(tmp_path / "none.db"), "--today", TODAY,
+                    str(tmp_path / "site"), "--state", "none", "--today", TODAY,
                     cwd=REPO)  # fmt: skip
     assert result.returncode == 0
     assert "No monitor run has happened yet" in page(tmp_path / "site", "monitor")
+    home = text_of(page(tmp_path / "site", "."))  # the status strip says so too, and still
+    assert "No monitor run has happened yet" in home  # lists the late rollout phase
+    assert "1 late Build evals before widening access" in home

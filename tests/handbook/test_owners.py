@@ -50,6 +50,10 @@ def fill_in(path, tier: int) -> None:
     text = text.replace("policies:                        # tier 2 and up: ids of governance/policies/<id>.yaml whose tests pass\n  - Draft claim letters", "policies:\n  - support-agent")  # fmt: skip
     assert "TODO" not in text.split("\n", 3)[3], text
     path.write_text(text)
+    if tier >= 2:  # its eval suite's results, as the eval runner writes them
+        results = path.parent.parent / "evals/claims-helper/run.xml"
+        results.parent.mkdir(parents=True)
+        results.write_text('<testsuite name="claims" tests="20" failures="0"/>\n')
 
 
 @pytest.mark.parametrize("tier", [0, 1, 2, 3, 4])

@@ -83,8 +83,13 @@ def test_serve_rebuilds_on_change_and_survives_bad_yaml(server):
 
     charter = root / "governance/agents/refunds.yaml"
     original = charter.read_text(encoding="utf-8")
-    charter.write_text(original.replace("name: Refunds", "name: Refund desk"), encoding="utf-8")
+    renamed = original.replace("name: Refunds", "name: Refund desk")
+    charter.write_text(renamed, encoding="utf-8")  # the navigation changes: everything restaged
     assert wait_for(lambda: "Refund desk" in (fetch(page) or ""))
+    edited = renamed.replace("description: >-", "description: >-\n  Edited while serving.")
+    charter.write_text(edited, encoding="utf-8")  # this page and the listings only
+    assert wait_for(lambda: "Edited while serving." in (fetch(page) or ""))
+    assert "Refund desk" in (fetch(f"{base}/agents/ticket-triage/") or "")  # nav kept
 
     charter.write_text(original.replace("tier: 3", "tier: three"), encoding="utf-8")
     log = root / "serve.log"

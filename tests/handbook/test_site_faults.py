@@ -20,7 +20,7 @@ def site_files(site: Path) -> dict[str, bytes]:
 
 
 def build(govkit, site: Path):
-    return govkit("build", "--site-dir", str(site), "--today", TODAY, "--state", "none.db")
+    return govkit("build", "--site-dir", str(site), "--today", TODAY, "--state", "none")
 
 
 @pytest.fixture

@@ -75,6 +75,6 @@ def test_events_import_shows_its_stages_on_a_terminal(workspace, tmp_path):
     )
     assert code == 0, stderr
     assert "govkit: reading 1 otel file(s)" in stderr
-    assert "govkit: read 3 task(s); mapping them to charters and prices" in stderr
+    assert "govkit: mapping tasks to charters and prices" in stderr
     assert f"govkit: writing 3 events to {out}" in stderr
     assert "govkit:" not in stdout and "3 tasks from 1 otel file(s)" in stdout

@@ -1,11 +1,13 @@
 """`govkit review`: every figure checked against a plain-Python computation from the same rows,
-half-open periods, prorated budgets, alerts from a real monitor state, the Markdown document,
-the cost-shift warning and scheduled reviews."""
+half-open periods, the cadence as the default period, prorated budgets, alerts from a real monitor
+state, the Markdown document (no raw HTML), the material cost-shift warning and scheduled
+reviews."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,13 +17,14 @@ import yaml
 
 from monitor.review import cost_shift
 from monitor.review_files import write_due_reviews
+from monitor.review_markdown import code_span
 from monitor.schedule import MonitorScheduler, parse_trigger
 from playbook.policy import load_governance
 from tests.conftest import EXAMPLE_GOVERNANCE
 from tests.monitor.conftest import write_events
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
-AGENT = "refunds"  # weekly review; budget 350 / 200 / 3000 USD a month
+AGENT = "refunds"  # weekly review; budget 400 / 200 / 5400 USD a month
 COLUMNS = ("timestamp", "agent", "outcome", "cost_usd", "tooling_cost_usd", "reviewer_minutes",
            "reworked", "policy_hit", "rolled_back", "customer_feedback")  # fmt: skip
 
@@ -157,13 +160,23 @@ def test_figures_match_an_independent_computation(govkit, tmp_path, period):
 def test_the_period_is_half_open(govkit, tmp_path):
     rows = make_rows()
     events = write_csv(tmp_path / "events.csv", rows)
-    got = as_json(review(govkit, events, "--format", "json"))
+    got = as_json(review(govkit, events, "--format", "json", "--period", "30d"))
     inside = [r for r in rows if r["agent"] == AGENT and r["cost_usd"] == "7"]
     assert len(inside) == 1 and got["cost"]["inference"] >= 7  # NOW - 30d is included
     assert got["cost"]["inference"] < 1000  # the event exactly at NOW is not
-    later = as_json(review(govkit, events, "--format", "json", now=NOW + timedelta(seconds=1)))
+    later = as_json(review(govkit, events, "--format", "json", "--period", "30d",
+                           now=NOW + timedelta(seconds=1)))  # fmt: skip
     assert later["tasks"] == got["tasks"]  # one in at NOW, one out at NOW - 30d
     assert later["cost"]["inference"] == pytest.approx(got["cost"]["inference"] - 7 + 1000)
+
+
+@pytest.mark.parametrize(("agent", "days"), [(AGENT, 7), ("ticket-triage", 14)])
+def test_the_period_defaults_to_the_charters_review_cadence(govkit, tmp_path, agent, days):
+    events = write_csv(tmp_path / "events.csv", make_rows())
+    got = as_json(review(govkit, events, "--format", "json", agent=agent))  # weekly, biweekly
+    assert got["period"] == {"from": _iso(NOW - timedelta(days=days)), "to": _iso(NOW)}
+    text = review(govkit, events, agent=agent).stdout
+    assert f"({days}d; the end is excluded)" in text
 
 
 def test_budget_is_prorated_to_a_30_day_month_and_variance_is_cost_minus_budget(govkit, tmp_path):
@@ -171,7 +184,7 @@ def test_budget_is_prorated_to_a_30_day_month_and_variance_is_cost_minus_budget(
     got = as_json(review(govkit, events, "--period", "12h", "--format", "json"))
     assert_close(
         got["budget"],
-        {"inference": 350 / 60, "tooling": 200 / 60, "human": 3000 / 60, "total": 3550 / 60},
+        {"inference": 400 / 60, "tooling": 200 / 60, "human": 5400 / 60, "total": 6000 / 60},
     )
     for bucket in ("inference", "tooling", "human", "total"):
         assert got["variance"][bucket] == pytest.approx(got["cost"][bucket] - got["budget"][bucket])
@@ -235,47 +248,78 @@ def test_alerts_come_from_the_monitor_state(govkit, tmp_path):
     assert alerts(NOW + timedelta(days=2), period="1d") == []  # ended before the period
 
 
-def shifting_rows(previous_minutes: float, current_minutes: float) -> list[dict]:
-    """100 tasks in each of two 30-day periods: inference falls from 0.05 to 0.03 per task."""
+def shifting_rows(
+    previous: tuple[float, float], current: tuple[float, float], tasks: int = 100
+) -> list[dict]:
+    """`tasks` successful tasks in each of two 30-day periods, each period given as (inference
+    USD, reviewer minutes) per task; tooling is $0.01 a task."""
     rows = []
-    for i in range(100):
-        for days, cost, minutes in ((45, "0.05", previous_minutes), (15, "0.03", current_minutes)):
+    for i in range(tasks):
+        for days, (cost, minutes) in ((45, previous), (15, current)):
             rows.append({"timestamp": _stamp(NOW - timedelta(days=days, minutes=i)), "agent": AGENT,
-                         "outcome": "success", "cost_usd": cost, "tooling_cost_usd": "0.01",
+                         "outcome": "success", "cost_usd": str(cost), "tooling_cost_usd": "0.01",
                          "reviewer_minutes": str(minutes), "reworked": "false",
                          "policy_hit": "", "rolled_back": "false", "customer_feedback": ""})  # fmt: skip
     return rows
 
 
 def test_markdown_review_says_plainly_when_savings_shift_to_reviewers(govkit, tmp_path):
-    events = write_csv(tmp_path / "shift.csv", shifting_rows(1.0, 2.0))
-    result = review(govkit, events, "--state", str(tmp_path / "none.db"))
+    # Inference falls $3.00 a task ($300 a month), reviewer time rises 1 -> 5 minutes ($4.00 a task,
+    # $400 a month at $60/h): cost per successful task 6.01 -> 7.01, +17%: material.
+    events = write_csv(tmp_path / "shift.csv", shifting_rows((5.0, 1.0), (2.0, 5.0)))
+    result = review(govkit, events, "--state", str(tmp_path / "none.db"), "--period", "30d")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
     assert text.startswith("# Agent review: Refunds (refunds)\n")
     assert "Period: 2026-10-25T12:00:00Z to 2026-11-24T12:00:00Z" in text
     assert "Oliver Brandt (oliver.brandt@northwind.example)" in text
     assert "## Cost against budget" in text and "30-day month" in text
-    assert "the saving is shifted to reviewers, not real." in text
-    assert "from $0.0500 to $0.0300" in text and "from $1.0000 to $2.0000" in text
+    assert (
+        "**Cost shifted to reviewers.** Inference per task fell by $3.00 (from $5.00 to $2.00; "
+        "$300 a month), but human time per task rose by $4.00 (from $1.00 to $5.00; $400 a month): "
+        "cost per successful task is up 17%, more than the 10% threshold. The saving is shifted "
+        "to reviewers, not real."
+    ) in text
+    assert "more than 10% of the cost per successful task" in text  # the rule is stated
     assert "No alert or stop condition was active in the period." in text
     actions = text[text.index("## Corrective actions") :]
     assert "- TODO: account for the reviewer time that replaced inference spend" in actions
     assert actions.rstrip().endswith("- TODO: action, owner, due date")
 
-    events = write_csv(tmp_path / "no-shift.csv", shifting_rows(1.0, 1.01))
-    text = review(govkit, events).stdout
-    assert "shifted to reviewers" not in text
+
+@pytest.mark.parametrize(
+    ("previous", "current", "why"),
+    [
+        ((0.05, 1.0), (0.03, 2.0), "a $2-a-month saving is below the $100 floor"),
+        ((5.0, 1.0), (2.0, 4.2), "the rise exceeds the saving by 3% of cost, not 10%"),
+        ((5.0, 1.0), (2.0, 1.01), "no rise worth the name: a real saving"),
+    ],
+)
+def test_no_cost_shift_warning_when_the_shift_is_not_material(
+    govkit, tmp_path, previous, current, why
+):
+    events = write_csv(tmp_path / "no-shift.csv", shifting_rows(previous, current))
+    text = review(govkit, events, "--period", "30d").stdout
+    assert "shifted to reviewers" not in text, why
     assert "## Corrective actions" in text and "- TODO:" in text
 
 
 def test_cost_shift_helper():
-    def period(tasks: int, inference: float, human: float) -> dict:
-        return {"tasks": tasks, "cost": {"inference": inference, "human": human}}
+    def period(tasks: int, inference: float, human: float, days: int = 30) -> dict:
+        return {"tasks": tasks, "successes": tasks, "cost": {"inference": inference,
+                "tooling": 0.0, "human": human},
+                "period": {"from": "2026-10-01T00:00:00Z", "to": f"2026-10-{1 + days:02d}T00:00:00Z"}}  # fmt: skip
 
-    warning = cost_shift(period(100, 5.0, 100.0), period(50, 1.5, 75.0))
-    assert warning is not None and warning.endswith("the saving is shifted to reviewers, not real.")
-    assert "fell by $0.0200" in warning and "rose by $0.5000" in warning
+    warning = cost_shift(period(1000, 5000.0, 1000.0), period(1000, 4000.0, 3000.0))
+    assert warning is not None and warning.endswith("The saving is shifted to reviewers, not real.")
+    assert "fell by $1.00" in warning and "rose by $2.00" in warning and "up 17%" in warning
+    assert cost_shift(period(100, 5.0, 100.0), period(50, 1.5, 75.0)) is None  # dollars too small
+    # $3 saved and $4 added a task, 10 tasks: $30 and $40 a month over 30 days (below the floor),
+    # ten times that over 3 days
+    assert cost_shift(period(10, 50.0, 10.0), period(10, 20.0, 50.0)) is None
+    assert cost_shift(period(10, 50.0, 10.0, 3), period(10, 20.0, 50.0, 3)) is not None
+    # the rise exceeds the saving by 9% of the cost per success (11 -> 12): not material
+    assert cost_shift(period(40, 400.0, 40.0), period(40, 0.0, 480.0)) is None
     assert cost_shift(period(100, 5.0, 100.0), period(100, 3.0, 101.0)) is None  # real saving
     assert cost_shift(period(100, 5.0, 100.0), period(100, 6.0, 200.0)) is None  # no saving
     assert cost_shift(period(0, 0, 0), period(100, 3.0, 200.0)) is None
@@ -287,6 +331,31 @@ def test_values_from_yaml_are_escaped(workspace, govkit, tmp_path):
     result = govkit("review", AGENT, "--events", str(events), "--now", "2026-11-24T12:00:00Z")
     assert result.exit_code == 0, result.stderr
     assert "# Agent review: \\*Refunds\\* &lt;b&gt;\\|&lt;/b&gt; (refunds)" in result.stdout
+
+
+def test_markdown_has_no_raw_html(govkit, tmp_path):
+    breach = write_events(tmp_path / "breach.parquet", rollback_rate=0.08)
+    state = tmp_path / "state" / "monitor.db"
+    result = govkit(
+        "monitor", "run", "--governance", str(EXAMPLE_GOVERNANCE), "--events", str(breach),
+        "--state", str(state), "--now", "2026-11-24T12:00:00Z",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    result = review(govkit, breach, "--state", str(state), now=NOW + timedelta(hours=1))
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "- **StopCondition** (critical) on `rollback_rate`: Rollback rate" in text
+    assert "- TODO: response to StopCondition on `rollback_rate` (what changed" in text
+    assert re.search(r"<[A-Za-z/!]", text) is None, re.search(r".*<[A-Za-z/!].*", text)
+
+
+@pytest.mark.parametrize(
+    ("value", "span"),
+    [("rollback_rate", "`rollback_rate`"), ("a`b", "``a`b``"), ("``x", "``` ``x ```"),
+     ("<b>|</b>", "`<b>|</b>`")],
+)  # fmt: skip
+def test_code_spans_hold_any_text_literally(value, span):
+    assert code_span(value) == span
 
 
 def test_bad_input_exits_2_without_a_traceback(govkit, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -12,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.schedule import MonitorScheduler, parse_trigger
+from monitor.schedule import (
+    APSCHEDULER_LOGGER,
+    MonitorScheduler,
+    configure_logging,
+    parse_trigger,
+)
 from playbook.core.errors import UsageError
 from tests.conftest import EXAMPLE_GOVERNANCE, REPO
 from tests.monitor.conftest import write_events
@@ -104,3 +110,19 @@ def test_sigterm_stops_the_scheduler_cleanly(tmp_path):
     assert process.returncode == 0, output
     assert "received SIGTERM; stopping after the current run" in output
     assert "monitor scheduler stopped after 1 run(s), 0 failed" in output
+    for internal in ("Added job", "Scheduler started", "Running job", "executed successfully"):
+        assert internal not in output  # APScheduler's own lines: only with --verbose
+
+
+@pytest.mark.parametrize(("verbose", "shown"), [(False, False), (True, True)])
+def test_apscheduler_lines_show_only_when_verbose(verbose, shown):
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    before = {name: logging.getLogger(name).level for name in (APSCHEDULER_LOGGER, "govkit")}
+    try:
+        configure_logging(verbose=verbose)
+        assert scheduler_log.isEnabledFor(logging.INFO) is shown
+        assert scheduler_log.isEnabledFor(logging.ERROR) is shown  # a failed run's traceback too
+        assert logging.getLogger("govkit.monitor").isEnabledFor(logging.INFO)
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)

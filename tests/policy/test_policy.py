@@ -79,19 +79,24 @@ def test_decide_the_seed_cases_as_json(workspace, govkit, changes, decision, rea
                     "--format", "json")  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == {
+    answer = json.loads(result.stdout)
+    revision = answer.pop("policy_revision")  # which version decided (tests/history/test_at.py)
+    source = answer.pop("policy_source")
+    assert answer == {
         "decision": decision,
         "reasons": reasons,
         "redact_pii": True,
         "log_sample_rate": 0.15,
     }
+    assert revision is None and len(source["blob"]) == 40  # the workspace is no repository
 
 
 def test_decide_as_text_is_a_readable_summary(workspace, govkit):
     result = govkit("policy", "decide", WHERE, "--case", case_json(customer_tenure_months=1))
 
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == [
+    *lines, revision = result.stdout.splitlines()
+    assert lines == [
         f"Policy:    support-agent ({WHERE})",
         "Decision:  require_human: a person must approve first",
         "Because:",
@@ -99,6 +104,7 @@ def test_decide_as_text_is_a_readable_summary(workspace, govkit):
         "Replies:   redact PII; tone: direct, apologetic, no promises",
         "Logging:   sample rate 0.15, kept 90 days",
     ]
+    assert revision.startswith("Revision:  blob ") and revision.endswith("or changed since)")
 
 
 def test_case_can_be_read_from_a_file(workspace, govkit):

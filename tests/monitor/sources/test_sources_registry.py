@@ -23,6 +23,7 @@ SAMPLES = {
     "openinference": {"name": "agent", "span_kind": "AGENT", "context": {"span_id": "ab"}},
     "langsmith": {"id": "1", "name": "agent", "run_type": "chain", "parent_run_id": None},
     "weave": {"id": "1", "op_name": "agent", "trace_id": "t", "started_at": "2026-11-20"},
+    "langfuse": {"id": "o1", "traceId": "t1", "type": "SPAN", "startTime": "2026-11-20T10:00:00Z"},
 }
 
 
@@ -108,7 +109,9 @@ def test_get_source_names_the_closest() -> None:
 def test_an_unknown_source_on_the_command_line_is_exit_2(govkit, args: tuple[str, ...]) -> None:
     result = govkit(*args)
     assert result.exit_code == 2
-    assert "unknown trace source 'langsmit'. Did you mean 'langsmith'?" in result.output
+    assert (
+        "unknown trace source 'langsmit'. Did you mean 'langsmith' or 'langfuse'?" in result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -116,6 +119,6 @@ def test_the_from_help_lists_every_source(govkit) -> None:
     result = govkit("events", "import", "--help")
     assert result.exit_code == 0
     text = " ".join(result.output.split())
-    assert "--from [otel|openinference|langsmith|weave]" in text
+    assert f"--from [{'|'.join(('auto', *SOURCES))}]" in text
     for source in SOURCES.values():
         assert source.description in text

@@ -1,10 +1,12 @@
-"""The OpenTelemetry GenAI reader, on exports made by OpenTelemetry's own SDK and OTLP encoder."""
+"""The OpenTelemetry reader on GenAI agent traces, on exports made by OpenTelemetry's own SDK and
+OTLP encoder."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,11 @@ from google.protobuf.json_format import MessageToDict, MessageToJson
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
-from opentelemetry.trace import Status, StatusCode, set_span_in_context
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from monitor.sources.common import LlmCall
 from monitor.sources.otel import read
@@ -38,9 +40,12 @@ def nanos(moment: datetime) -> int:
 class Traces:
     """Real spans from the OpenTelemetry SDK, recorded in memory, written as OTLP JSON."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: str | None = None, resource: dict[str, Any] | None = None) -> None:
+        """`service`: the resource's `service.name` (None: the SDK's `unknown_service`);
+        `resource`: more resource attributes."""
         self.exporter = InMemorySpanExporter()
-        provider = TracerProvider(resource=Resource.create({"service.name": "govkit-tests"}))
+        attributes = {**(resource or {}), **({"service.name": service} if service else {})}
+        provider = TracerProvider(resource=Resource.create(attributes))
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.tracer = provider.get_tracer("govkit.tests")
 
@@ -90,14 +95,41 @@ class Traces:
         root.end(end_time=t1)
         return format(root.get_span_context().trace_id, "032x")
 
+    def span(
+        self,
+        name: str,
+        attributes: dict[str, Any] | None = None,
+        *,
+        parent: Span | None = None,
+        start: datetime = START,
+        seconds: float = 1.0,
+        error: bool = False,
+    ) -> Span:
+        """One finished span (a root without `parent`), to build any trace with."""
+        t0 = nanos(start)
+        context = set_span_in_context(parent) if parent is not None else None
+        span = self.tracer.start_span(name, context, start_time=t0, attributes=attributes)
+        if error:
+            span.set_status(Status(StatusCode.ERROR, "failed"))
+        span.end(end_time=t0 + round(seconds * 1e9))
+        return span
+
     def spans(self) -> tuple[ReadableSpan, ...]:
         spans = self.exporter.get_finished_spans()
         self.exporter.clear()
         return spans
 
-    def json_lines(self, path: Path, *, per_line: int = 50, extra: Iterable[str] = ()) -> Path:
-        """The file exporter's format: one TracesData (OTLP JSON) per line."""
-        spans = self.spans()
+    def json_lines(
+        self,
+        path: Path,
+        *,
+        per_line: int = 50,
+        extra: Iterable[str] = (),
+        spans: Sequence[ReadableSpan] | None = None,
+    ) -> Path:
+        """The file exporter's format: one TracesData (OTLP JSON) per line (of `spans`, else of
+        every span finished since the last export)."""
+        spans = self.spans() if spans is None else spans
         lines = [
             json.dumps(MessageToDict(encode_spans(spans[i : i + per_line])))
             for i in range(0, len(spans), per_line)
@@ -105,9 +137,24 @@ class Traces:
         path.write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
         return path
 
-    def document(self, path: Path) -> Path:
-        """One pretty-printed OTLP JSON document."""
-        path.write_text(MessageToJson(encode_spans(self.spans())), encoding="utf-8")
+    def document(self, path: Path, *, spans: Sequence[ReadableSpan] | None = None) -> Path:
+        """One pretty-printed OTLP JSON document (ids in base64, as protobuf's JSON writes them)."""
+        spans = self.spans() if spans is None else spans
+        path.write_text(MessageToJson(encode_spans(spans)), encoding="utf-8")
+        return path
+
+    def protobuf(self, path: Path, *, spans: Sequence[ReadableSpan] | None = None) -> Path:
+        """One binary ExportTraceServiceRequest, as OTLP/HTTP exporters post it."""
+        spans = self.spans() if spans is None else spans
+        path.write_bytes(encode_spans(spans).SerializeToString())
+        return path
+
+    def console(self, path: Path, *, spans: Sequence[ReadableSpan] | None = None) -> Path:
+        """The SDK's ConsoleSpanExporter output: pretty-printed spans one after another."""
+        spans = self.spans() if spans is None else spans
+        out = StringIO()
+        ConsoleSpanExporter(out=out).export(spans)
+        path.write_text(out.getvalue(), encoding="utf-8")
         return path
 
     def as_dict(self) -> dict[str, Any]:
