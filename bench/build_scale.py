@@ -92,8 +92,8 @@ def _fetch(url: str) -> str | None:
 
 
 @contextmanager
-def serving(governance: Path, builder: str, log: Path) -> Iterator[str]:
-    """`govkit serve` on `governance`; yields its base URL; stopped with SIGINT."""
+def serving(governance: Path, builder: str, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`govkit serve` on `governance`; yields its base URL and process; stopped with SIGINT."""
     port = _free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -103,7 +103,7 @@ def serving(governance: Path, builder: str, log: Path) -> Iterator[str]:
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )  # fmt: skip
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", process
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -112,9 +112,12 @@ def serving(governance: Path, builder: str, log: Path) -> Iterator[str]:
                 process.kill()
 
 
-def _wait_for(url: str, marker: str, timeout: float, poll: float = 0.02) -> float | None:
+def _wait_for(
+    url: str, marker: str, server: subprocess.Popen, timeout: float, poll: float = 0.02
+) -> float | None:
+    """Seconds until `url` shows `marker`; None after `timeout`, or as soon as the server ended."""
     started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
+    while time.perf_counter() - started < timeout and server.poll() is None:
         if marker in (_fetch(url) or ""):
             return time.perf_counter() - started
         time.sleep(poll)
@@ -136,9 +139,9 @@ def serve_latency(
     edited = f"agent-{(agents + 1) // 2:05d}"
     page = f"agents/{edited}/"
     started = time.perf_counter()
-    with serving(governance, builder, log) as base:
-        if _wait_for(f"{base}/{page}", "<html", timeout=1800, poll=0.5) is None:
-            return [Timing("start", None, f"no page after 30 min; see {log}")]
+    with serving(governance, builder, log) as (base, server):
+        if _wait_for(f"{base}/{page}", "<html", server, timeout=1800, poll=0.5) is None:
+            return [Timing("start", None, f"no page (server ended or 30 min passed); see {log}")]
         timings.append(Timing("start: first page served", time.perf_counter() - started))
         time.sleep(3)  # let the builder settle (search index, caches)
         charter = governance / "agents" / f"{edited}.yaml"
@@ -146,7 +149,7 @@ def serve_latency(
             marker = f"benchmark-edit-{number}-{time.time_ns()}"
             _edit_description(charter, marker)
             written = time.perf_counter()
-            seen = _wait_for(f"{base}/{page}", marker, timeout=120)
+            seen = _wait_for(f"{base}/{page}", marker, server, timeout=120)
             label = f"edit {number}: edit to visible"
             timings.append(Timing(label, seen, "" if seen is not None else "not seen in 120 s"))
             time.sleep(max(0.0, 1.5 - (time.perf_counter() - written)))
