@@ -85,7 +85,7 @@ def _repository(governance_dir: Path) -> tuple[Repo, str]:
 )
 @shared.format_option(
     "text: one block per commit; json: a list, one object per change of a file (commit, date, "
-    "author, file, agent, changes, approvals)."
+    "author, file, agent, changes, approvals), one object a line."
 )
 def history_command(
     targets: Sequence[str],
@@ -109,8 +109,9 @@ def history_command(
     repo, prefix = _repository(governance_dir)
     query = Query(revision, tuple(targets), _start(since), _end(until), limit)
     entries = read_history(repo, prefix, query)
-    if output_format == "json":
-        click.echo(jsonout.dumps([entry.to_json() for entry in entries], indent=2))
+    if output_format == "json":  # a JSON list, one change a line (greppable, and fast to write)
+        lines = ",\n".join(jsonout.dumps(entry.to_json()) for entry in entries)
+        click.echo(f"[\n{lines}\n]" if entries else "[]")
     elif entries:
         click.echo(format_entries(entries))
     else:

@@ -24,7 +24,35 @@ FieldPath = tuple[str | int, ...]
 
 # libyaml's loader when PyYAML was built with it (several times faster), the pure one otherwise;
 # both are safe loaders and both record the line of every node.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVED: dict[tuple[str, Any], str] = {}  # (a plain scalar's text, implicit) -> its tag
+_RESOLVED_LIMIT = 200_000
+
+
+class _Loader(_SafeLoader):  # type: ignore[valid-type, misc]
+    """The safe loader, resolving each distinct scalar text once: the safe resolver's answer
+    depends on the text alone (it has no path resolvers), and governance files repeat most of
+    theirs (keys, metric ids, emails). Composing a charter takes about half the time."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            if len(_RESOLVED) >= _RESOLVED_LIMIT:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass  # path resolvers only: the safe loader has none
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+assert not _SafeLoader.yaml_path_resolvers, "the resolver memo assumes no path resolvers"
 
 # Far above any governance file (the example's largest has a few hundred values), far below what
 # takes a noticeable time to build.
@@ -167,20 +195,38 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def _refuse_depth(node: yaml.Node) -> _Refused:
+    return _Refused(
+        (), _line(node), f"expected at most {MAX_DEPTH} levels of nesting but found more"
+    )
+
+
 def _measure(root: yaml.Node) -> None:
     """Refuse a node graph that nests too deep, refers to itself, or expands (through aliases,
-    which share one node) to more than MAX_VALUES values; linear in the size of the text."""
+    which share one node) to more than MAX_VALUES values; linear in the size of the text.
+    Iterative (a depth-first walk with its own stack), each collection measured once."""
     sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-
-    def size(node: yaml.Node, depth: int) -> int:
+    open_nodes: set[int] = set()  # the collections on the path from the root being walked
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, finished = stack.pop()
         key = id(node)
+        if finished:
+            total = 1 + sum(sizes.get(id(child), 1) for child in _children(node))
+            open_nodes.discard(key)
+            if total > MAX_VALUES:
+                raise _Refused(
+                    (),
+                    _line(node),
+                    f"expected at most {MAX_VALUES:,} values but the aliases here "
+                    "expand to more (an alias bomb?); write the values out or use fewer aliases",
+                )
+            sizes[key] = total
+            continue
         if key in sizes:
-            return sizes[key]
+            continue
         if depth > MAX_DEPTH:
-            raise _Refused(
-                (), _line(node), f"expected at most {MAX_DEPTH} levels of nesting but found more"
-            )
+            raise _refuse_depth(node)
         if key in open_nodes:
             raise _Refused(
                 (),
@@ -188,20 +234,13 @@ def _measure(root: yaml.Node) -> None:
                 "expected plain YAML values but found an alias that refers to "
                 "the collection containing it",
             )
+        children = _children(node)
+        if not children:  # a scalar (or an empty collection): one value
+            sizes[key] = 1
+            continue
         open_nodes.add(key)
-        total = 1 + sum(size(child, depth + 1) for child in _children(node))
-        open_nodes.discard(key)
-        if total > MAX_VALUES:
-            raise _Refused(
-                (),
-                _line(node),
-                f"expected at most {MAX_VALUES:,} values but the aliases here "
-                "expand to more (an alias bomb?); write the values out or use fewer aliases",
-            )
-        sizes[key] = total
-        return total
-
-    size(root, 0)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in reversed(children))
 
 
 def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPath, int]) -> Any:
@@ -216,7 +255,10 @@ def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPa
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _construct(loader, key_node, (*loc, "\0key"), {})
+            if key_node.tag == _STR_TAG and isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value  # most keys: a plain string, as _construct would give
+            else:
+                key = _construct(loader, key_node, (*loc, "\0key"), {})
             if isinstance(key, (list, dict)):
                 raise yaml.constructor.ConstructorError(
                     None, None, "expected a plain key, found a collection", key_node.start_mark

@@ -68,6 +68,7 @@ class Parsed:
         self._document: YamlDocument | None = None
         self._text: str | None = None
         self._problem: Problem | None = None
+        self._head: tuple[int, Any] | bool | None = None  # False: not plain YAML
 
     @property
     def raw(self) -> bytes:
@@ -104,13 +105,14 @@ class Parsed:
         it is not plain YAML (then ask `problem`)."""
         if self._done or not self.path.endswith(YAML_SUFFIXES) or self.raw_or_none is None:
             return None
-        try:
-            node = yaml.compose(self.raw_or_none.decode("utf-8"), Loader=_COMPOSER)
-        except (UnicodeDecodeError, yaml.YAMLError, RecursionError):
-            return None
-        if not isinstance(node, yaml.MappingNode):
-            return None
-        return node.start_mark.line + 1, _shallow(node)
+        if self._head is None:
+            try:
+                node = yaml.compose(self.raw_or_none.decode("utf-8"), Loader=_COMPOSER)
+            except (UnicodeDecodeError, yaml.YAMLError, RecursionError):
+                node = None
+            ok = isinstance(node, yaml.MappingNode)
+            self._head = (node.start_mark.line + 1, _shallow(node)) if ok else False  # type: ignore[union-attr]
+        return self._head or None
 
 
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -160,6 +162,16 @@ def literal_folder(pattern: str) -> str:
     return posixpath.dirname(pattern[: wild.start()] if wild else pattern)
 
 
+@lru_cache(maxsize=4096)
+def _one_star(pattern: str) -> tuple[str, str, str] | None:
+    """`(folder/, before, after)` of a glob whose only wildcard is one `*` in its file name."""
+    folder, _, name = pattern.rpartition("/")
+    if name.count("*") != 1 or any(c in pattern for c in "?[") or "*" in folder:
+        return None
+    before, _, after = name.partition("*")
+    return (folder + "/" if folder else ""), before, after
+
+
 @dataclass(frozen=True)
 class SuiteRef:
     """One eval suite of a charter, its results glob as a repository path."""
@@ -170,6 +182,14 @@ class SuiteRef:
     index: int  # its place in the charter's `evals` list (for its line)
 
     def matches(self, path: str) -> bool:
+        simple = _one_star(self.pattern)
+        if simple is not None:  # `folder/prefix*suffix`: no regex to compile per charter
+            folder, before, after = simple
+            if not path.startswith(folder):
+                return False
+            name = path[len(folder) :]
+            fits = len(name) >= len(before) + len(after)
+            return "/" not in name and fits and name.startswith(before) and name.endswith(after)
         return glob_regex(self.pattern).match(path) is not None
 
     @property

@@ -5,6 +5,7 @@ lines, eval results by what they say; a file added or deleted whole by a summary
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +23,31 @@ from playbook.history.semantic import (
     is_person,
     shown_in_full,
 )
+
+_TIER_LINE = re.compile(rb"^tier:[ \t]*(\d+)[ \t]*(?:#.*)?$", re.MULTILINE)
+_OWNER_BLOCK = re.compile(
+    rb"^owners:[ \t]*\n[ \t]+agent_owner:[ \t]*\n[ \t]+name:[ \t]*([^\n#\"']+?)[ \t]*\n"
+    rb"[ \t]+email:[ \t]*([^\s#\"']+)[ \t]*$",
+    re.MULTILINE,
+)
+_CONTENT_LINE = re.compile(rb"^(?![ \t]*(?:#|---|$))", re.MULTILINE)
+
+
+def summary_head(parsed: Parsed) -> tuple[int, Any] | None:
+    """The first line and tier and agent owner of a charter written in plain block style, read
+    from its lines (a thousand charters added at once need no YAML); None when not so plain."""
+    raw = parsed.raw_or_none
+    tier = _TIER_LINE.search(raw) if raw is not None else None
+    owner = _OWNER_BLOCK.search(raw) if raw is not None else None
+    first = _CONTENT_LINE.search(raw) if raw is not None else None
+    if raw is None or tier is None or owner is None or first is None:
+        return parsed.head()
+    name, email = (part.decode("utf-8", "replace") for part in owner.groups())
+    line = raw[: first.start()].count(b"\n") + 1
+    return line, {
+        "tier": int(tier.group(1)),
+        "owners": {"agent_owner": {"name": name, "email": email}},
+    }
 
 
 def _summary(kind: FileKind, data: Any) -> str:
@@ -113,7 +139,7 @@ def _whole(path: str, kind: FileKind, old: Parsed | None, new: Parsed | None) ->
     is only composed for this, not built, unless it does not read as plain YAML."""
     op, side = (ADDED, new) if old is None else (REMOVED, old)
     assert side is not None
-    head = side.head() if kind.role == "agent" else None
+    head = summary_head(side) if kind.role == "agent" else None
     if head is not None:
         return [Change(path, head[0], kind.subject, "", op, note=_summary(kind, head[1]))]
     if side.problem is not None:

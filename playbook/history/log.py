@@ -154,11 +154,15 @@ class _Reader:
     ) -> None:
         self.blobs, self.snap, self.merged, self.labels = blobs, snap, merged, labels
         self.charter_at: dict[str, tuple[str, str | None]] = {}  # agent -> (path, blob) in force
+        self.kinds: dict[str, FileKind | None] = {}
 
     def kind(self, change: FileChange) -> FileKind | None:
-        if self.labels is not None:  # an agent's history: its own prompt and results are known
-            return kind_of(change.path, self.snap.prefix, self.labels)
-        return self.snap.kind(change.path)
+        if change.path not in self.kinds:
+            if self.labels is not None:  # an agent's history: its prompt and results are known
+                self.kinds[change.path] = kind_of(change.path, self.snap.prefix, self.labels)
+            else:
+                self.kinds[change.path] = self.snap.kind(change.path)
+        return self.kinds[change.path]
 
     def _roles(self, agent: str | None) -> dict[str, str]:
         """Email -> role in the agent's charter in force before the change."""
@@ -200,9 +204,10 @@ class _Reader:
         agent = kind.name if kind.role in ("agent", "prompt", "evals") else None
         if kind.role == "agent":
             self.charter_at.setdefault(kind.name, (source, change.old))
+        changes = diff_file(change.path, kind, old, new, worse)  # first: it parses the charter
         entry = Entry(
-            commit, change.path, kind, diff_file(change.path, kind, old, new, worse),
-            change.status, change.old_path, self.approvers(commit, agent),
+            commit, change.path, kind, changes, change.status, change.old_path,
+            self.approvers(commit, agent),
         )  # fmt: skip
         if kind.role == "agent":
             self.charter_at[kind.name] = (change.path, change.new)

@@ -41,12 +41,18 @@ _KEY_LINE = re.compile(
 )
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_./*?-]+\Z")  # a path or glob needing no YAML to read
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _scalar(value: bytes) -> Any:
     """One value written after a key on its line (quoted or not); ValueError when unsure."""
     text = value.decode("utf-8").split(" #", 1)[0].strip()
     if not text or text[0] in "&*|>!%@`":
         raise ValueError(text)
-    return yaml.safe_load(text)
+    if _PLAIN.match(text) and text[0] not in "*?":
+        return text
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
 
 
 def quick_data(raw: bytes) -> dict[str, Any]:
