@@ -36,7 +36,6 @@ KNOWN_COLUMNS = frozenset(
     }
 )  # fmt: skip
 _SPAN_ID_KEYS = ("context.span_id", "span_id")
-_RESPONSE_KEYS = frozenset({"data", "next_cursor"})  # Phoenix REST: one page of spans/annotations
 
 
 def file_records(path: Path, skipped: Skipped) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -54,8 +53,8 @@ def file_records(path: Path, skipped: Skipped) -> Iterator[tuple[str, dict[str, 
 
 
 def dataframe_rows(record: dict[str, Any]) -> list[Any] | None:
-    """The rows of a DataFrame written by `to_json` in an orientation other than `records`, or of
-    a REST response page; None when `record` is one row itself."""
+    """The rows of a DataFrame written by `to_json` in an orientation other than `records`; None
+    when `record` is one row itself."""
     data = record.get("data")
     if isinstance(data, list):
         keys = record.keys()
@@ -65,9 +64,7 @@ def dataframe_rows(record: dict[str, Any]) -> list[Any] | None:
         schema = record.get("schema")
         if isinstance(schema, dict) and keys <= {"schema", "data"}:
             return _table_rows(schema, data)
-        if keys <= _RESPONSE_KEYS:
-            return data
-        return None
+        return None  # a REST page ({"data", "next_cursor"}) is unwrapped by records.unwrap
     for value in record.values():
         if type(value) is not dict:  # a row (the usual case: its first value tells)
             return None
