@@ -57,19 +57,22 @@ class Columns:
         conditions = metric.compute.where or {}  # type: ignore[union-attr]
         if not all(column in self.present for column in conditions):
             return self.constant(False)
-        matches = self.constant(True)
-        for column, expected in conditions.items():
-            matches = matches & _equals(self.table[column], expected)
-        return matches
+        tests = [_equals(self.table[column], expected) for column, expected in conditions.items()]
+        return _all(tests) if tests else self.constant(True)
 
     def known(self, metric: Metric) -> Any:
         conditions = metric.compute.where or {}  # type: ignore[union-attr]
         if not all(column in self.present for column in conditions):
             return self.constant(False)
-        known = self.constant(True)
-        for column in conditions:
-            known = known & self.table[column].notnull()
-        return known
+        tests = [self.table[column].notnull() for column in conditions]
+        return _all(tests) if tests else self.constant(True)
+
+
+def _all(conditions: list[Any]) -> Any:
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined = combined & condition
+    return combined
 
 
 def _equals(column: Any, expected: str | bool | int | float) -> Any:
