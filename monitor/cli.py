@@ -166,7 +166,11 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
 @events_option
 @engine_option
 @state_option
-@click.option("--every", default=None, help="Run at this interval, e.g. 15m, 1h, 1d. Default: 1h.")
+@click.option(
+    "--every",
+    default=None,
+    help="Run at this interval, e.g. 15m, 1h, 1d. Default: monitor.yaml's `every`, else 1h.",
+)
 @click.option(
     "--cron", default=None, help="Run on this crontab schedule instead, e.g. '0 * * * *'."
 )
@@ -193,14 +197,18 @@ def schedule_command(
     max_bad_fraction: float,
     verbose: bool,
 ) -> None:
-    """Run the monitor on a schedule until SIGINT or SIGTERM.
+    """Run the monitor on a schedule until SIGINT or SIGTERM: every --every, on --cron, or at
+    monitor.yaml's `every` (the interval the handbook judges staleness by), else hourly.
 
     One run at a time; missed runs are coalesced; a failing run is logged and the schedule goes
     on. A signal stops the scheduler after the current run finishes.
     """
     from monitor.schedule import MonitorScheduler, parse_trigger
 
-    trigger = parse_trigger(every=every, cron=cron)
+    default = None
+    if every is None and cron is None:  # the interval monitor.yaml says the monitor runs at
+        default = load_governance(governance_dir, today=utc_now().date()).monitor.every
+    trigger = parse_trigger(every=every, cron=cron, default=default)
     scheduler = MonitorScheduler(
         governance_dir=governance_dir,
         events=events,

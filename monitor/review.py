@@ -140,11 +140,13 @@ def period_figures(
         source.close()
 
 
-def state_alerts(state: Path, agent: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def state_alerts(
+    state: Path | None, agent: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     """The agent's alerts from the monitor state that were active at any time in [start, end):
-    started before `end` and not ended by `start`. No state file: no alerts."""
+    started before `end` and not ended by `start`. No state (None, or no file yet): no alerts."""
     alerts = []
-    for stored in read_state_alerts(state):
+    for stored in read_state_alerts(state) if state is not None else []:
         labels, annotations = stored.labels, stored.annotations
         starts, ends = _instant(stored.starts_at), _instant(stored.ends_at)
         if labels.get("agent") != agent or starts is None or starts >= end:
@@ -187,7 +189,7 @@ def build_reviews(
     *,
     now: datetime,
     period: str,
-    state: Path,
+    state: Path | None,
     engine: str | None = None,
 ) -> list[Review]:
     """Reviews of `charters` for [now - period, now), reading the events source once."""

@@ -30,9 +30,7 @@ from playbook.policy import load_governance
     "markdown: the review document for the owner; json: one object for tools.",
     choices=("markdown", "json"),
 )
-@shared.state_option(
-    "The drift monitor's SQLite state, for the alerts active in the period (none if absent)."
-)
+@shared.monitor_state_option("The drift monitor's state, for the alerts active in the period.")
 def review(
     agent_id: str,
     governance_dir: Path,
@@ -41,13 +39,14 @@ def review(
     period: str | None,
     now: datetime | None,
     output_format: str,
-    state: Path,
+    state: Path | None,
 ) -> None:
     """The periodic review of AGENT over [now - period, now), by default the length of its
     charter's review cadence: throughput and task success, quality, human time, cost against the
     charter's budget, notable failures, and a corrective actions section for the owner to fill.
 
-    Exit 0; 2 on bad input (an unknown agent, a bad period, unreadable events).
+    Exit 0; 2 on bad input (an unknown agent, a bad period, unreadable events, a --state that
+    does not exist).
     """
     from monitor.review import build_reviews, cadence_period, parse_period
     from monitor.review_markdown import format_markdown

@@ -207,7 +207,7 @@ def snapshot_text(governance: Governance, report: RunReport) -> str:
         )
     snapshot = results.Snapshot(
         run_id=report.run_id,
-        generated_at=iso(utc_now()),
+        generated_at=iso(report.now),  # the run's moment (`--now`): a rerun is the same file
         now=iso(report.now),
         tasks=report.tasks,
         agents=agents,

@@ -23,7 +23,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from playbook.core.clock import MAX_WINDOW, MAX_WINDOW_TEXT, utc_now
+from playbook.core.clock import parse_interval, utc_now
 from playbook.core.errors import GovkitError, UsageError
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
 from playbook.policy import load_governance
@@ -36,12 +36,13 @@ APSCHEDULER_LOGGER = "apscheduler"
 QUIET = logging.CRITICAL + 1  # a level above every record: the logger says nothing
 MISFIRE_GRACE_SECONDS = 300
 DEFAULT_EVERY = "1h"
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
-def parse_trigger(*, every: str | None, cron: str | None) -> BaseTrigger:
-    """`--every 15m` or `--cron '0 * * * *'` (not both); default every hour."""
+def parse_trigger(
+    *, every: str | None, cron: str | None, default: str | None = None
+) -> BaseTrigger:
+    """`--every 15m` or `--cron '0 * * * *'` (not both); neither: every `default` (monitor.yaml's
+    `every`), else every hour."""
     if every and cron:
         raise UsageError("give either --every or --cron, not both")
     if cron:
@@ -51,15 +52,11 @@ def parse_trigger(*, every: str | None, cron: str | None) -> BaseTrigger:
             raise UsageError(
                 f"--cron: expected a crontab expression such as '0 * * * *': {exc}"
             ) from None
-    text = (every or DEFAULT_EVERY).strip()
-    number, unit = text[:-1], text[-1:]
-    if not number.isdigit() or int(number) == 0 or unit not in _UNITS:
-        raise UsageError(
-            f"--every: expected an interval such as 30m, 1h or 1d but received {text!r}"
-        )
-    if int(number) * _SECONDS[unit] > MAX_WINDOW.total_seconds():
-        raise UsageError(f"--every: expected at most {MAX_WINDOW_TEXT} but received {text!r}")
-    return IntervalTrigger(**{_UNITS[unit]: int(number)}, timezone=UTC)
+    try:
+        interval = parse_interval((every or default or DEFAULT_EVERY).strip())
+    except ValueError as exc:
+        raise UsageError(f"--every: {exc}") from None
+    return IntervalTrigger(seconds=int(interval.total_seconds()), timezone=UTC)
 
 
 class MonitorScheduler:

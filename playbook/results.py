@@ -197,8 +197,10 @@ def reviews_dir(state: Path) -> Path:
 
 def snapshot_json(snapshot: Snapshot) -> str:
     """Compact, strict JSON: with a daily series per monitored metric, an indented snapshot of a
-    few hundred agents would be several times larger for no reader's benefit."""
-    return jsonout.dumps(snapshot.to_json(), compact=True)
+    few hundred agents would be several times larger for no reader's benefit. Floats keep 12
+    significant digits: the engine adds doubles in parallel, in an order that changes the last
+    bits from one run to the next, and a rerun with the same `--now` must publish the same file."""
+    return jsonout.dumps(snapshot.to_json(), compact=True, digits=12)
 
 
 def read_snapshot(state: Path) -> Snapshot | None:

@@ -34,6 +34,8 @@ def governance_option(
 
 
 def state_option(help: str) -> Decorator:
+    """`--state` where the monitor writes its state (`monitor run`, `monitor schedule`): created
+    when missing. Commands that only read it use `monitor_state_option`."""
     return click.option(
         "--state",
         type=click.Path(path_type=Path, dir_okay=False),
@@ -69,8 +71,8 @@ def _monitor_state(ctx: click.Context, param: click.Parameter, value: str | None
 
 def monitor_state_option(help: str) -> Decorator:
     """`--state` where the monitor's results are read, never written (`build`, `serve`,
-    `whois`): passed as a Path, or None for `--state none`. Left out, the default state is read
-    when it exists; named, it must exist (exit 2 saying how to ask for no state)."""
+    `whois`, `review`): passed as a Path, or None for `--state none`. Left out, the default state
+    is read when it exists; named, it must exist (exit 2 saying how to ask for no state)."""
     return click.option(
         "--state",
         default=None,

@@ -5,8 +5,9 @@
 command line, and pass them down, so a check and a monitor run started together agree on the
 date even at midnight, and a run given `--now` is the same run every time.
 
-A window is written `<int><h|d|w>` (`12h`, `7d`, `2w`), at most `MAX_WINDOW`; dates govkit plans
-and monitors with lie between EARLIEST_DATE and LATEST_DATE. Both bounds keep every computed date
+A window is written `<int><h|d|w>` (`12h`, `7d`, `2w`), at most `MAX_WINDOW`; the interval a
+schedule runs at may also be in seconds or minutes (`30s`, `15m`). Dates govkit plans and
+monitors with lie between EARLIEST_DATE and LATEST_DATE. Both bounds keep every computed date
 inside the calendar: a window of ten thousand years is a typo, never a plan.
 """
 
@@ -22,6 +23,8 @@ MAX_WINDOW_TEXT = "520w (ten years)"
 EARLIEST_DATE = date(1970, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+INTERVAL_PATTERN = re.compile(r"^([1-9][0-9]*)([smhdw])$")
+_INTERVAL_UNITS = {"s": timedelta(seconds=1), "m": timedelta(minutes=1), **_UNITS}
 
 
 def utc_now() -> datetime:
@@ -45,6 +48,26 @@ def parse_window(value: str) -> timedelta:
     match = WINDOW_PATTERN.match(check_window(value))
     assert match is not None
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def check_interval(value: str) -> str:
+    """`value` when it is an interval like `15m`, `1h` or `1d` (a window, or seconds or minutes)
+    of at most MAX_WINDOW; ValueError otherwise. How often a schedule runs (`--every`, and
+    monitor.yaml's `every`)."""
+    match = INTERVAL_PATTERN.match(value)
+    if not match:
+        raise ValueError(f"expected an interval such as 30m, 1h or 1d but received {value!r}")
+    seconds = int(match.group(1)) * int(_INTERVAL_UNITS[match.group(2)].total_seconds())
+    if seconds > MAX_WINDOW.total_seconds():
+        raise ValueError(f"expected at most {MAX_WINDOW_TEXT} but received {value!r}")
+    return value
+
+
+def parse_interval(value: str) -> timedelta:
+    """`15m` -> 15 minutes; ValueError for anything `check_interval` refuses."""
+    match = INTERVAL_PATTERN.match(check_interval(value))
+    assert match is not None
+    return int(match.group(1)) * _INTERVAL_UNITS[match.group(2)]
 
 
 def check_calendar_date(value: date) -> date:

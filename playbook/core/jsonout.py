@@ -13,18 +13,24 @@ import math
 from typing import Any
 
 
-def finite(value: Any) -> Any:
-    """`value` with every float that is NaN or infinite replaced by None, at any depth."""
+def finite(value: Any, digits: int | None = None) -> Any:
+    """`value` with every float that is NaN or infinite replaced by None, at any depth; with
+    `digits`, every other float rounded to that many significant digits."""
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        if not math.isfinite(value):
+            return None
+        return value if digits is None else float(f"{value:.{digits}g}")
     if isinstance(value, dict):
-        return {key: finite(item) for key, item in value.items()}
+        return {key: finite(item, digits) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [finite(item) for item in value]
+        return [finite(item, digits) for item in value]
     return value
 
 
-def dumps(value: Any, *, indent: int | None = None, compact: bool = False) -> str:
-    """Strict JSON text of `value` (`compact`: no spaces, for large published files)."""
+def dumps(
+    value: Any, *, indent: int | None = None, compact: bool = False, digits: int | None = None
+) -> str:
+    """Strict JSON text of `value` (`compact`: no spaces, for large published files; `digits`:
+    floats rounded to that many significant digits)."""
     separators = (",", ":") if compact else None
-    return json.dumps(finite(value), indent=indent, separators=separators, allow_nan=False)
+    return json.dumps(finite(value, digits), indent=indent, separators=separators, allow_nan=False)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
-from playbook.core.types import NonNegative, Schema, Slug, Text, Window
+from playbook.core.types import Interval, NonNegative, Schema, Slug, Text, Window
 
 
 def check_http_url(value: str) -> str:
@@ -155,9 +155,10 @@ class MonitorSettings(Schema):
     fdr: Annotated[float, Field(gt=0, le=0.5)] = 0.05
     min_samples: Annotated[int, Field(ge=2)] = 30
     repeat_interval: Window = "4h"
-    # How often the monitor is scheduled to run here; the handbook flags results older than twice
-    # this as stale (older than 24h when it is not set).
-    every: Window | None = None
+    # How often the monitor is scheduled to run here (e.g. 15m, 1h, 1d): `govkit monitor schedule`
+    # runs at this interval unless given --every or --cron; the handbook flags results older than
+    # twice this as stale (older than 24h when it is not set).
+    every: Interval | None = None
     effect_floors: EffectFloors = Field(default_factory=EffectFloors)
     receivers: list[Receiver] = Field(default_factory=list)
     handbook_url: HttpUrl | None = None

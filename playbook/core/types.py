@@ -26,7 +26,13 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
-from playbook.core.clock import WINDOW_PATTERN, check_calendar_date, check_window
+from playbook.core.clock import (
+    INTERVAL_PATTERN,
+    WINDOW_PATTERN,
+    check_calendar_date,
+    check_interval,
+    check_window,
+)
 from playbook.core.errors import unknown_choice
 
 AGENT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -57,6 +63,7 @@ def _string(pattern: str, **extra: Any) -> WithJsonSchema:
 
 
 Window = Annotated[str, AfterValidator(check_window), _string(WINDOW_PATTERN.pattern)]
+Interval = Annotated[str, AfterValidator(check_interval), _string(INTERVAL_PATTERN.pattern)]
 ColumnName = Annotated[
     str,
     _matching(COLUMN_PATTERN, "an event column name (letters, digits, '_')"),

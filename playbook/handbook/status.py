@@ -14,9 +14,10 @@ from typing import Any
 
 from playbook import results
 from playbook.core import costs
-from playbook.core.clock import midnight, parse_instant, parse_window
+from playbook.core.clock import midnight, parse_instant, parse_interval
 from playbook.core.rollout_status import PhaseStatus, late_phases
 from playbook.core.settings import MonitorSettings
+from playbook.handbook.costs_page import FLAGS
 from playbook.handbook.view import MonitorView
 
 DEFAULT_STALE_AFTER = timedelta(hours=24)
@@ -26,7 +27,7 @@ _STATUSES = (*results.STATUS_ORDER, results.NOT_MONITORED)
 
 def stale_after(settings: MonitorSettings) -> timedelta:
     """Twice the schedule interval, or DEFAULT_STALE_AFTER without one."""
-    return 2 * parse_window(settings.every) if settings.every else DEFAULT_STALE_AFTER
+    return 2 * parse_interval(settings.every) if settings.every else DEFAULT_STALE_AFTER
 
 
 def build_moment(view: MonitorView, today: date) -> datetime:
@@ -98,6 +99,21 @@ class BudgetLine:
         text += costs.dollars(total.budget_total)
         projected = total.projected
         return text + (f"; {costs.dollars(projected)} projected" if projected is not None else "")
+
+    @property
+    def flags(self) -> list[tuple[str, str]]:
+        """(words, badge tone), worst first, by the costs page's rule (`BudgetStatus.state`): the
+        organisation over its budget or on course to exceed it, then how many agents are;
+        `within budget` when none is."""
+        flags = []
+        if self.total.state in FLAGS:
+            words, tone = FLAGS[self.total.state]
+            flags.append((f"organisation {words}", tone))
+        for state, names in ((costs.OVER, self.over), (costs.PROJECTED_OVER, self.projected_over)):
+            if names:
+                words, tone = FLAGS[state]
+                flags.append((f"{len(names)} of {self.budgeted} agents {words}", tone))
+        return flags or [("within budget", "ok")]
 
 
 def budget_line(governance: Any, view: MonitorView) -> BudgetLine | None:

@@ -127,15 +127,12 @@ def monitor_context(
     from playbook.core import costs
 
     agent_months: list[tuple[str, list[costs.Month]]] = []
-    warnings: list[str] = []
     if view is not None:
         for agent in governance.agents:
             result = view.agents.get(agent.id)
             months = costs.months_for(agent, [m.to_json() for m in result.costs] if result else [])
             agent_months.append((agent.id, months))
-            warnings += [f"{agent.name}: {w}" for w in costs.shifts(months)]
     org_months = costs.organisation_months([months for _, months in agent_months])
-    warnings = [f"Organisation: {w}" for w in costs.shifts(org_months)] + warnings
     review_pages = []
     if view is not None:
         for agent_id, files in sorted(view.reviews.items()):
@@ -148,7 +145,6 @@ def monitor_context(
         "agent_ids": {agent.id for agent in governance.agents},
         "agent_months": agent_months,
         "org_months": org_months,
-        "cost_warnings": warnings,
         "review_pages": review_pages,
         "charts": charts,
     }

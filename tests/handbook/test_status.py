@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -111,6 +112,7 @@ def test_stale_after_twice_the_schedule_interval_or_a_day():
     assert stale_after(MonitorSettings()) == DEFAULT_STALE_AFTER == timedelta(hours=24)
     assert stale_after(MonitorSettings(every="1h")) == timedelta(hours=2)
     assert stale_after(MonitorSettings(every="1d")) == timedelta(days=2)
+    assert stale_after(MonitorSettings(every="15m")) == timedelta(minutes=30)  # as --every takes
 
 
 @pytest.mark.parametrize(
@@ -173,6 +175,65 @@ def test_strip_counts_agents_alerts_budget_and_late_phases(governance):
     assert budget.over == (["Refunds"] if refunds_budget < 6400 else [])
     assert budget.summary.startswith("$6,403 so far of $")
     assert "projected" in budget.summary  # 24 days into November: old enough to project
+
+
+def _spending(refunds_usd: float, support_usd: float) -> MonitorView:
+    """The view, with this month's spend of refunds (budget $6,000 a month) and support-replies
+    ($3,600): on 24 November 12:00 (78.3% of the month) spend is projected to the month's end."""
+
+    def month(usd: float) -> list[MonthCost]:
+        return [
+            MonthCost(month="2026-11", tasks=10, successes=9, inference=0, tooling=0, human=usd)
+        ]
+
+    view = _view()
+    agents = {
+        **view.agents,
+        "refunds": view.agents["refunds"].model_copy(update={"costs": month(refunds_usd)}),
+        "support-replies": AgentResults(costs=month(support_usd)),
+    }
+    return replace(view, agents=agents)
+
+
+@pytest.mark.parametrize(
+    "refunds, support, flags",
+    [
+        (100.0, 100.0, [("within budget", "ok")]),
+        # refunds projected to $6,383 of $6,000; the organisation to $6,387 of $9,600
+        (5000.0, 3.0, [("1 of 2 agents on course to exceed", "warning")]),
+        # the organisation projected to $10,213 of $9,600: on course to exceed, as both agents
+        (5000.0, 3000.0, [("organisation on course to exceed", "warning"),
+                          ("2 of 2 agents on course to exceed", "warning")]),
+        # $9,900 spent of $9,600: the organisation over, refunds over, support on course
+        (6400.0, 3500.0, [("organisation over budget", "critical"),
+                          ("1 of 2 agents over budget", "critical"),
+                          ("1 of 2 agents on course to exceed", "warning")]),
+        # $6,403 of $9,600, projected $8,174: the organisation is not flagged for one agent
+        (6400.0, 3.0, [("1 of 2 agents over budget", "critical")]),
+    ],
+)  # fmt: skip
+def test_strip_budget_flags_over_and_on_course_to_exceed(governance, refunds, support, flags):
+    strip = status_strip(governance, _spending(refunds, support), [], TODAY)
+    assert strip.budget is not None and strip.budget.flags == flags
+
+
+def test_home_strip_says_the_organisation_is_on_course_to_exceed_its_budget(governance):
+    def budget_line(view: MonitorView) -> str:
+        home = _render(governance, view)["index.md"]
+        return home[home.index("**Budget 2026-11**") :].split("\n\n", 1)[0]
+
+    line = budget_line(_spending(5000.0, 3000.0))
+    assert "$8,000 so far of $9,600; $10,213 projected" in line
+    assert (
+        '<span class="govkit-badge govkit-badge--warning">organisation on course to exceed</span>'
+        in line
+    )
+    assert "2 of 2 agents on course to exceed" in line and "over budget" not in line
+    line = budget_line(_spending(6400.0, 3500.0))
+    assert (
+        '<span class="govkit-badge govkit-badge--critical">organisation over budget</span>' in line
+    )
+    assert "within budget" in budget_line(_spending(100.0, 100.0))
 
 
 def test_strip_without_a_monitor_run_still_lists_late_phases(governance):

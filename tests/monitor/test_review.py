@@ -151,7 +151,7 @@ def test_figures_match_an_independent_computation(govkit, tmp_path, period):
     events = write_csv(tmp_path / "events.csv", rows)
     days = {"30d": 30, "2w": 14, "36h": 1.5}[period]
     got = as_json(review(govkit, events, "--period", period, "--format", "json",
-                         "--state", str(tmp_path / "none.db")))  # fmt: skip
+                         "--state", "none"))  # fmt: skip
     want = expected(rows, NOW - timedelta(days=days), NOW)
     assert want["tasks"] > 5
     assert_close(got, want)  # the documented keys, in order, and every figure
@@ -267,7 +267,7 @@ def test_markdown_review_says_plainly_when_savings_shift_to_reviewers(govkit, tm
     # Inference falls $3.00 a task ($300 a month), reviewer time rises 1 -> 5 minutes ($4.00 a task,
     # $400 a month at $60/h): cost per successful task 6.01 -> 7.01, +17%: material.
     events = write_csv(tmp_path / "shift.csv", shifting_rows((5.0, 1.0), (2.0, 5.0)))
-    result = review(govkit, events, "--state", str(tmp_path / "none.db"), "--period", "30d")
+    result = review(govkit, events, "--state", "none", "--period", "30d")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
     assert text.startswith("# Agent review: Refunds (refunds)\n")
@@ -370,6 +370,20 @@ def test_bad_input_exits_2_without_a_traceback(govkit, tmp_path):
     assert result.exit_code == 2
     assert "no such file" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_state_that_does_not_exist_is_exit_2_naming_it(govkit, tmp_path):
+    """A typo in --state must not publish a review without alerts: no state is asked for with
+    `--state none` (or by leaving it out), as `govkit build` does."""
+    events = write_csv(tmp_path / "events.csv", make_rows())
+    typo = tmp_path / "state" / "monitr.db"
+    result = review(govkit, events, "--state", str(typo))
+    assert result.exit_code == 2
+    assert f"no monitor state at {typo}" in result.stderr
+    assert "--state none" in result.stderr
+    assert "Traceback" not in result.output
+    result = review(govkit, events, "--state", "none", "--format", "json")
+    assert as_json(result)["alerts"] == []
 
 
 def test_due_reviews_are_written_once_per_cadence(tmp_path):

@@ -126,3 +126,36 @@ def test_apscheduler_lines_show_only_when_verbose(verbose, shown):
     finally:
         for name, level in before.items():
             logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.parametrize(
+    ("setting", "options", "interval"),
+    [
+        ("every: 15m\n", (), "interval[0:15:00]"),  # monitor.yaml's interval
+        ("every: 15m\n", ("--every", "2h"), "interval[2:00:00]"),  # the option wins
+        ("every: 15m\n", ("--cron", "0 * * * *"), "cron["),
+        ("", (), "interval[1:00:00]"),  # neither: hourly
+    ],
+)
+def test_the_schedule_runs_at_monitor_yaml_every_unless_told(
+    workspace, govkit, monkeypatch, setting, options, interval
+):
+    triggers: list[str] = []
+    monkeypatch.setattr(
+        MonitorScheduler,
+        "run_until_stopped",
+        lambda self, verbose: triggers.append(str(self.trigger)),
+    )
+    settings = workspace.governance / "monitor.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + setting, encoding="utf-8")
+    result = govkit("monitor", "schedule", "--events", "events.csv", *options)
+    assert result.exit_code == 0, result.output
+    assert len(triggers) == 1 and triggers[0].startswith(interval)
+
+
+def test_monitor_yaml_every_is_checked_as_an_interval(workspace, govkit):
+    settings = workspace.governance / "monitor.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "every: 15x\n", encoding="utf-8")
+    result = govkit("monitor", "schedule", "--events", "events.csv")
+    assert result.exit_code == 2
+    assert "expected an interval such as 30m, 1h or 1d but received '15x'" in result.output
