@@ -19,8 +19,7 @@ from playbook.cli.reports import strict_failure
 from playbook.core import jsonout, resources
 from playbook.core.clock import utc_now
 from playbook.core.errors import Stopped, UsageError, display_path
-from playbook.handbook.site import BUILDERS, build_site
-from playbook.handbook.view import load_view
+from playbook.handbook import BUILDERS
 from playbook.policy import load_governance
 
 COMMANDS_GROUP = "govkit.commands"
@@ -203,6 +202,9 @@ def build(
     Generated pages are staged with the hand-written docs in a temporary directory; docs/ is never
     written to. A failed validation or build leaves the previous site as it was.
     """
+    from playbook.handbook.site import build_site
+    from playbook.handbook.view import load_view
+
     as_of = now or (utc_now() if today is None else None)  # --today alone: the end of that day
     today = today or (as_of or utc_now()).date()
     governance = load_governance(governance_dir, today=today)

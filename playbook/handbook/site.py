@@ -25,6 +25,7 @@ import jinja2
 from playbook.core import resources
 from playbook.core.errors import BuildFailed, Stopped, UsageError, display_path
 from playbook.core.governance import Governance
+from playbook.handbook import BUILDERS
 from playbook.handbook.lifecycle import (
     builder_process,
     remove_stale_stage_directories,
@@ -48,7 +49,6 @@ from playbook.handbook.site_config import (
 from playbook.handbook.trends import CHARTS_DIR, copy_reviews, write_charts
 from playbook.handbook.view import MonitorView
 
-BUILDERS = ("mkdocs", "zensical")
 STAGE_PREFIX = ".govkit-stage-"  # next to the site directory
 
 Report = Callable[[str], None]
