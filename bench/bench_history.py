@@ -71,11 +71,13 @@ def _junit(passed: int, failed: int, stamp: str) -> str:
 
 
 def _files(agents: int) -> dict[str, str]:
-    """The initial tree: the example organisation, its charters replaced by `agents` copies."""
+    """The initial tree: the example organisation, its charters replaced by `agents` copies (and
+    its incidents, which name the example's agents, left out)."""
+    per_agent = {"agents", "evals", "incidents"}
     files = {
         f"governance/{path.relative_to(EXAMPLE_GOVERNANCE).as_posix()}": path.read_text()
         for path in sorted(EXAMPLE_GOVERNANCE.rglob("*"))
-        if path.is_file() and "agents" not in path.parts and "evals" not in path.parts
+        if path.is_file() and not per_agent & set(path.parts)
     }
     refunds = yaml.safe_load((EXAMPLE_GOVERNANCE / "agents/refunds.yaml").read_text())
     for number in range(agents):

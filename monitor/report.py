@@ -90,10 +90,12 @@ def _alert_lines(alert: Alert) -> list[str]:
     labels, notes = alert.labels, alert.annotations
     subject = "/".join(labels[key] for key in ("agent", "metric") if labels.get(key))
     owner = f"owner: {notes['owner']} <{notes['owner_email']}>  " if notes.get("owner") else ""
+    reason = notes.get("resolved_reason")  # why it resolved, when not its condition clearing
     return [
         f"  {alert.status.upper():<9}{labels['alertname']:<16}{labels['severity']:<9}"
         f"{subject}  action: {notes['action']}  {owner}since {alert.to_json()['startsAt']}",
         f"           {notes['description']}",
+        *([f"           Resolved: {reason}"] if reason and alert.status == RESOLVED else []),
     ]
 
 

@@ -22,6 +22,7 @@ from monitor.engine.engines import open_engine
 from monitor.engine.events import open_events
 from monitor.engine.plan import Plan, windows_table
 from monitor.engine.summaries import summarise
+from monitor.review_incidents import period_incidents, read_actions
 from playbook.core.charter import Charter
 from playbook.core.clock import WINDOW_PATTERN, iso, parse_instant, parse_window
 from playbook.core.costs import (
@@ -196,6 +197,7 @@ def build_reviews(
     length = parse_period(period)
     start = now - length
     figures = period_figures(governance, charters, events, start=start, end=now, engine=engine)
+    actions = read_actions(state)
     reviews = []
     for charter in charters:
         current, previous = figures[charter.id]
@@ -212,6 +214,7 @@ def build_reviews(
             "budget": budget,
             "variance": variance,
             "alerts": state_alerts(state, charter.id, start, now),
+            "incidents": period_incidents(governance, charter, start, now, actions),
         }
         reviews.append(Review(charter, period.strip(), document, previous))
     return reviews

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.review import Review, cost_shift
+from monitor.review_incidents import incident_lines
 from playbook.core.costs import BUCKETS, DAYS_PER_MONTH, shift_rule
 from playbook.core.governance import Governance
 from playbook.core.markdown import escape
@@ -173,6 +174,7 @@ def format_markdown(governance: Governance, review: Review) -> str:
     shift = cost_shift(review.previous, document, governance.monitor.costs)
     lines += _cost_notes(governance, document, shift)
     lines += ["", "## Notable failures", "", *_failures(document), ""]
+    lines += ["## Incidents", "", *incident_lines(document), ""]
     lines += [
         "## Corrective actions",
         "",

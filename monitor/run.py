@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.alerting.actions import action_conditions, evaluate_actions
 from monitor.alerting.alerts import (
     Alert,
     Condition,
@@ -18,13 +19,20 @@ from monitor.alerting.alerts import (
 )
 from monitor.alerting.budget import budget_conditions, month_to_date
 from monitor.alerting.notify import Delivery, deliver_outbox, webhook_payload
+from monitor.alerting.retired import departure_conditions
 from monitor.alerting.rules import Check, evaluate_checks
 from monitor.alerting.state import Receiver, StateStore, failpoint
+from monitor.alerting.workforce import (
+    review_conditions,
+    uncharted_conditions,
+    uncharted_records,
+)
 from monitor.engine import metrics
 from monitor.engine.drift import drift_findings, weekday_warnings
 from monitor.engine.events import BadRows
 from monitor.engine.series import Trend, agent_trends, trend_windows
 from monitor.engine.summaries import Summaries
+from monitor.engine.uncharted import uncharted
 from playbook import results
 from playbook.core.atomic import StagedFile
 from playbook.core.clock import parse_window, utc_now
@@ -59,6 +67,8 @@ class RunReport:
     tasks: int
     trends: dict[str, Trend] = field(default_factory=dict)  # per agent, for the snapshot only
     warnings: list[str] = field(default_factory=list)  # about the run's trustworthiness
+    actions: list[results.ActionRecord] = field(default_factory=list)  # incidents' actions
+    uncharted: list[results.UnchartedRecord] = field(default_factory=list)  # no charter
 
     @property
     def firing(self) -> list[Alert]:
@@ -72,6 +82,8 @@ class RunReport:
             "bad_rows": self.bad_rows.to_json(),
             "delivery": self.delivery.to_json(),
             "warnings": self.warnings,
+            "actions": [action.to_json() for action in self.actions],
+            "uncharted": [record.to_json() for record in self.uncharted],
         }
 
 
@@ -106,12 +118,22 @@ def run_monitor(
         )
         spend = month_to_date(summaries, charters, options.now)
         conditions += budget_conditions(governance, spend, options.now)
+        actions = evaluate_actions(governance, summaries, options.now)
+        conditions += action_conditions(governance, actions, state.alerts(status=FIRING))
+        seen = uncharted(summaries.groups)  # the invisible workforce
+        conditions += uncharted_conditions(governance, seen, state.alerts(status=FIRING))
+        written = results.written_review_days(options.state)
+        conditions += review_conditions(governance, written, options.now)
+        # Last: retired and deleted charters' alerts resolve, with the reason (agents that leave)
+        conditions = departure_conditions(governance, conditions, state.alerts(status=FIRING))
         staged: list[StagedFile] = []
 
         def stage_snapshot(run_id: int, alerts: list[Alert]) -> None:
             report = RunReport(
                 options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends
             )
+            report.actions = actions
+            report.uncharted = uncharted_records(seen)
             text = snapshot_text(governance, report)
             failpoint("snapshot-write")
             staged.append(StagedFile.write(results.snapshot_path(options.state), text))
@@ -142,6 +164,8 @@ def run_monitor(
             options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends,
             weekday_warnings(charters, options.now),
         )  # fmt: skip
+        report.actions = actions
+        report.uncharted = uncharted_records(seen)
         if state.pending_outbox():
             progress("delivering notifications")
             report.delivery = deliver_outbox(state, timeout=options.notify_timeout)
@@ -161,6 +185,7 @@ def _summarise(
         engine=options.engine,
         max_bad_fraction=options.max_bad_fraction,
         progress=progress,
+        unwatched=governance.retired_ids,
     )
     progress(f"{summaries.valid_tasks():,} valid events; testing {len(governance.agents)} agents")
     return summaries, bad, summaries.unknown_agents()
@@ -213,5 +238,7 @@ def snapshot_text(governance: Governance, report: RunReport) -> str:
         agents=agents,
         alerts=[alert.record() for alert in report.alerts],
         bad_rows=results.BadRowsRecord(**report.bad_rows.to_json()),
+        actions=report.actions,
+        uncharted=report.uncharted,
     )
     return results.snapshot_json(snapshot)

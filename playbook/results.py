@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,58 @@ class AgentResults(Record):
     windows: dict[str, Span | None] = Field(default_factory=dict)
 
 
+# A corrective action's verification (`ActionRecord.status`), worst first.
+REOPENED, OVERDUE, NO_DATA, VERIFYING, OPEN, VERIFIED = (
+    "reopened", "overdue", "no_data", "verifying", "open", "verified"
+)  # fmt: skip
+ACTION_ORDER = (REOPENED, OVERDUE, NO_DATA, VERIFYING, OPEN, VERIFIED)
+ACTION_LABELS = {
+    REOPENED: "reopened: not effective",
+    OVERDUE: "overdue",
+    NO_DATA: "no data in the window",
+    VERIFYING: "verifying",
+    OPEN: "open",
+    VERIFIED: "verified",
+}
+
+
+class ActionRecord(Record):
+    """One corrective action of an incident, for one of its agents, as the last run judged it:
+    `window` is the verification window [from, to) after the action's `done` date; `days` the
+    days in it with tasks so far; `breaches` the days whose value missed the condition."""
+
+    incident: str
+    action: str
+    agent: str
+    metric: str
+    bound: str  # below or above
+    threshold: float
+    status: str  # one of ACTION_ORDER
+    due: str
+    done: str | None = None
+    window: Span | None = None
+    days: int = 0
+    breaches: list[Point] = Field(default_factory=list)
+
+
+def action_status(records: list[ActionRecord]) -> str | None:
+    """The worst status among an action's records (one per agent), None without any."""
+    statuses = [record.status for record in records if record.status in ACTION_ORDER]
+    return min(statuses, key=ACTION_ORDER.index) if statuses else None
+
+
+class UnchartedRecord(Record):
+    """An agent id the events name that no charter has: its tasks before the run's `now`, the
+    first and last of them (ISO 8601 UTC), and its tasks in the last `window` (e.g. 7d)."""
+
+    agent: str
+    tasks: int
+    first_seen: str
+    last_seen: str
+    recent_tasks: int = 0
+    window: str = "7d"
+
+
 class BadRowsRecord(Record):
     count: int = 0
     by_reason: dict[str, int] = Field(default_factory=dict)
@@ -165,6 +218,9 @@ class Snapshot(Record):
     agents: dict[str, AgentResults] = Field(default_factory=dict)
     alerts: list[AlertRecord] = Field(default_factory=list)
     bad_rows: BadRowsRecord = Field(default_factory=BadRowsRecord)
+    actions: list[ActionRecord] = Field(default_factory=list)  # incidents' corrective actions
+    # agents seen in the events without a charter, most tasks first (UnchartedAgent)
+    uncharted: list[UnchartedRecord] = Field(default_factory=list)
 
 
 def agent_status(
@@ -193,6 +249,26 @@ def state_path(snapshot: Path) -> Path:
 def reviews_dir(state: Path) -> Path:
     """Where written reviews are published: `<state dir>/reviews/<agent>/<YYYY-MM-DD>.md`."""
     return state.parent / "reviews"
+
+
+def written_review_days(state: Path) -> dict[str, date]:
+    """Per agent, the day of its newest review written beside `state` (`reviews/<agent>/
+    <YYYY-MM-DD>.md`); agents without one are left out."""
+    days: dict[str, date] = {}
+    root = reviews_dir(state)
+    for folder in sorted(root.glob("*")) if root.is_dir() else []:
+        found = [_day(path.stem) for path in folder.glob("*.md")] if folder.is_dir() else []
+        written = [day for day in found if day is not None]
+        if written:
+            days[folder.name] = max(written)
+    return days
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def snapshot_json(snapshot: Snapshot) -> str:

@@ -3,8 +3,9 @@
 `MetricDrift` (warning) comes from a drift verdict, `GuardrailBreach` (warning) and `StopCondition`
 (critical, with the charter's action) from threshold checks, `BudgetOverrun` from a month's spend
 (`monitor.alerting.budget`), `UnknownAgents` (warning, no agent label) from events that mostly
-belong to agents without a charter. The fingerprint is a stable hash of the labels, so the same
-condition on the next run is the same alert.
+belong to agents without a charter (`UnchartedAgent`, one per such agent however few its tasks,
+and `ReviewOverdue` are `monitor.alerting.workforce`'s). The fingerprint is a stable hash of the
+labels, so the same condition on the next run is the same alert.
 
 Annotations speak plainly first: `summary` is one sentence a person acts on ("Rollback rate 10.5%
 over the last 7 days, above the stop limit of 2% — escalate to the agent owner"), with values in

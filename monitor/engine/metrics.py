@@ -8,6 +8,7 @@ window, metric) back from the pass's summaries as a `WindowSummary`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from monitor.engine.engines import open_engine
@@ -70,10 +71,15 @@ def measure(
     engine: str | None = None,
     max_bad_fraction: float = 1.0,
     progress: Progress = lambda _: None,
+    unwatched: Collection[str] = (),
 ) -> tuple[Summaries, BadRows]:
     """One pass over `events` on `engine` (default: monitor.yaml's, else DuckDB) for `charters` at
-    `now`: the summaries, and the bad rows (UsageError, exit 2, when too many are invalid)."""
+    `now`: the summaries, and the bad rows (UsageError, exit 2, when too many are invalid).
+    `unwatched`: agents with a charter that are not monitored (retired): their rows are known,
+    in no window, so neither measured nor counted as agents without a charter."""
     planned = plan(governance, charters, now)
+    for agent in unwatched:
+        planned.windows.setdefault(agent, {})
     opened = open_engine(engine, governance.monitor.engine)
     progress(f"reading events from {events} ({opened.name})")
     source = open_events(

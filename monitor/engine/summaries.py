@@ -21,6 +21,7 @@ from monitor.engine.histograms import histograms
 from monitor.engine.kinds import KINDS, Columns, part
 from monitor.engine.plan import Plan, distinct, window_mask
 from monitor.engine.summary import WindowSummary
+from monitor.engine.uncharted import seen_aggregates
 from playbook.core.model import Metric
 
 DAY = 86_400
@@ -143,6 +144,22 @@ class Summaries:
         if label is None or label not in self.plan.windows.get(agent, {}):
             return []
         start, end = self.plan.windows[agent][label]
+        return self._daily(agent, label, metric, start, end)
+
+    def daily(
+        self, agent: str, metric: Metric, start: datetime, end: datetime
+    ) -> list[tuple[date, float, int]]:
+        """(day, value, n) on each UTC day of [start, end), from every event before `now` (the
+        window `history`; value NaN where the day has none). The metric must be one of the
+        plan's (`Plan.metrics`), whose aggregates the pass computed."""
+        end = min(end, self.plan.now)
+        if HISTORY not in self.plan.windows.get(agent, {}) or end <= start:
+            return []
+        return self._daily(agent, HISTORY, metric, start, end)
+
+    def _daily(
+        self, agent: str, label: str, metric: Metric, start: datetime, end: datetime
+    ) -> list[tuple[date, float, int]]:
         totals = self._per_day(agent, label)
         first = int(start.timestamp() // DAY)
         last = int((end.timestamp() - 1e-6) // DAY)
@@ -252,7 +269,7 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     day = events.engine.day_number(table.ts)
     joined = table.mutate(_mask=mask, _day=day)
     columns = Columns(joined, events.present)
-    aggregates = base_aggregates(joined)
+    aggregates = base_aggregates(joined) | seen_aggregates(joined, plan.now)
     for metric in distinct(plan.metrics.values()):
         aggregates |= KINDS[metric.kind].aggregates(metric, columns)
     query = joined.group_by(

@@ -37,6 +37,9 @@ class GovkitGroup(click.Group):
         "schema": "playbook.cli.schema:schema_command",
         "history": "playbook.cli.history:history_command",
         "diff": "playbook.cli.history:diff_command",
+        "crosswalk": "playbook.cli.crosswalk:crosswalk_command",
+        "incident": "playbook.cli.incident:incident",
+        "export": "playbook.cli.export:export_command",
     }
 
     @staticmethod
@@ -151,11 +154,14 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     for warning in governance.warnings:
         click.echo(str(warning), err=True)
     files = len(governance.documents) + len(governance.agent_documents) + len(governance.drafts)
+    files += len(governance.retired_documents)
+    retired = len(governance.retired)
+    kept = f"; {retired} retired agent(s) kept for the record" if retired else ""
     drafts = f", {len(governance.drafts)} draft(s) with TODOs" if governance.drafts else ""
     click.echo(
         f"{display_path(governance_dir)}: {files} files valid: {len(governance.agents)} agents"
         f"{drafts}, {len(governance.tiers)} tiers, {len(governance.operating_models)} operating "
-        f"models, {len(governance.metrics)} metrics."
+        f"models, {len(governance.metrics)} metrics{kept}."
     )
     if governance.warnings:
         click.echo(f"{len(governance.warnings)} warning(s).", err=True)

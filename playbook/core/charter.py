@@ -3,9 +3,16 @@ numbers say it is healthy and when it must stop, how it is watched and reviewed.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from playbook.core.change_control import Approver, EvalSuites, Model, Prompt, PromptText
 from playbook.core.settings import HttpUrl
@@ -28,6 +35,8 @@ from playbook.core.types import (
 )
 
 DEFAULT_RECENT = "7d"  # the recent window when a charter names none (guardrails need one)
+ACTIVE, RETIRED = "active", "retired"  # a charter's `status`
+Status = Literal["active", "retired"]
 
 
 class Person(Schema):
@@ -94,6 +103,9 @@ class Work(Schema):
 
 class Review(Schema):
     cadence: Cadence
+    # The last review held outside govkit (a meeting, a sign-off); the reviews the monitor
+    # writes beside its state count too: the later of the two is the last review.
+    last: LaxDate | None = None
 
 
 class SpendBuckets(Schema):
@@ -160,7 +172,24 @@ class BreakGlass(Schema):
     approvers: list[Text] = Field(default_factory=list)
 
 
+class Retirement(Schema):
+    """When and why an agent left: its charter stays, for the audit questions that outlive it."""
+
+    date: LaxDate
+    reason: Text
+
+
+# A retired charter must say when and why; `retired:` on an active charter contradicts it.
+_RETIREMENT_SCHEMA = {
+    "if": {"properties": {"status": {"const": RETIRED}}, "required": ["status"]},
+    "then": {"required": ["retired"], "properties": {"retired": {"not": {"type": "null"}}}},
+    "else": {"properties": {"retired": {"type": "null"}}},
+}
+
+
 class Charter(Schema):
+    model_config = ConfigDict(json_schema_extra=_RETIREMENT_SCHEMA)
+
     id: AgentId
     name: Text
     description: str = ""
@@ -189,3 +218,29 @@ class Charter(Schema):
     break_glass: BreakGlass | None = None
     # What the on-call does when this agent alerts: the handbook links it from each alert.
     runbook: HttpUrl | None = None
+    # A retired agent keeps its charter (owners, work, policies: the audit trail) but is no longer
+    # monitored; `retired` says when and why. Declared before `status`, whose check reads it.
+    retired: Retirement | None = None
+    status: Status = Field(default=ACTIVE, validate_default=True)
+
+    @field_validator("status")
+    @classmethod
+    def _retirement_given(cls, status: str, info: ValidationInfo) -> str:
+        if "retired" not in info.data:  # `retired:` itself is invalid: its error says why
+            return status
+        given = info.data["retired"] is not None
+        if status == RETIRED and not given:
+            raise ValueError(
+                "expected retired: {date: YYYY-MM-DD, reason: ...} beside status: retired "
+                "(when the agent left and why)"
+            )
+        if status == ACTIVE and given:
+            raise ValueError(
+                "expected status: retired beside retired: {date, reason} (or remove retired: "
+                "while the agent is active)"
+            )
+        return status
+
+    @property
+    def is_retired(self) -> bool:
+        return self.status == RETIRED

@@ -108,9 +108,15 @@ def did_you_mean(value: object, choices: Iterable[object]) -> str:
     return f" Did you mean {quoted}?"
 
 
+MAX_LISTED = 30  # an organisation of a thousand agents: a message names a few, then counts
+
+
 def one_of(choices: Iterable[object]) -> str:
-    """`'a', 'b' or 'c'` for an 'expected one of' message."""
+    """`'a', 'b' or 'c'` for an 'expected one of' message; past MAX_LISTED choices, the first
+    ones and how many there are in all."""
     names = [repr(str(choice)) for choice in choices]
+    if len(names) > MAX_LISTED:
+        return ", ".join(names[: MAX_LISTED - 2]) + f", ... ({len(names)} in all)"
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " or " + names[-1]

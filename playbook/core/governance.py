@@ -45,11 +45,21 @@ class Governance:
     # Charters still holding TODO placeholders where the schema needs a real value: listed, not
     # published, until their owner fills them in.
     drafts: list[YamlDocument] = field(default_factory=list, repr=False)
+    # Charters with `status: retired`, in file order: kept for the registry, the agent's page,
+    # whois and export; never in `agents`, so nothing monitors, budgets or counts them as active.
+    retired: list[Charter] = field(default_factory=list)
+    retired_documents: list[YamlDocument] = field(default_factory=list, repr=False)
     warnings: list[Problem] = field(default_factory=list, repr=False)
     readiness: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # by file stem
     # playbook.policy.Policy by id
     policies: dict[str, Any] = field(default_factory=dict, repr=False)
     policy_results: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    # governance/incidents/<id>.yaml (playbook.core.incident.Incident), in file order
+    incidents: list[Any] = field(default_factory=list)
+    incident_documents: list[YamlDocument] = field(default_factory=list, repr=False)
+    # governance/frameworks/*.yaml (playbook.core.framework.Framework), in file order
+    frameworks: list[Any] = field(default_factory=list, repr=False)
+    framework_documents: list[YamlDocument] = field(default_factory=list, repr=False)
 
     def tier(self, tier_id: int) -> Tier:
         return next(tier for tier in self.tiers if tier.id == tier_id)
@@ -65,6 +75,15 @@ class Governance:
 
     def agent(self, agent_id: str) -> Charter:
         return next(agent for agent in self.agents if agent.id == agent_id)
+
+    @property
+    def retired_ids(self) -> set[str]:
+        """The ids of retired agents: their events are neither monitored nor uncharted."""
+        return {charter.id for charter in self.retired}
+
+    def charter(self, agent_id: str) -> Charter | None:
+        """The charter of an agent, active or retired; None when no charter names it."""
+        return next((a for a in [*self.agents, *self.retired] if a.id == agent_id), None)
 
     def agents_in_tier(self, tier_id: int) -> list[Charter]:
         return [agent for agent in self.agents if agent.tier == tier_id]

@@ -17,6 +17,7 @@ from playbook.core import model
 from playbook.core.change_control import evals_warnings
 from playbook.core.charter import Charter
 from playbook.core.errors import Problem, ValidationFailed, display_path
+from playbook.core.framework import framework_context, read_frameworks
 from playbook.core.governance import (
     AGENTS_DIR,
     METRICS_FILE,
@@ -30,8 +31,12 @@ from playbook.core.governance import (
     TIERS_FILE,
     Governance,
 )
+from playbook.core.incident import incident_rules, read_incidents
+from playbook.core.liveness import owner_warnings
+from playbook.core.people import read_people
 from playbook.core.problems import SchemaT, read_document, validate_document
 from playbook.core.readiness import PolicyStatus, assess_organisation
+from playbook.core.retirement import retirement_rules, split_retired
 from playbook.core.settings import MonitorSettings, Pricing, SourceSettings
 from playbook.core.validate import charter_rules, file_rules
 from playbook.core.yamlsrc import YamlDocument
@@ -73,7 +78,8 @@ def read_governance(
     documents: dict[str, YamlDocument] = {}
     parsed: dict[str, Any] = {}
 
-    context: dict[str, dict[Any, bool]] = {}
+    frameworks, framework_documents = read_frameworks(root, problems)
+    context: dict[str, dict[Any, bool]] = framework_context(frameworks)
     for name, schema in _FILE_SCHEMAS.items():
         document = read_document(root / name, problems)
         if document is not None:
@@ -116,6 +122,11 @@ def read_governance(
         elif not charter_problems:  # invalid only where placeholders stand: a draft
             drafts.append(document)
 
+    # Retired charters are kept for the audit, apart: nothing monitors or counts them as active.
+    (agents, agent_documents), (retired, retired_documents) = split_retired(agents, agent_documents)
+    incidents, incident_documents = read_incidents(root, context, agents, problems, warnings)
+
+    people = read_people(root, problems)  # optional: owner liveness
     monitor_settings = _optional(root, MONITOR_FILE, MonitorSettings, documents, problems)
     sources = _optional(root, SOURCES_FILE, SourceSettings, documents, problems)
     pricing = _optional(root, PRICING_FILE, Pricing, documents, problems)
@@ -138,12 +149,23 @@ def read_governance(
         documents=documents,
         agent_documents=agent_documents,
         drafts=drafts,
+        retired=retired,
+        retired_documents=retired_documents,
+        incidents=incidents,
+        incident_documents=incident_documents,
+        frameworks=frameworks,
+        framework_documents=framework_documents,
     )
     problems += charter_rules(governance, today=today)
+    problems += retirement_rules(governance, today=today)
+    problems += incident_rules(
+        incidents, incident_documents, {a.id: a for a in agents}, today=today
+    )
     problems += check_policies(governance)
     problems += assess_organisation(governance, _policy_statuses(governance))
     if problems:
         raise ValidationFailed(problems)
+    warnings += owner_warnings(people, agents, agent_documents)
     governance.warnings = sorted(warnings + evals_warnings(agents, agent_documents))
     return governance
 
@@ -152,7 +174,7 @@ def read_catalogs(root: Path) -> dict[str, dict[Any, bool]]:
     """The ids of each catalog under `root` (`{catalog: {id: computable}}`, what references are
     checked against), or ValidationFailed when a catalog file is invalid."""
     problems: list[Problem] = []
-    catalogs: dict[str, dict[Any, bool]] = {}
+    catalogs: dict[str, dict[Any, bool]] = framework_context(read_frameworks(root, problems)[0])
     for name, schema in _FILE_SCHEMAS.items():
         if name in (ORGANISATION_FILE, ROLLOUT_FILE):
             continue  # not catalogs

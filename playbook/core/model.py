@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
+from playbook.core.framework import CharterField, MapsTo
 from playbook.core.types import (
     ColumnName,
     LaxDate,
@@ -59,6 +60,10 @@ class Control(Schema):
     id: Slug
     name: Text
     description: Text
+    # Charter fields that show an agent has the control (`approvals`, `owners.reviewer`): the
+    # framework crosswalk's evidence, per agent of the tier and above.
+    evidence: list[CharterField] = Field(default_factory=list)
+    maps_to: MapsTo  # framework items (`nist-ai-rmf-1.0:MEASURE-2.4`) the control serves
 
 
 class Tier(Schema):
@@ -130,6 +135,7 @@ class Metric(Schema):
     column: ColumnName | None = None
     how_reported: str | None = None
     effect_floor: NonNegative | None = None
+    maps_to: MapsTo  # framework items the metric gives evidence for
 
     @model_validator(mode="after")
     def _source_matches_compute(self) -> Metric:

@@ -176,6 +176,8 @@ def assess_organisation(governance: Any, policies: dict[str, PolicyStatus]) -> l
     problems: list[Problem] = []
     for document in [*governance.agent_documents, *governance.drafts]:
         data = document.data
+        if data.get("status") == "retired":  # a retired agent owes no live evidence
+            continue
         tier = data.get("tier")
         if not isinstance(tier, int) or isinstance(tier, bool) or tier not in range(5):
             continue

@@ -78,7 +78,7 @@ class AlertNotes:
     def call(self, alert: AlertRecord, relative: Callable[[str], str]) -> str:
         """The agent's owner and steward, with their roles and how to reach them."""
         charter = self.charters.get(alert.agent or "")
-        if charter is None:
+        if charter is None or "incident" in alert.labels:  # a corrective action: its owner
             owner = alert.annotations.get("owner")
             email = alert.annotations.get("owner_email")
             if not owner:

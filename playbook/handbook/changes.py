@@ -113,10 +113,11 @@ def _entries(repo: Repo, prefix: str, head: str) -> list[Entry]:
 def _by_agent(governance: Governance, entries: list[Entry], prefix: str) -> dict[str, list[Entry]]:
     """Each agent's entries: its charter, prompt and eval results, and the policies it applies."""
     applies: dict[str, list[str]] = {}
-    for charter in governance.agents:
+    charters = [*governance.agents, *governance.retired]  # a retired agent keeps its history
+    for charter in charters:
         for policy in charter.policies:
             applies.setdefault(policy_path(prefix, policy), []).append(charter.id)
-    found: dict[str, list[Entry]] = {charter.id: [] for charter in governance.agents}
+    found: dict[str, list[Entry]] = {charter.id: [] for charter in charters}
     for entry in entries:
         agents = [entry.agent] if entry.agent else applies.get(entry.file, [])
         for agent in agents:

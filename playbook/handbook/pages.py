@@ -15,6 +15,7 @@ ALERTS = "monitor/alerts.md"
 COSTS = "costs.md"
 REVIEWS = "reviews/index.md"
 CHANGELOG = "changelog.md"
+INCIDENTS = "incidents.md"
 
 
 def tier_page(tier_id: int) -> str:
@@ -27,3 +28,15 @@ def agent_page(agent_id: str) -> str:
 
 def policy_page(policy_id: str) -> str:
     return f"policies/{policy_id}.md"
+
+
+FRAMEWORKS = "frameworks/index.md"
+
+
+def framework_page(framework_id: str) -> str:
+    return f"frameworks/{framework_id}.md"
+
+
+def monitoring_plan_page(agent_id: str) -> str:
+    """An agent's EU AI Act Art. 72 post-market monitoring plan (tier 3 and above)."""
+    return f"monitoring-plans/{agent_id}.md"

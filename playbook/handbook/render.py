@@ -18,13 +18,18 @@ from playbook.core.governance import Governance
 from playbook.core.rollout_status import PhaseStatus, current_phase, rollout_status
 from playbook.core.validate import REVIEWER_FROM_TIER
 from playbook.handbook.alert_notes import INCIDENT_PAGE, AlertNotes
+from playbook.handbook.crosswalk_pages import framework_nav, framework_plan
+from playbook.handbook.incidents_page import incident_context
+from playbook.handbook.monitoring_plan import has_plan
 from playbook.handbook.page_helpers import make_environment, owners_of
 from playbook.handbook.pages import (
     AGENTS,
     ALERTS,
     CHANGELOG,
     COSTS,
+    FRAMEWORKS,
     HOME,
+    INCIDENTS,
     METRICS,
     MONITOR,
     OPERATING_MODELS,
@@ -34,11 +39,14 @@ from playbook.handbook.pages import (
     ROLLOUT,
     TIERS,
     agent_page,
+    framework_page,
+    monitoring_plan_page,
     policy_page,
     tier_page,
 )
 from playbook.handbook.status import build_moment, freshness, status_strip
 from playbook.handbook.view import MonitorView, monitor_context
+from playbook.handbook.workforce import workforce_context
 
 if TYPE_CHECKING:
     from playbook.handbook.changes import History
@@ -92,6 +100,7 @@ class Renderer:
             (ALERTS, "alerts.md.j2", {}),
             (COSTS, "costs.md.j2", {}),
             (REVIEWS, "reviews.md.j2", {}),
+            (INCIDENTS, "incidents.md.j2", {}),
             (
                 CHANGELOG,
                 "changelog.md.j2",
@@ -100,6 +109,8 @@ class Renderer:
         ]
         plan += [(tier_page(t.id), "tier.md.j2", {"tier": t}) for t in self.governance.tiers]
         plan += [(agent_page(a.id), "agent.md.j2", {"agent": a}) for a in self.governance.agents]
+        # Retired agents keep their page (out of the navigation; the registry links them).
+        plan += [(agent_page(a.id), "agent.md.j2", {"agent": a}) for a in self.governance.retired]
         plan += [
             (
                 policy_page(policy_id),
@@ -108,6 +119,7 @@ class Renderer:
             )
             for policy_id, policy in sorted(self.governance.policies.items())
         ]
+        plan += framework_plan(self.governance, self.monitor)
         return {
             path: self._render(path, template, extra)
             for path, template, extra in plan
@@ -139,6 +151,7 @@ class Renderer:
                     {"Reviews": REVIEWS},
                 ]
             },
+            {"Incidents": INCIDENTS},
             {
                 "Agents": [{"Registry": AGENTS}]
                 + [{_nav_title(a.name): agent_page(a.id)} for a in governance.agents]
@@ -148,6 +161,7 @@ class Renderer:
             nav.append(
                 {"Policies": [{_nav_title(p): policy_page(p)} for p in sorted(governance.policies)]}
             )
+        nav += framework_nav(governance, _nav_title)
         nav.append({"Changelog": CHANGELOG})
         if extra_pages:
             nav.append({"Guides": extra_pages})
@@ -200,10 +214,16 @@ class Renderer:
             "ALERTS": ALERTS,
             "COSTS": COSTS,
             **monitor_context(governance, self.monitor, self.charts),
+            **workforce_context(governance, self.monitor, self.today),
             "ROLLOUT": ROLLOUT,
             "OPERATING_MODELS": OPERATING_MODELS,
             "history": self.history,
             "CHANGELOG": CHANGELOG,
+            "has_monitoring_plan": has_plan,
+            "monitoring_plan_page": monitoring_plan_page,
+            "framework_page": framework_page,
+            "FRAMEWORKS": FRAMEWORKS,
+            **incident_context(governance, monitor.actions if monitor else None, self.today),
         }
 
     def _readiness_rows(self) -> list[dict[str, Any]]:

@@ -19,6 +19,8 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 from playbook.core import governance
 from playbook.core.charter import Charter
+from playbook.core.framework import FRAMEWORKS_DIR, Framework
+from playbook.core.incident import INCIDENTS_DIR, Incident
 from playbook.core.load import read_catalogs
 from playbook.core.model import (
     MetricsFile,
@@ -28,6 +30,7 @@ from playbook.core.model import (
     Rollout,
     TiersFile,
 )
+from playbook.core.people import PEOPLE_FILE, PeopleFile
 from playbook.core.settings import MonitorSettings, Pricing, SourceSettings
 from playbook.core.types import CATALOG_KEYWORD
 from playbook.policy.cases import CaseSpec
@@ -55,7 +58,10 @@ SCHEMAS: dict[str, tuple[Any, str]] = {
         )
     },
     "policy.schema.json": (PolicyFile, "policies/<id>.yaml"),
+    "framework.schema.json": (Framework, f"{FRAMEWORKS_DIR}/<name>.yaml"),
+    "incident.schema.json": (Incident, f"{INCIDENTS_DIR}/<id>.yaml"),
     "policy-tests.schema.json": (list[CaseSpec], "policies/<id>.tests.yaml"),
+    "people.schema.json": (PeopleFile, PEOPLE_FILE),
 }
 
 

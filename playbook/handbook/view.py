@@ -30,11 +30,14 @@ class MonitorView:
     agents: dict[str, AgentResults]
     alerts: list[AlertRecord] = field(default_factory=list)
     reviews: dict[str, list[Path]] = field(default_factory=dict)
+    # agents the last run saw without a charter, most tasks first
+    uncharted: list[results.UnchartedRecord] = field(default_factory=list)
     # Set when the state holds a newer run than the snapshot (its snapshot could not be written).
     mismatch: str | None = None
     # The build's moment, read once at the command line: how old these results are is measured
     # to it. None when the command did not say (the build's `today` stands in for it).
     built_at: datetime | None = None
+    actions: list[results.ActionRecord] = field(default_factory=list)  # incidents' actions
 
     def status(self, agent_id: str) -> str:
         result = self.agents.get(agent_id)
@@ -81,8 +84,10 @@ def load_view(state: Path, *, now: datetime | None = None) -> MonitorView | None
         agents=snapshot.agents,
         alerts=_all_alerts(database, snapshot.alerts),
         reviews=reviews,
+        uncharted=snapshot.uncharted,
         mismatch=_mismatch(database, snapshot.run_id),
         built_at=now,
+        actions=snapshot.actions,
     )
 
 

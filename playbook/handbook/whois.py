@@ -28,10 +28,11 @@ def _unknown(agent_id: str, known: list[str]) -> UsageError:
 
 
 def find_charter(governance: Governance, agent_id: str) -> Charter:
-    known = [agent.id for agent in governance.agents]
-    if agent_id in known:
-        return governance.agent(agent_id)
-    raise _unknown(agent_id, known)
+    """The agent's charter, active or retired (the audit question outlives the agent)."""
+    charter = governance.charter(agent_id)
+    if charter is not None:
+        return charter
+    raise _unknown(agent_id, [agent.id for agent in [*governance.agents, *governance.retired]])
 
 
 def load_for(governance_dir: Path, agent_id: str, today: date) -> tuple[Governance, Charter]:
@@ -95,6 +96,12 @@ def whois(governance: Governance, charter: Charter, state: Path | None) -> dict[
     return {
         "id": charter.id,
         "name": charter.name,
+        "status": charter.status,
+        "retired": (
+            {"date": str(charter.retired.date), "reason": charter.retired.reason}
+            if charter.retired
+            else None
+        ),
         "tier": {
             "id": tier.id,
             "name": tier.name,
@@ -206,10 +213,18 @@ def _approver(approval: dict[str, Any]) -> str:
     return f"{who} ({role})" if role else who
 
 
+def _retired_lines(retired: dict[str, str] | None) -> list[str]:
+    """`RETIRED on DATE: reason` at the top of the answer; nothing for an active agent."""
+    if not retired:
+        return []
+    reason = " ".join(retired["reason"].split())
+    return [f"RETIRED on {retired['date']}: {reason}", "(no longer monitored)", ""]
+
+
 def format_text(answer: dict[str, Any]) -> str:
     owners = answer["owners"]
     at = answer.get("at")
-    lines = [f"{answer['name']} ({answer['id']})", ""]
+    lines = [f"{answer['name']} ({answer['id']})", "", *_retired_lines(answer.get("retired"))]
     lines += _format_at(at) if at else []
     lines.append("Who owned it")
     for role, label in [("agent_owner", "Agent Owner"), ("model_steward", "Model Steward"),
@@ -254,7 +269,8 @@ def format_text(answer: dict[str, Any]) -> str:
             lines.append("  no alert firing")
         for alert in monitor["firing_alerts"]:
             lines.append(
-                f"  FIRING {alert['alertname']} ({alert['severity']}) {alert['metric']} since "
+                f"  FIRING {alert['alertname']} ({alert['severity']}) "
+                f"{alert['metric'] + ' ' if alert['metric'] else ''}since "
                 f"{alert['startsAt']}; action: {alert['action']}"
             )
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from typing import Any
 
 from playbook.core.clock import check_calendar_date, iso, midnight, parse_instant
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path
+from playbook.core.framework import FRAMEWORKS_DIR
 from playbook.core.git import Commit, Repo, blob_id
 from playbook.core.governance import AGENTS_DIR, Governance
 from playbook.history.documents import Blobs
@@ -95,14 +96,14 @@ def charter_ids(snap: Snapshot) -> list[str]:
 
 
 def _wanted(relative: PurePosixPath, agents: set[str] | None) -> bool:
-    """What the loader reads: the top-level files, the charters asked for, the policies (not the
-    prompts, eval results or schemas of a thousand agents)."""
+    """What the loader reads: the top-level files, the charters asked for, the policies and the
+    framework catalogues (not the prompts, eval results or schemas of a thousand agents)."""
     parts = relative.parts
     if agents is None or len(parts) == 1:
         return True
     if len(parts) == 2 and parts[0] == AGENTS_DIR:
         return relative.stem in agents
-    return len(parts) == 2 and parts[0] == POLICIES_DIR
+    return len(parts) == 2 and parts[0] in (POLICIES_DIR, FRAMEWORKS_DIR)
 
 
 @contextmanager

@@ -123,6 +123,14 @@ def _evals(keys: list[str], op: str, before: Any, after: Any) -> str:
     return NEUTRAL
 
 
+def _status(before: Any, after: Any) -> str:
+    """`status`: absent means active."""
+    old, new = before or "active", after or "active"
+    if old == new:
+        return NEUTRAL
+    return NARROWS if new == "retired" else WIDENS if old == "retired" else NEUTRAL
+
+
 def _owners(keys: list[str], op: str) -> str:
     if keys[-1] == "reviewer":
         return _by_op(op, added=NARROWS, removed=WIDENS)
@@ -148,6 +156,11 @@ _CHARTER: dict[str, Rule] = {
     "review": lambda k, op, b, a, w, d: _review(op, b, a),
     "evals": lambda k, op, b, a, w, d: _evals(k, op, b, a),
     "owners": lambda k, op, b, a, w, d: _owners(k, op),
+    # Retiring an agent narrows what it may do (to nothing); bringing it back widens it.
+    "status": lambda k, op, b, a, w, d: _status(b, a),
+    "retired": lambda k, op, b, a, w, d: (
+        _by_op(op, added=NARROWS, removed=WIDENS) if len(k) == 1 else NEUTRAL
+    ),
 }
 # Policies: which way each rule loosens.
 _POLICY_NUMBERS = {

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from playbook.core.errors import Problem, ValidationFailed
+from playbook.core.framework import framework_context
 from playbook.core.governance import Governance
 from playbook.core.load import read_governance
 from playbook.policy.cases import load_cases, run_tests
@@ -31,7 +32,8 @@ def load_governance(
 def check_policies(governance: Governance) -> list[Problem]:
     """Load `policies/*.yaml` and run each policy's own test cases (`<id>.tests.yaml`)."""
     try:
-        governance.policies = load_policies(governance.root)
+        context = framework_context(governance.frameworks)
+        governance.policies = load_policies(governance.root, context)
         for policy_id, loaded in governance.policies.items():
             cases_file = tests_path(loaded.path)
             if cases_file.is_file():

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path, unknown_choice
+from playbook.core.framework import MapsTo
 from playbook.core.problems import describe, read_document, validate_document
 from playbook.core.types import SLUG_PATTERN, NonNegative, Schema, Text
 from playbook.core.yamlsrc import YamlDocument, dotted
@@ -77,6 +78,7 @@ class Logging(Schema):
 
 class PolicyFile(Schema):
     description: str = ""
+    maps_to: MapsTo  # framework items (`iso42001-2023:A.9.2`) the policy serves
     refunds: Refunds
     responses: Responses
     escalation: Escalation
@@ -139,13 +141,14 @@ def load_policy(path: Path) -> Policy:
     return policy
 
 
-def load_policies(governance_dir: Path) -> dict[str, Policy]:
-    """Every policy in `governance_dir/policies/` by id ({} without that directory)."""
+def load_policies(governance_dir: Path, context: dict[str, Any] | None = None) -> dict[str, Policy]:
+    """Every policy in `governance_dir/policies/` by id ({} without that directory).
+    `context`: the catalogs its references are checked against (unchecked without)."""
     directory = governance_dir / POLICIES_DIR
     problems: list[Problem] = []
     policies: dict[str, Policy] = {}
     for path in _policy_paths(directory):
-        policy = _load(path, problems)
+        policy = _load(path, problems, context)
         if policy is not None:
             policies[policy.id] = policy
     if problems:
@@ -178,14 +181,16 @@ def _policy_paths(directory: Path) -> list[Path]:
     return sorted(path for path in directory.glob("*.yaml") if not path.name.endswith(TESTS_SUFFIX))
 
 
-def _load(path: Path, problems: list[Problem]) -> Policy | None:
+def _load(
+    path: Path, problems: list[Problem], context: dict[str, Any] | None = None
+) -> Policy | None:
     document = read_document(path, problems, dict)
     if document is None:
         return None
     if not SLUG_PATTERN.match(path.stem):
         expected = "a file name of lowercase letters, digits, '-' or '_' (the policy id)"
         problems.append(document.problem((), f"expected {expected} but received {path.name!r}"))
-    rules = validate_document(document, PolicyFile, problems)
+    rules = validate_document(document, PolicyFile, problems, context=context)
     if rules is None:
         return None
     conditions = []

@@ -54,7 +54,7 @@ CASES = {
         f"{WHERE}:50: reveiw: unknown field. Did you mean 'review'? Expected one of 'id', 'name', "
         "'description', 'tier', 'operating_model', 'owners', 'north_star', 'guardrails', "
         "'stop_conditions', 'work', 'review', 'budget', 'monitor', 'policies', 'approvals', "
-        "'model', 'prompt', 'evals', 'audit', 'break_glass' or 'runbook'.",
+        "'model', 'prompt', 'evals', 'audit', 'break_glass', 'runbook', 'retired' or 'status'.",
     ),
     "id differs from file name": (
         "id: support-replies",
@@ -236,7 +236,8 @@ def test_valid_example_passes(workspace, govkit):
     result = govkit("check", "--today", TODAY)
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("governance: 14 files valid: 7 agents, 5 tiers,")
+    assert result.stdout.startswith("governance: 15 files valid: 7 agents, 5 tiers,")
+    assert "; 1 retired agent(s) kept for the record." in result.stdout
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path, govkit, monkeypatch):
@@ -345,7 +346,7 @@ NON_FINITE = {
         "metrics.yaml",
         "    name: Escalation rate\n",
         "    name: Escalation rate\n    effect_floor: .inf\n",
-        "governance/metrics.yaml:20: metrics[1].effect_floor: expected a finite number (not .nan "
+        "governance/metrics.yaml:25: metrics[1].effect_floor: expected a finite number (not .nan "
         "or .inf) but received inf (a number)",
     ),
     "monitor.yaml floor": (

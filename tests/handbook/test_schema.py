@@ -70,6 +70,8 @@ def test_every_example_charter_validates(path):
 EXAMPLE_FILES = {
     "policy.schema.json": "policies/support-agent.yaml",
     "policy-tests.schema.json": "policies/support-agent.tests.yaml",
+    "incident.schema.json": "incidents/2026-11-18-refunds-rollbacks.yaml",
+    "framework.schema.json": "frameworks/eu-ai-act.yaml",
 }
 # The example organisation imports no traces: the README's own examples stand in.
 INLINE = {
@@ -174,7 +176,7 @@ def test_schema_writes_every_file(workspace, govkit):
     result = govkit("schema", "--out", "out")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (workspace.root / "out").iterdir()) == sorted(SCHEMAS)
-    assert len(SCHEMAS) == 12
+    assert len(SCHEMAS) == 15
     assert "charter.schema.json" in result.output
     assert govkit("schema", "--out", "out", "--check").exit_code == 0
 
@@ -226,6 +228,10 @@ def test_every_governance_file_names_its_schema():
         relative = path.relative_to(EXAMPLE_GOVERNANCE).as_posix()
         if relative.startswith("agents/"):
             schema, prefix = "charter.schema.json", "../schemas/"
+        elif relative.startswith("incidents/"):
+            schema, prefix = "incident.schema.json", "../schemas/"
+        elif relative.startswith("frameworks/"):
+            schema, prefix = "framework.schema.json", "../schemas/"
         else:
             schema = expected[relative]
             prefix = "../schemas/" if "/" in relative else "schemas/"

@@ -81,8 +81,9 @@ def test_an_edited_charter_rewrites_its_page_only(workspace, live, tmp_path):
 
     after = mtimes(live.live)
     rewritten = sorted(page for page in after if after[page] != before[page])
-    assert rewritten == ["docs/agents/refunds.md"]
-    assert written == 1
+    # its page and, at tier 3, its Art. 72 monitoring plan, which quotes the charter
+    assert rewritten == ["docs/agents/refunds.md", "docs/monitoring-plans/refunds.md"]
+    assert written == 2
     assert "Now with a new opening." in (live.live / "docs/agents/refunds.md").read_text()
     assert staged_files(live.live) == full_staging(workspace, tmp_path, live.live)
 

@@ -118,7 +118,25 @@ def expected(rows: list[dict], start: datetime, end: datetime) -> dict:
         "budget": budget,
         "variance": {k: cost[k] - budget[k] for k in cost},
         "alerts": [],
+        "incidents": [open_incident()],  # the example's refunds incident, open since 2026-11-18
     }
+
+
+def open_incident() -> dict:
+    """The review's record of the example's open refunds incident (no monitor state: no
+    verification status), read independently from its YAML."""
+    path = EXAMPLE_GOVERNANCE / "incidents" / "2026-11-18-refunds-rollbacks.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    action = data["actions"][0]
+    return {
+        "id": data["id"], "title": data["title"], "date": data["date"],
+        "severity": data["severity"], "serious": False, "report_by": None, "closed": None,
+        "actions": [{
+            "id": action["id"], "description": action["description"],
+            "owner": "Henrik Lund",  # the refunds charter's model_steward
+            "due": action["due"], "done": None, "status": None,
+        }],
+    }  # fmt: skip
 
 
 def assert_close(got: object, want: object, path: str = "") -> None:
@@ -433,7 +451,9 @@ def test_monitor_run_can_write_the_due_reviews(tmp_path, govkit):
     result = govkit(*args)
     assert result.exit_code == 0, result.stderr
     written = sorted(p.parent.name for p in (state.parent / "reviews").glob("*/*.md"))
-    assert written == sorted(p.stem for p in (EXAMPLE_GOVERNANCE / "agents").glob("*.yaml"))
+    governance = load_governance(EXAMPLE_GOVERNANCE, today=None)
+    assert written == sorted(agent.id for agent in governance.agents)  # the retired one: none
+    assert "legacy-faq" in governance.retired_ids
     assert "wrote 7 review(s)" in result.stderr
     again = govkit(*args)
     assert "wrote 0 review(s)" in again.stderr

@@ -260,3 +260,27 @@ def test_the_cli_runs_on_spark_and_says_what_spark_cannot_read(
         "not .csv files; use --engine duckdb, or convert it first (govkit events import writes "
         "Parquet)\n"
     )
+
+
+def test_uncharted_agents_are_counted_alike_on_both_engines(spark, governance, tmp_path):
+    from monitor.engine.uncharted import uncharted
+
+    path = tmp_path / "events.parquet"
+    stamps = [NOW - timedelta(days=days, hours=1) for days in (20, 9, 3, 1)] + [NOW]
+    frame = pa.table({
+        "timestamp": pa.array(stamps * 2, pa.timestamp("us", tz="UTC")),
+        "agent": ["ghost"] * 5 + ["refunds"] * 5,
+        "outcome": ["success"] * 10,
+    })  # fmt: skip
+    pq.write_table(frame, path)
+
+    found = {}
+    for name in ("duckdb", "spark"):
+        summaries, _ = measure(str(path), governance, governance.agents, NOW, engine=name)
+        found[name] = uncharted(summaries.groups)
+
+    [ghost] = found["duckdb"]
+    # the task at `now` is not before it; 2 of the others are in the last 7 days
+    assert (ghost.agent, ghost.tasks, ghost.recent_tasks) == ("ghost", 4, 2)
+    assert (ghost.first_seen, ghost.last_seen) == (stamps[0], stamps[3])
+    assert found["spark"] == found["duckdb"]

@@ -1,0 +1,89 @@
+"""Agents the events name that no charter has: counted in the summary pass itself.
+
+The pass (`monitor.engine.summaries.summarise`) groups rows by (agent, day, windows, reason); rows
+of an agent without a charter have the reason `unknown_agent`. `seen_aggregates` adds, per group,
+the tasks before `now`, those in the last `UNCHARTED_WINDOW`, and the first and last timestamps,
+computed by the engine; `uncharted` adds up an agent's day groups into one row (a few hundred
+small groups at most, not events).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import ibis
+import numpy as np
+
+from monitor.engine.plan import UTC_TIME
+from playbook.core.clock import iso
+
+UNKNOWN_AGENT = "unknown_agent"
+UNCHARTED_WINDOW = "7d"  # an agent is uncharted while it has tasks in the last 7 days
+WINDOW_DAYS = 7
+COLUMNS = ("seen_tasks", "seen_recent", "first_seen", "last_seen")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An agent without a charter, as the events show it up to the run's `now`."""
+
+    agent: str
+    tasks: int
+    recent_tasks: int  # in [now - UNCHARTED_WINDOW, now)
+    first_seen: datetime
+    last_seen: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "tasks": self.tasks,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+            "recent_tasks": self.recent_tasks,
+            "window": UNCHARTED_WINDOW,
+        }
+
+
+def seen_aggregates(table: Any, now: datetime) -> dict[str, Any]:
+    """Per group: tasks of an agent without a charter before `now`, those in the window, and
+    the first and last of their timestamps (null in every other group)."""
+    end = ibis.literal(now, UTC_TIME)
+    start = ibis.literal(now - timedelta(days=WINDOW_DAYS), UTC_TIME)
+    seen = (table.reason == UNKNOWN_AGENT) & (table.ts < end)
+    recent = seen & (table.ts >= start)
+    return {
+        "seen_tasks": seen.ifelse(1, 0).sum(),
+        "seen_recent": recent.ifelse(1, 0).sum(),
+        "first_seen": table.ts.min(where=seen),
+        "last_seen": table.ts.max(where=seen),
+    }
+
+
+def uncharted(groups: dict[str, np.ndarray]) -> list[Seen]:
+    """Each agent without a charter that has tasks before `now`, most tasks first."""
+    if "seen_tasks" not in groups:
+        return []
+    rows = np.flatnonzero(np.nan_to_num(groups["seen_tasks"].astype(float)) > 0)
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        agent = str(groups["agent"][row])
+        first, last = _instant(groups["first_seen"][row]), _instant(groups["last_seen"][row])
+        totals = found.setdefault(agent, {"tasks": 0, "recent": 0, "first": first, "last": last})
+        totals["tasks"] += int(groups["seen_tasks"][row])
+        totals["recent"] += int(np.nan_to_num(float(groups["seen_recent"][row])))
+        totals["first"] = min(totals["first"], first)
+        totals["last"] = max(totals["last"], last)
+    seen = [
+        Seen(agent, t["tasks"], t["recent"], t["first"], t["last"]) for agent, t in found.items()
+    ]
+    return sorted(seen, key=lambda item: (-item.tasks, item.agent))
+
+
+def _instant(value: Any) -> datetime:
+    """A timestamp the engine returned (numpy datetime64 in UTC, or a datetime) as aware UTC."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    microseconds = int(np.datetime64(value, "us").astype(np.int64))
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=microseconds)
