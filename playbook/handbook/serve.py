@@ -94,6 +94,7 @@ def _serve_command(builder: str, config: Path, dev_addr: str) -> list[str]:
     command = builder_command(builder, config)
     command[command.index("build")] = "serve"
     if builder == "mkdocs":  # rebuild only the pages govkit rewrote (see live_stage)
+        command[command.index("mkdocs")] = "playbook.handbook.mkdocs_dirty"
         return [*command, "--dirty", "--dev-addr", dev_addr]
     return [*command, "-a", dev_addr]
 
