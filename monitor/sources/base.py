@@ -1,7 +1,8 @@
 """The interface every trace source implements, and the one registry of them.
 
 A trace source reads one kind of trace export (OpenTelemetry, OpenInference, LangSmith, Weave,
-Langfuse) into `Task`s, one per agent task, and recognises its export by its field names.
+Langfuse, policy decision logs) into `Task`s, one per agent task, and recognises its export by its
+field names.
 `SOURCES` lists them, in the order `detect_format` tries them; the command line's `--from` and
 `--events-format`, `importer.import_traces` and `importer.detect_format` all read it. Its names
 are exactly `playbook.core.settings.TRACE_SOURCES`, the names sources.yaml may use under
@@ -18,7 +19,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from monitor.sources import langfuse, langsmith, openinference, otel, weave
+from monitor.sources import decisions, langfuse, langsmith, openinference, otel, weave
 from monitor.sources.common import Skipped, Task
 from playbook.core.errors import UsageError, unknown_choice
 from playbook.core.settings import TRACE_SOURCES, SourceSettings
@@ -54,6 +55,7 @@ SOURCES: dict[str, TraceSource] = {
         langsmith.LangSmithSource(),
         weave.WeaveSource(),
         langfuse.LangfuseSource(),
+        decisions.DecisionLogSource(),
     )
 }
 assert tuple(SOURCES) == TRACE_SOURCES, (

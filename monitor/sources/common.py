@@ -52,6 +52,8 @@ class Task:
     attributes: dict[str, Any] = field(default_factory=dict)  # flattened metadata / attributes
     tool_names: set[str] = field(default_factory=set)  # names of descendant tool spans/runs
     feedback: dict[str, float | bool] = field(default_factory=dict)  # key -> score or label
+    policy_hit: bool | None = None  # the source's own verdict (decision logs); a feedback key wins
+    timed: bool = True  # False: the source knows when the task happened, not how long it took
 
 
 @dataclass
@@ -148,7 +150,7 @@ def to_event(
         "agent": agent,
         "task_id": task.task_id,
         "outcome": _outcome(task, settings.escalation),
-        "latency_s": max((task.end - task.start).total_seconds(), 0.0),
+        "latency_s": max((task.end - task.start).total_seconds(), 0.0) if task.timed else None,
         "cost_usd": _cost(task, pricing, result),
         **_feedback_columns(task, settings.feedback),
     }
@@ -231,4 +233,6 @@ def _feedback_columns(task: Task, keys: FeedbackKeys) -> dict[str, Any]:
             if value is not None:
                 columns[column] = _score(value) if column == "customer_feedback" else _truthy(value)
                 break
+    if columns["policy_hit"] is None:
+        columns["policy_hit"] = task.policy_hit
     return columns

@@ -80,7 +80,12 @@ def _nothing_found(seen: Seen, source: str) -> list[str]:
             f"{_printable(kind)} ({count:,})" for kind, count in seen.kinds.most_common(MOST_KINDS)
         )
         lines.append(f"  kinds of record seen: {kinds}")
-    if source in RULED_SOURCES:
+    if source == "decisions":
+        lines.append(
+            "  every decision is a task: see the records skipped below, and the agents left out "
+            "for want of a charter"
+        )
+    elif source in RULED_SOURCES:
         lines.append(
             f"  to make tasks of them, name them in sources.yaml, e.g. `tasks: {{{source}: "
             '{span_kind: [AGENT, CHAIN]}}` (or `span_name: "workflow *"`, or `attribute: ...`)'

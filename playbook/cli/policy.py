@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -10,18 +11,18 @@ import click
 
 from playbook.cli.options import format_option
 from playbook.cli.options import governance_option as governance_option_for
+from playbook.cli.policy_serve import serve_command
 from playbook.core import jsonout
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path
 from playbook.core.problems import describe
 from playbook.core.yamlsrc import YamlReadError, read_yaml
-from playbook.history.at import revision_of
 from playbook.policy import (
     POLICIES_DIR,
     Case,
     Decision,
+    DecisionLog,
     Policy,
     PolicyFile,
-    decide,
     load_cases,
     load_policy,
     resolve_policy,
@@ -54,6 +55,9 @@ def policy() -> None:
     """
 
 
+policy.add_command(serve_command)
+
+
 @policy.command("decide")
 @policy_argument
 @click.option(
@@ -68,8 +72,26 @@ def policy() -> None:
     "policy_revision (the commit of the policy file), policy_source}."
 )
 @governance_option
+@click.option(
+    "--decision-log",
+    "decision_log",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH",
+    help="Also append the decision to this decision log (JSON Lines; an auto_approve decision "
+    "is sampled at the policy's logging.sample_rate, the rest always written).",
+)
+@click.option(
+    "--agent",
+    metavar="ID",
+    help="The agent asking, written to the decision log (default: the case's agent fact).",
+)
 def decide_command(
-    policy_ref: str, case_text: str, output_format: str, governance_dir: Path
+    policy_ref: str,
+    case_text: str,
+    output_format: str,
+    governance_dir: Path,
+    decision_log: Path | None,
+    agent: str | None,
 ) -> None:
     """Decide one case: escalate, require_human or auto_approve, and which rules fired.
 
@@ -80,15 +102,15 @@ def decide_command(
     differs from what git holds); `policy_source` has its git blob id and commit time.
     """
     loaded = _load_policy(resolve_policy(policy_ref, governance_dir), governance_dir)
-    decision = decide(loaded, read_case(case_text))
-    revision = revision_of(loaded.path)
+    case = read_case(case_text)
+    with DecisionLog(decision_log) if decision_log else nullcontext() as log:
+        loaded.decision_log = log
+        decision = loaded.decide(case, agent=agent)  # the in-process API's code path
     if output_format == "json":
-        source = {"blob": revision["blob"], "committed_at": revision["committed_at"]}
-        found = {"policy_revision": revision["commit"], "policy_source": source}
-        click.echo(jsonout.dumps({**decision.to_json(), **found}, indent=2))
+        click.echo(jsonout.dumps(decision.to_json(), indent=2))
     else:
         click.echo(render_decision(loaded, decision))
-        click.echo(render_revision(revision))
+        click.echo(render_revision(decision))
 
 
 @policy.command("test")
@@ -257,11 +279,13 @@ def render_decision(loaded: Policy, decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def render_revision(revision: dict[str, str | None]) -> str:
+def render_revision(decision: Decision) -> str:
     """`Revision:  blob 9c1e2f3, last changed in 3f2a1bc (2026-10-02T09:14:00Z)`."""
-    blob = f"blob {(revision['blob'] or '')[:7]}"
-    if revision["commit"] is None:
+    source = decision.policy_source or {}
+    blob = f"blob {(source.get('blob') or '')[:7]}"
+    if decision.policy_revision is None:
         return f"Revision:  {blob} (not as committed: the file is not in git, or changed since)"
     return (
-        f"Revision:  {blob}, last changed in {revision['commit'][:7]} ({revision['committed_at']})"
+        f"Revision:  {blob}, last changed in {decision.policy_revision[:7]} "
+        f"({source.get('committed_at')})"
     )

@@ -188,7 +188,7 @@ class FeedbackKeys(Schema):
 
 # The trace sources sources.yaml may name (under `agent_attribute`): the contract the monitor's
 # registry of trace readers (monitor.sources.base.SOURCES) serves exactly, in this order.
-TraceSourceName = Literal["otel", "openinference", "langsmith", "weave", "langfuse"]
+TraceSourceName = Literal["otel", "openinference", "langsmith", "weave", "langfuse", "decisions"]
 TRACE_SOURCES: tuple[str, ...] = get_args(TraceSourceName)
 
 

@@ -1,5 +1,5 @@
-"""The governance at a moment of the past: `govkit whois AGENT --at DATE|COMMIT`, and the revision
-of a policy that decides a case (`govkit policy decide`).
+"""The governance at a moment of the past: `govkit whois AGENT --at DATE|COMMIT` (the revision of
+a policy that decides a case is `playbook.policy.revision`).
 
 `--at 2026-10-01` is the end of that day (UTC), `--at 2026-10-01T14:00:00Z` that instant: the last
 commit of the current branch's first-parent line committed by then. Anything else is a revision
@@ -20,10 +20,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from playbook.core.clock import check_calendar_date, iso, midnight, parse_instant
+from playbook.core.clock import check_calendar_date, midnight, parse_instant
 from playbook.core.errors import Problem, UsageError, ValidationFailed, display_path
 from playbook.core.framework import FRAMEWORKS_DIR
-from playbook.core.git import Commit, Repo, blob_id
+from playbook.core.git import Commit, Repo
 from playbook.core.governance import AGENTS_DIR, Governance
 from playbook.history.documents import Blobs
 from playbook.history.evals import dating, suite_status
@@ -147,24 +147,3 @@ def evals_at(snap: Snapshot, agent: str) -> list[dict[str, Any]]:
     """The agent's eval suites at the snapshot's commit, each with its latest results then."""
     fallback = dating(snap, None)
     return [suite_status(snap, s, fallback).to_json() for s in snap.refs(agent).suites]
-
-
-def revision_of(path: Path) -> dict[str, str | None]:
-    """Which version of a file decided: its git blob id (computed from its bytes, so it names the
-    content with or without git) and the last commit that changed it when the file is as that
-    commit left it (None: not in git, or changed since)."""
-    data = path.read_bytes()
-    found: dict[str, str | None] = {"blob": blob_id(data), "commit": None, "committed_at": None}
-    try:
-        repo = Repo.around(path.parent)
-        relative = repo.relative(path)
-        committed = repo.tree("HEAD", relative).get(relative)
-        if committed is None or committed != blob_id(data, length=len(committed)):
-            return found
-        found["blob"] = committed
-        commit = repo.log(["HEAD"], [relative], options=["--max-count=1"])
-    except UsageError:  # not in git, git missing, no commit yet: the blob id alone
-        return found
-    if commit:
-        found |= {"commit": commit[0].sha, "committed_at": iso(commit[0].committed_at)}
-    return found

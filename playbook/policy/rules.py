@@ -9,9 +9,11 @@ live beside the policy in `<id>.tests.yaml`.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -20,12 +22,15 @@ from playbook.core.framework import MapsTo
 from playbook.core.problems import describe, read_document, validate_document
 from playbook.core.types import SLUG_PATTERN, NonNegative, Schema, Text
 from playbook.core.yamlsrc import YamlDocument, dotted
+from playbook.policy.decide import Decision, DecisionName, Plan, decide_plan, plan_for
+from playbook.policy.decision_log import DecisionLog, as_log
+from playbook.policy.revision import Revision, revision_of
 from playbook.policy.syntax import Expr, facts_in, parse
 
 POLICIES_DIR = "policies"
 TESTS_SUFFIX = ".tests.yaml"
-DecisionName = Literal["auto_approve", "require_human", "escalate"]
 DECISIONS: tuple[str, ...] = get_args(DecisionName)
+_REVISION_LOCK = threading.Lock()
 
 
 def _condition(text: str) -> str:
@@ -74,6 +79,8 @@ class Escalation(Schema):
 class Logging(Schema):
     retention_days: Annotated[int, Field(ge=1)]
     sample_rate: Annotated[float, Field(ge=0, le=1)]
+    # Facts that are personal data: a decision log writes them as "[redacted]".
+    redact_fields: list[Text] = Field(default_factory=list)
 
 
 class PolicyFile(Schema):
@@ -101,13 +108,69 @@ class Condition:
 
 @dataclass
 class Policy:
-    """A validated policy. Its id is the file's stem."""
+    """A validated policy, its rules compiled (`plan`). Its id is the file's stem. `revision`:
+    the file's git revision (read by `load_policy`, or at the first `decide`); `decision_log`:
+    where `decide` records its decisions, if anywhere."""
 
     id: str
     path: Path
     rules: PolicyFile
     conditions: list[Condition]
     document: YamlDocument = field(repr=False)
+    revision: Revision | None = field(default=None, compare=False)
+    decision_log: DecisionLog | None = field(default=None, repr=False, compare=False)
+    plan: Plan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rules = self.rules
+        self.plan = plan_for(
+            if_sentiment=rules.escalation.if_sentiment,
+            if_topic_in=rules.escalation.if_topic_in,
+            conditions=[(c.where, c.text, c.expr) for c in self.conditions],
+            auto_approve_max_usd=rules.refunds.auto_approve_max_usd,
+            redact=rules.responses.pii.redact,
+            sample_rate=rules.logging.sample_rate,
+            redact_fields=rules.logging.redact_fields,
+        )
+
+    def decide(self, facts: Mapping[str, Any], *, agent: str | None = None) -> Decision:
+        """Escalate, require a human, or approve automatically, with the rules that fired and
+        the policy's revision; written to the decision log when one is attached. Thread-safe:
+        it reads the compiled plan and changes nothing but the log, which locks. Raises
+        MissingFact naming a fact a rule needs, TypeError when `facts` is no mapping. `agent`:
+        who asked, for the log (by default the facts' `agent`, when it is text)."""
+        if not isinstance(facts, Mapping):
+            raise TypeError(
+                "expected the facts as a JSON object (a mapping of fact names to values) but "
+                f"received {describe(facts)}"
+            )
+        decision = decide_plan(self.plan, facts, self.revision or self._read_revision())
+        log = self.decision_log
+        if log is not None:
+            if agent is None and isinstance(facts.get("agent"), str):
+                agent = facts["agent"]
+            log.write(
+                policy=self.id,
+                revision=decision.policy_revision,
+                decision=decision.decision,
+                reasons=decision.reasons,
+                facts=facts,
+                sample_rate=decision.log_sample_rate,
+                agent=agent,
+                redact=self.plan.redact_fields,
+            )
+        return decision
+
+    def _read_revision(self) -> Revision:
+        """Read from git once, the first time a policy not loaded by `load_policy` decides."""
+        with _REVISION_LOCK:
+            if self.revision is None:
+                self.revision = revision_of(self.path)
+            return self.revision
+
+    @property
+    def redact_fields(self) -> frozenset[str]:
+        return self.plan.redact_fields
 
     @property
     def description(self) -> str:
@@ -132,12 +195,18 @@ def tests_path(policy_path: Path) -> Path:
     return policy_path.with_name(policy_path.stem + TESTS_SUFFIX)
 
 
-def load_policy(path: Path) -> Policy:
-    """Load and validate one policy file, or raise ValidationFailed with every problem located."""
+def load_policy(
+    path: str | Path, *, decision_log: DecisionLog | str | Path | None = None
+) -> Policy:
+    """Load, validate and compile one policy file and read its revision from git, or raise
+    ValidationFailed with every problem located. `decision_log`: a DecisionLog (or a path to open
+    one at) that `Policy.decide` writes to."""
     problems: list[Problem] = []
-    policy = _load(path, problems)
+    policy = _load(Path(path), problems)
     if policy is None or problems:
         raise ValidationFailed(problems)
+    policy.revision = revision_of(policy.path)
+    policy.decision_log = as_log(decision_log)
     return policy
 
 

@@ -24,7 +24,9 @@ SAMPLES = {
     "langsmith": {"id": "1", "name": "agent", "run_type": "chain", "parent_run_id": None},
     "weave": {"id": "1", "op_name": "agent", "trace_id": "t", "started_at": "2026-11-20"},
     "langfuse": {"id": "o1", "traceId": "t1", "type": "SPAN", "startTime": "2026-11-20T10:00:00Z"},
-}
+    "decisions": {"time": "2026-11-20T10:00:00Z", "decision_id": "d1", "decision": "escalate",
+                  "represents": 1},
+}  # fmt: skip
 
 
 def test_the_registry_serves_exactly_the_sources_sources_yaml_may_name() -> None:

@@ -1,0 +1,196 @@
+"""Decision logs: every policy decision an agent asks for, as JSON Lines, rotated by size.
+
+One record per line: `time` (UTC), `decision_id`, `policy`, `revision`, `agent`, the `facts` (the
+fields the policy marks as PII replaced with "[redacted]"), the `decision` and its `reasons`,
+`sample_rate` and `represents`. `require_human` and `escalate` are always written; `auto_approve`
+with probability `sample_rate`, its record `represents` the auto_approve decisions of that policy
+and agent since the previous such record, itself included; on close, the ones not yet represented
+are written as one `"summary": true` record with `"facts": null`. Counts are exact, not weighted.
+
+Each line is one `write` of the whole line to a file opened for appending, so a crash never leaves
+a torn line; `decisions.jsonl` rotates to `decisions.jsonl.1`, `.2`, ... (newest first) when the
+next line would take it past `max_bytes`, like Python's RotatingFileHandler. One process writes a
+log file; threads share a DecisionLog safely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from playbook.core import jsonout
+from playbook.core.clock import utc_now
+from playbook.core.errors import UsageError, display_path
+
+REDACTED = "[redacted]"
+ALWAYS_LOGGED = frozenset({"require_human", "escalate"})
+DEFAULT_MAX_BYTES = 10_000_000
+DEFAULT_BACKUPS = 5
+
+
+class DecisionLog:
+    """A decision log at `path`. `max_bytes` or `backups` 0: never rotated. `rng`: the sampling
+    source (a seeded `random.Random` in tests); `clock`: the time of each record (UTC)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        backups: int = DEFAULT_BACKUPS,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if max_bytes < 0 or backups < 0:
+            raise ValueError(
+                f"expected max_bytes and backups >= 0 but received {max_bytes} and {backups}"
+            )
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._rng = rng or random.Random()  # noqa: S311 (sampling, not secrecy)
+        self._clock = clock
+        self._lock = threading.Lock()
+        # (policy, agent) -> [auto_approve decisions not yet represented, revision, sample rate]
+        self._pending: dict[tuple[str, str | None], list[Any]] = {}
+        self._fd: int | None = None
+        self._size = 0
+        self._closed = False
+
+    def write(
+        self,
+        *,
+        policy: str,
+        revision: str | None,
+        decision: str,
+        reasons: list[str],
+        facts: Mapping[str, Any],
+        sample_rate: float,
+        agent: str | None = None,
+        redact: Collection[str] = (),
+    ) -> str | None:
+        """Record one decision; returns its decision id, or None when an auto_approve decision
+        was not sampled (it is counted by the next auto_approve record of its policy and agent)."""
+        shown = {key: REDACTED if key in redact else value for key, value in facts.items()}
+        with self._lock:
+            self._check_open()
+            represents = 1
+            if decision not in ALWAYS_LOGGED:
+                pending = self._pending.setdefault((policy, agent), [0, revision, sample_rate])
+                pending[0] += 1
+                pending[1:] = [revision, sample_rate]
+                if self._rng.random() >= sample_rate:
+                    return None
+                represents, pending[0] = pending[0], 0
+            record = _record(policy, revision, agent, shown, decision, reasons, sample_rate)
+            record["represents"] = represents
+            return self._emit(record)
+
+    def close(self) -> None:
+        """Write the summary records of auto_approve decisions not yet represented; close."""
+        with self._lock:
+            if self._closed:
+                return
+            for (policy, agent), (count, revision, rate) in self._pending.items():
+                if count:
+                    record = _record(policy, revision, agent, None, "auto_approve", [], rate)
+                    record |= {"represents": count, "summary": True}
+                    self._emit(record)
+            self._pending.clear()
+            self._closed = True
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> DecisionLog:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"decision log {display_path(self.path)} is closed")
+
+    def _emit(self, record: dict[str, Any]) -> str:
+        record["time"] = self._clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        line = (json.dumps(jsonout.finite(record), default=str, allow_nan=False) + "\n").encode()
+        try:
+            self._write(line)
+        except OSError as exc:
+            where = f" ({display_path(Path(exc.filename))})" if exc.filename else ""
+            raise UsageError(
+                f"decision log {display_path(self.path)}: cannot write: {exc.strerror or exc}"
+                f"{where}"
+            ) from None
+        return record["decision_id"]
+
+    def _write(self, line: bytes) -> None:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._open()
+        rotate = self.max_bytes and self.backups and self._size + len(line) > self.max_bytes
+        if rotate and self._size:
+            self._rotate()
+        view = memoryview(line)
+        while view:  # a regular file takes the whole line in one write; a short write continues
+            written = os.write(self._fd, view)  # type: ignore[arg-type]
+            view = view[written:]
+        self._size += len(line)
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(self._fd).st_size
+
+    def _rotate(self) -> None:
+        os.close(self._fd)  # type: ignore[arg-type]
+        for number in range(self.backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{number}")
+            if older.exists():
+                os.replace(older, self.path.with_name(f"{self.path.name}.{number + 1}"))
+        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._open()
+
+
+def _record(
+    policy: str,
+    revision: str | None,
+    agent: str | None,
+    facts: dict[str, Any] | None,
+    decision: str,
+    reasons: list[str],
+    sample_rate: float,
+) -> dict[str, Any]:
+    return {
+        "time": None,  # set when written, so that the records of a file are in time order
+        "decision_id": uuid.uuid4().hex,
+        "policy": policy,
+        "revision": revision,
+        "agent": agent,
+        "facts": facts,
+        "decision": decision,
+        "reasons": list(reasons),
+        "sample_rate": sample_rate,
+    }
+
+
+def as_log(value: DecisionLog | str | Path | None) -> DecisionLog | None:
+    """`decision_log=` of `load_policy`: a DecisionLog, a path to open one at, or None."""
+    if value is None or isinstance(value, DecisionLog):
+        return value
+    if isinstance(value, str | Path):
+        return DecisionLog(value)
+    raise TypeError(f"expected a DecisionLog, a path or None but received {type(value).__name__}")
