@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format browser clean
+.PHONY: demo test lint format browser alertmanager clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=python3.X (3.11 or newer)" >&2; exit 2; }
@@ -29,7 +29,7 @@ demo: $(STAMP)
 	@echo "The handbook is at: $(CURDIR)/site/index.html (open it as a file, no server needed)"
 	@echo "Serve it with live reload: $(BIN)/govkit serve --today $(firstword $(subst T, ,$(DEMO_NOW)))   (then open http://127.0.0.1:8000/)"
 
-test: $(STAMP) browser
+test: $(STAMP) browser alertmanager
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/govkit check --governance governance --strict
@@ -46,6 +46,17 @@ browser:
 	    echo "installing chromium (Debian package) for the browser tests"; \
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found and cannot be installed here: browser tests will be skipped"; fi; }
+
+# Alertmanager and promtool for the ops-stack tests, from Debian's packages, likewise (the tests
+# start their own Alertmanager on a free port: the packages' system services are not left
+# running); where they cannot be installed those tests skip themselves, saying why.
+alertmanager:
+	@{ command -v prometheus-alertmanager || command -v alertmanager; } >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing prometheus-alertmanager and prometheus (Debian packages) for the ops-stack tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager prometheus >/dev/null; \
+	    systemctl disable --now prometheus-alertmanager prometheus >/dev/null 2>&1 || true; \
+	  else echo "alertmanager or promtool not found and cannot be installed here: those tests will be skipped"; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -39,6 +39,16 @@ state_option = shared.state_option(
     "written beside it (same name, .json)."
 )
 
+alertmanager_option = click.option(
+    "--alertmanager",
+    "alertmanager_urls",
+    type=shared.WebhookUrlType(),
+    multiple=True,
+    help="Also push every firing alert, on every run, to this Alertmanager (its base URL, e.g. "
+    "http://127.0.0.1:9093; API v2), beside monitor.yaml's receivers (repeatable). A push it "
+    "does not take is kept for the next run.",
+)
+
 
 def _progress_printer() -> Any:
     if sys.stderr.isatty():
@@ -59,6 +69,7 @@ def monitor() -> None:
 @state_option
 @shared.format_option("text: a table per agent and a summary; json: one object on stdout.")
 @shared.webhook_option("Also notify this URL with Alertmanager webhook JSON (repeatable).")
+@alertmanager_option
 @shared.notify_timeout_option
 @click.option(
     "--fail-on-alert",
@@ -90,6 +101,14 @@ def monitor() -> None:
     "sources.yaml and pricing.yaml). Default: detected from the content when the file has no "
     "`outcome` column.",
 )
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the run's figures in Prometheus' text format to this file (for "
+    "node_exporter's textfile collector: a .prom file in its directory), atomically. A failed "
+    "run rewrites it with the failure counted and the last success's timestamp unchanged.",
+)
 def run_command(
     governance_dir: Path,
     events: str,
@@ -98,12 +117,14 @@ def run_command(
     state: Path,
     output_format: str,
     webhooks: tuple[str, ...],
+    alertmanager_urls: tuple[str, ...],
     notify_timeout: float,
     fail_on_alert: bool,
     max_bad_fraction: float,
     lock_timeout: float,
     write_reviews: bool,
     events_format: str | None,
+    metrics_file: Path | None,
 ) -> None:
     """Run one monitor pass and report findings and alerts.
 
@@ -121,13 +142,20 @@ def run_command(
         now=moment,
         state=state,
         webhooks=list(webhooks),
+        alertmanagers=list(alertmanager_urls),
         notify_timeout=notify_timeout,
         max_bad_fraction=max_bad_fraction,
         lock_timeout=lock_timeout,
         engine=engine,
     )
-    report = run_monitor(governance, options, progress=_progress_printer())
-    for warning in report.warnings:
+    from monitor.metrics_export import recorded
+
+    report = recorded(
+        metrics_file,
+        governance,
+        lambda: run_monitor(governance, options, progress=_progress_printer()),
+    )
+    for warning in report.warnings + report.delivery.push_warnings():
         click.echo(f"govkit: WARNING: {warning}", err=True)
     for alert in report.firing:  # a monitor that sees almost nothing must not look healthy
         if alert.labels["alertname"] == UNKNOWN_AGENTS:
@@ -175,6 +203,7 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
     "--cron", default=None, help="Run on this crontab schedule instead, e.g. '0 * * * *'."
 )
 @shared.webhook_option("Also notify this URL (repeatable).")
+@alertmanager_option
 @shared.notify_timeout_option
 @shared.max_bad_fraction_option(
     "Share of invalid rows above which a run fails (it is logged; the schedule goes on)."
@@ -185,6 +214,14 @@ def _trace_events(events: str, events_format: str | None, governance: Any) -> st
     help="Also log the scheduler's own lines (APScheduler: jobs added and run, runs missed, "
     "a failed run's traceback), each named by its logger.",
 )
+@click.option(
+    "--metrics-addr",
+    default=None,
+    metavar="HOST:PORT",
+    help="Serve the last run's figures for Prometheus at http://HOST:PORT/metrics, e.g. "
+    "127.0.0.1:9464 (port 0: a free one, logged), updated after every run, until the schedule "
+    "stops.",
+)
 def schedule_command(
     governance_dir: Path,
     events: str,
@@ -193,9 +230,11 @@ def schedule_command(
     every: str | None,
     cron: str | None,
     webhooks: tuple[str, ...],
+    alertmanager_urls: tuple[str, ...],
     notify_timeout: float,
     max_bad_fraction: float,
     verbose: bool,
+    metrics_addr: str | None,
 ) -> None:
     """Run the monitor on a schedule until SIGINT or SIGTERM: every --every, on --cron, or at
     monitor.yaml's `every` (the interval the handbook judges staleness by), else hourly.
@@ -203,6 +242,7 @@ def schedule_command(
     One run at a time; missed runs are coalesced; a failing run is logged and the schedule goes
     on. A signal stops the scheduler after the current run finishes.
     """
+    from monitor.metrics_server import parse_address
     from monitor.schedule import MonitorScheduler, parse_trigger
 
     default = None
@@ -214,10 +254,12 @@ def schedule_command(
         events=events,
         state=state,
         webhooks=list(webhooks),
+        alertmanagers=list(alertmanager_urls),
         notify_timeout=notify_timeout,
         max_bad_fraction=max_bad_fraction,
         engine=engine,
         trigger=trigger,
+        metrics_addr=parse_address(metrics_addr) if metrics_addr else None,
     )
     scheduler.run_until_stopped(verbose=verbose)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from monitor.alerting.actions import action_conditions, evaluate_actions
+from monitor.alerting.alertmanager import alertmanagers, alive_for, enqueue_pushes
 from monitor.alerting.alerts import (
     Alert,
     Condition,
@@ -35,7 +36,7 @@ from monitor.engine.summaries import Summaries
 from monitor.engine.uncharted import uncharted
 from playbook import results
 from playbook.core.atomic import StagedFile
-from playbook.core.clock import parse_window, utc_now
+from playbook.core.clock import parse_interval, parse_window, utc_now
 from playbook.core.governance import Governance
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
 from playbook.results import FIRING
@@ -53,6 +54,8 @@ class RunOptions:
     lock_timeout: float = 10.0
     notify_timeout: float = DEFAULT_NOTIFY_TIMEOUT
     engine: str | None = None  # duckdb or spark; default: monitor.yaml's, else duckdb
+    alertmanagers: list[str] = field(default_factory=list)  # base URLs, beside monitor.yaml's
+    interval: timedelta | None = None  # the schedule's; default: monitor.yaml's `every`
 
 
 @dataclass
@@ -92,7 +95,7 @@ def run_monitor(
 ) -> RunReport:
     started = utc_now()
     charters = governance.agents
-    receivers = [Receiver(r.name, r.url) for r in governance.monitor.receivers]
+    receivers = [Receiver(r.name, r.url) for r in governance.monitor.receivers if r.url]
     receivers += [Receiver("webhook", url) for url in options.webhooks]
 
     with StateStore(options.state, lock_timeout=options.lock_timeout) as state:
@@ -127,6 +130,7 @@ def run_monitor(
         # Last: retired and deleted charters' alerts resolve, with the reason (agents that leave)
         conditions = departure_conditions(governance, conditions, state.alerts(status=FIRING))
         staged: list[StagedFile] = []
+        push_alerts = _alertmanager_pushes(governance, options, started)
 
         def stage_snapshot(run_id: int, alerts: list[Alert]) -> None:
             report = RunReport(
@@ -153,7 +157,10 @@ def run_monitor(
                 payload_for=lambda alert, name: webhook_payload(
                     alert, name, external_url=governance.monitor.handbook_url or ""
                 ),
-                before_commit=stage_snapshot,
+                before_commit=lambda run_id, alerts: (
+                    push_alerts(state, run_id, alerts),
+                    stage_snapshot(run_id, alerts),
+                ),
             )
         except BaseException:
             for file in staged:
@@ -170,6 +177,22 @@ def run_monitor(
             progress("delivering notifications")
             report.delivery = deliver_outbox(state, timeout=options.notify_timeout)
     return report
+
+
+def _alertmanager_pushes(
+    governance: Governance, options: RunOptions, pushed_at: datetime
+) -> Callable[[StateStore, int, list[Alert]], None]:
+    """What queues this run's pushes to each Alertmanager, in the run's transaction."""
+    configured = [(r.name, r.alertmanager) for r in governance.monitor.receivers if r.alertmanager]
+    managers = alertmanagers(configured, options.alertmanagers)
+    every = governance.monitor.every
+    alive = alive_for(options.interval or (parse_interval(every) if every else None))
+
+    def push(state: StateStore, run_id: int, alerts: list[Alert]) -> None:
+        if managers and state.db is not None:
+            enqueue_pushes(state.db, managers, alerts, pushed_at=pushed_at, alive=alive)
+
+    return push
 
 
 def _summarise(

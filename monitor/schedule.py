@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.metrics_export import MonitorMetrics
+from monitor.metrics_server import MetricsServer
 from playbook.core.clock import parse_interval, utc_now
 from playbook.core.errors import GovkitError, UsageError
 from playbook.core.settings import DEFAULT_NOTIFY_TIMEOUT
@@ -74,6 +78,8 @@ class MonitorScheduler:
         max_bad_fraction: float = 0.01,
         engine: str | None = None,
         run_once: Callable[[], Any] | None = None,
+        alertmanagers: list[str] | None = None,
+        metrics_addr: tuple[str, int] | None = None,
     ) -> None:
         self.governance_dir = governance_dir
         self.events = events
@@ -83,18 +89,23 @@ class MonitorScheduler:
         self.notify_timeout = notify_timeout
         self.max_bad_fraction = max_bad_fraction
         self.engine = engine
+        self.alertmanagers = alertmanagers or []
         self._run_once = run_once or self.monitor_once
         self._scheduler: BackgroundScheduler | None = None
         self._stopped = threading.Event()
         self._guard = threading.Lock()
         self.runs = 0
         self.failures = 0
+        # `/metrics` (--metrics-addr): the last run's figures between runs, served until stop()
+        self.metrics = MonitorMetrics()
+        self.metrics_server = MetricsServer(metrics_addr, self.metrics) if metrics_addr else None
 
     def monitor_once(self) -> None:
         from monitor.review_files import write_due_reviews
         from monitor.run import RunOptions, run_monitor
 
         now = utc_now()
+        started = time.monotonic()
         governance = load_governance(self.governance_dir, today=now.date())
         options = RunOptions(
             events=self.events,
@@ -104,6 +115,8 @@ class MonitorScheduler:
             notify_timeout=self.notify_timeout,
             max_bad_fraction=self.max_bad_fraction,
             engine=self.engine,
+            alertmanagers=self.alertmanagers,
+            interval=longest_gap(self.trigger, now),
         )
         report = run_monitor(governance, options)
         LOG.info(
@@ -115,6 +128,9 @@ class MonitorScheduler:
         # Each charter's review falls due with its review.cadence: written beside the state.
         for path in write_due_reviews(governance, self.events, self.state, now, engine=self.engine):
             LOG.info("wrote review %s", path)
+        # last: a run whose reviews fail is a failed run (counted once, by _on_event)
+        duration = time.monotonic() - started
+        self.metrics.succeeded(governance, report, finished=utc_now(), duration=duration)
 
     def _job(self) -> None:
         try:
@@ -128,6 +144,7 @@ class MonitorScheduler:
             self.runs += 1
             if event.exception is not None:
                 self.failures += 1
+                self.metrics.failed(utc_now())
                 if not isinstance(event.exception, GovkitError):
                     LOG.error("monitor run failed: %r", event.exception)
 
@@ -135,6 +152,10 @@ class MonitorScheduler:
         with self._guard:
             if self._scheduler is not None:
                 raise RuntimeError("scheduler already started")
+            if self.metrics_server is not None:  # first up, last down: serves every run
+                self.metrics_server.start()
+                LOG.info("serving metrics on http://%s:%d/metrics", self.metrics_server.address[0],
+                         self.metrics_server.port)  # fmt: skip
             scheduler = BackgroundScheduler(timezone=UTC)
             scheduler.add_listener(self._on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
             scheduler.add_job(
@@ -156,6 +177,8 @@ class MonitorScheduler:
             scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=True)
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
         self._stopped.set()
 
     def run_until_stopped(self, *, verbose: bool = False) -> None:
@@ -180,6 +203,20 @@ class MonitorScheduler:
             LOG.info(
                 "monitor scheduler stopped after %d run(s), %d failed", self.runs, self.failures
             )
+
+
+def longest_gap(trigger: BaseTrigger, now: datetime, firings: int = 10) -> timedelta | None:
+    """The longest wait between the trigger's next `firings` runs (a weekday cron's weekend):
+    how long an Alertmanager must keep a pushed alert alive between two pushes."""
+    if isinstance(trigger, IntervalTrigger):
+        return trigger.interval  # type: ignore[no-any-return]
+    times: list[datetime] = []
+    fire = trigger.get_next_fire_time(None, now)
+    while fire is not None and len(times) < firings:
+        times.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    gaps = [later - earlier for earlier, later in pairwise(times)]
+    return max(gaps) if gaps else None
 
 
 def configure_logging(*, verbose: bool) -> None:

@@ -1,4 +1,6 @@
-"""Deliver alert notifications: Alertmanager webhook (version 4) JSON to each receiver.
+"""Deliver alert notifications: Alertmanager webhook (version 4) JSON to each receiver, and
+alerts pushed to an Alertmanager's API (`monitor.alerting.alertmanager`: the body is then the
+stored array of alerts, the idempotency key travels in the header only).
 
 Notifications are written to the state's outbox in the same transaction as the alert transition
 that causes them, then delivered after the commit, at least once: a process killed after a
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
+from monitor.alerting.alertmanager import PUSH_FIELD, is_push
 from monitor.alerting.alerts import ZERO_TIME, Alert
 from monitor.alerting.state import OutboxItem, StateStore, failpoint
 from playbook.core.clock import iso, utc_now
@@ -97,6 +100,7 @@ class DeliveryProblem:
     fingerprint: str
     error: str
     dead_lettered: bool = False
+    kind: str = "webhook"  # or "alertmanager": a push to Alertmanager's API
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +109,7 @@ class DeliveryProblem:
             "fingerprint": self.fingerprint,
             "error": self.error,
             "dead_lettered": self.dead_lettered,
+            "kind": self.kind,
         }
 
     def __str__(self) -> str:
@@ -121,6 +126,8 @@ class Delivery:
     failed: int = 0
     dead_lettered: int = 0
     errors: list[DeliveryProblem] = field(default_factory=list)
+    pushed: int = 0  # of `sent`: alerts pushed to an Alertmanager
+    kept_pushes: int = 0  # of `failed`: pushes kept in the outbox for the next run
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,7 +135,18 @@ class Delivery:
             "failed": self.failed,
             "dead_lettered": self.dead_lettered,
             "errors": [problem.to_json() for problem in self.errors],
+            "alertmanager": {"pushed": self.pushed, "kept": self.kept_pushes},
         }
+
+    def push_warnings(self) -> list[str]:
+        """One line per Alertmanager that could not be reached, for stderr."""
+        return [
+            f"Alertmanager push not delivered, kept for the next run: {problem}"
+            if not problem.dead_lettered
+            else f"Alertmanager push {problem}"
+            for problem in self.errors
+            if problem.kind == "alertmanager"
+        ]
 
 
 def idempotency_key(item: OutboxItem) -> str:
@@ -156,15 +174,17 @@ def deliver_outbox(
     delivery = Delivery()
     down: set[str] = set()
     for item in state.pending_outbox():
+        push = is_push(item.payload)
         if item.url in down:  # one dead receiver costs one round of tries per run, not many
             delivery.failed += 1
+            delivery.kept_pushes += push
             continue
         try:
             _deliver(item, post, timeout=timeout, attempts=attempts, backoff=backoff, sleep=sleep)
         except DeliveryError as exc:
             problem = DeliveryProblem(
                 item.receiver, _without_password(item.url), item.fingerprint, str(exc),
-                exc.permanent,
+                exc.permanent, "alertmanager" if push else "webhook",
             )  # fmt: skip
             delivery.errors.append(problem)
             if exc.permanent:
@@ -173,11 +193,13 @@ def deliver_outbox(
             else:
                 state.mark_failed(item.id, str(exc))
                 delivery.failed += 1
+                delivery.kept_pushes += push
                 down.add(item.url)
             continue
         failpoint(AFTER_POST)
         state.mark_delivered(item.id, utc_now())
         delivery.sent += 1
+        delivery.pushed += push
     return delivery
 
 
@@ -199,7 +221,12 @@ def _deliver(
             "cannot be delivered: the stored payload is not a JSON object", permanent=True
         )
     key = idempotency_key(item)
-    payload = {**item.payload, IDEMPOTENCY_FIELD: key}
+    # A push's body is Alertmanager's array of alerts; the key then travels in the header only.
+    payload = (
+        item.payload[PUSH_FIELD]
+        if is_push(item.payload)
+        else {**item.payload, IDEMPOTENCY_FIELD: key}
+    )
     for attempt in range(attempts):
         try:
             post(item.url, payload, key=key, timeout=timeout)
@@ -210,7 +237,7 @@ def _deliver(
         sleep(backoff * 2**attempt)
 
 
-def post_json(url: str, payload: dict[str, Any], *, key: str, timeout: float) -> None:
+def post_json(url: str, payload: dict[str, Any] | list[Any], *, key: str, timeout: float) -> None:
     """POST `payload` as JSON within `timeout` seconds in all, following one 307 or 308 with the
     same request. Raises DeliveryError unless the receiver answered 2xx."""
     body = json.dumps(payload).encode("utf-8")

@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from playbook.core.types import Interval, NonNegative, Schema, Slug, Text, Window
 
@@ -82,10 +82,30 @@ class EffectFloors(Schema):
 
 
 class Receiver(Schema):
-    """A webhook that receives Alertmanager-style (v4) JSON."""
+    """Where alerts go: a webhook (`url`) that receives Alertmanager-style (v4) JSON, or an
+    Alertmanager (`alertmanager`: its base URL, e.g. "http://alertmanager:9093") whose API v2
+    receives every firing alert on every run (`monitor.alerting.alertmanager`). Exactly one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["url"]}, {"required": ["alertmanager"]}]}
+    )
 
     name: Slug
-    url: HttpUrl
+    url: HttpUrl | None = None
+    alertmanager: HttpUrl | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Receiver:
+        if self.url is not None and self.alertmanager is not None:
+            raise ValueError(
+                "expected url (a webhook) or alertmanager (an Alertmanager's URL), not both"
+            )
+        if self.url is None and self.alertmanager is None:
+            raise ValueError(
+                "expected url (a webhook) or alertmanager (an Alertmanager's URL) but received "
+                "neither"
+            )
+        return self
 
 
 ENGINE_KINDS = ("duckdb", "spark")
