@@ -153,21 +153,31 @@ def check(governance_dir: Path, today: date | None, strict: bool) -> None:
     governance = load_governance(governance_dir, today=today or utc_now().date())
     for warning in governance.warnings:
         click.echo(str(warning), err=True)
-    files = len(governance.documents) + len(governance.agent_documents) + len(governance.drafts)
-    files += len(governance.retired_documents)
-    retired = len(governance.retired)
-    kept = f"; {retired} retired agent(s) kept for the record" if retired else ""
-    drafts = f", {len(governance.drafts)} draft(s) with TODOs" if governance.drafts else ""
-    click.echo(
-        f"{display_path(governance_dir)}: {files} files valid: {len(governance.agents)} agents"
-        f"{drafts}, {len(governance.tiers)} tiers, {len(governance.operating_models)} operating "
-        f"models, {len(governance.metrics)} metrics{kept}."
-    )
+    click.echo(f"{display_path(governance_dir)}: {_check_summary(governance)}.")
     if governance.warnings:
         click.echo(f"{len(governance.warnings)} warning(s).", err=True)
         if strict:
             click.echo(f"check --strict failed: {strict_failure(governance.warnings)}", err=True)
             sys.exit(1)
+
+
+def _check_summary(governance: Any) -> str:
+    """`15 files valid: 7 agents, ..., 16 metrics, 2 incidents, 3 frameworks; ...`"""
+    files = len(governance.documents) + len(governance.agent_documents) + len(governance.drafts)
+    files += len(governance.retired_documents) + len(governance.incident_documents)
+    files += len(governance.framework_documents) + (1 if governance.people_file else 0)
+    drafts = f", {len(governance.drafts)} draft(s) with TODOs" if governance.drafts else ""
+    extra = [f"{len(governance.incidents)} incidents" if governance.incidents else "",
+             f"{len(governance.frameworks)} frameworks" if governance.frameworks else "",
+             f"people from {governance.people_file}" if governance.people_file else ""]  # fmt: skip
+    listed = "".join(f", {item}" for item in extra if item)
+    retired = len(governance.retired)
+    kept = f"; {retired} retired agent(s) kept for the record" if retired else ""
+    return (
+        f"{files} files valid: {len(governance.agents)} agents{drafts}, {len(governance.tiers)} "
+        f"tiers, {len(governance.operating_models)} operating models, "
+        f"{len(governance.metrics)} metrics{listed}{kept}"
+    )
 
 
 @cli.command()

@@ -60,6 +60,8 @@ class Governance:
     # governance/frameworks/*.yaml (playbook.core.framework.Framework), in file order
     frameworks: list[Any] = field(default_factory=list, repr=False)
     framework_documents: list[YamlDocument] = field(default_factory=list, repr=False)
+    # people.yaml or people.csv when the organisation keeps a people directory (owner liveness)
+    people_file: str | None = None
 
     def tier(self, tier_id: int) -> Tier:
         return next(tier for tier in self.tiers if tier.id == tier_id)

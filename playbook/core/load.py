@@ -155,6 +155,7 @@ def read_governance(
         incident_documents=incident_documents,
         frameworks=frameworks,
         framework_documents=framework_documents,
+        people_file=people.source if people is not None else None,
     )
     problems += charter_rules(governance, today=today)
     problems += retirement_rules(governance, today=today)

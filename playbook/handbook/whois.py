@@ -129,8 +129,27 @@ def whois(governance: Governance, charter: Charter, state: Path | None) -> dict[
         "guardrails": [g.model_dump(exclude_none=True) for g in charter.guardrails],
         "stop_conditions": [s.model_dump(exclude_none=True) for s in charter.stop_conditions],
         "review": charter.review.model_dump(),
+        "incidents": incidents_of(governance, charter.id),
         "monitor": monitor_summary(state, charter.id),
     }
+
+
+def incidents_of(governance: Governance, agent_id: str) -> list[dict[str, Any]]:
+    """The incidents that name the agent, newest first: what went wrong before, and what was
+    promised about it (actions not done yet)."""
+    named = [i for i in governance.incidents if agent_id in i.agents]
+    return [
+        {
+            "id": incident.id,
+            "title": incident.title,
+            "date": str(incident.date),
+            "severity": incident.severity,
+            "serious": incident.serious,
+            "closed": str(incident.closed) if incident.closed else None,
+            "actions_open": [a.id for a in incident.actions if a.done is None],
+        }
+        for incident in sorted(named, key=lambda i: (i.date, i.id), reverse=True)
+    ]
 
 
 def whois_at(governance_dir: Path, agent_id: str, state: Path | None, at: str) -> dict[str, Any]:
@@ -156,6 +175,7 @@ def whois_at(governance_dir: Path, agent_id: str, state: Path | None, at: str) -
     with governance_at(snap, {agent_id}) as governance:
         answer = whois(governance, find_charter(governance, agent_id), None)
     answer["monitor"] = monitor_summary(state, agent_id, moment.moment)
+    answer["incidents"] = None  # --at stages one charter of then, not the incident register
     change = change_in_force(snap, agent_id)
     answer["at"] = {
         "asked": at,
@@ -221,6 +241,24 @@ def _retired_lines(retired: dict[str, str] | None) -> list[str]:
     return [f"RETIRED on {retired['date']}: {reason}", "(no longer monitored)", ""]
 
 
+def _format_incidents(incidents: list[dict[str, Any]] | None) -> list[str]:
+    lines = ["", "Incidents"]
+    if incidents is None:
+        return [*lines, "  not shown with --at: govkit whois AGENT lists the register of today"]
+    if not incidents:
+        return [*lines, "  none recorded"]
+    for incident in incidents:
+        state = f"closed {incident['closed']}" if incident["closed"] else "open"
+        serious = ", serious (Art. 73)" if incident["serious"] else ""
+        lines.append(
+            f"  {incident['date']} {incident['severity']}{serious}: {incident['title']} "
+            f"[{incident['id']}; {state}]"
+        )
+        if incident["actions_open"]:
+            lines.append("    actions not done: " + ", ".join(incident["actions_open"]))
+    return lines
+
+
 def format_text(answer: dict[str, Any]) -> str:
     owners = answer["owners"]
     at = answer.get("at")
@@ -258,6 +296,7 @@ def format_text(answer: dict[str, Any]) -> str:
         )
     lines.append(f"  Review cadence: {answer['review']['cadence']}")
     lines += _format_change(at) if at else []
+    lines += _format_incidents(answer["incidents"])
     monitor = answer["monitor"]
     lines += ["", "Monitor"]
     if monitor is None:

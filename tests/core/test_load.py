@@ -236,7 +236,11 @@ def test_valid_example_passes(workspace, govkit):
     result = govkit("check", "--today", TODAY)
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("governance: 15 files valid: 7 agents, 5 tiers,")
+    assert result.stdout == (
+        "governance: 21 files valid: 7 agents, 5 tiers, 5 operating models, 16 metrics, "
+        "2 incidents, 3 frameworks, people from people.yaml; "
+        "1 retired agent(s) kept for the record.\n"
+    )
     assert "; 1 retired agent(s) kept for the record." in result.stdout
 
 

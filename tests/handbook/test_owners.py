@@ -158,7 +158,7 @@ def test_whois_json_has_the_documented_keys(workspace, govkit):
     answer = json.loads(result.stdout)
     assert list(answer) == ["id", "name", "status", "retired", "tier", "operating_model", "owners",
                             "work", "policies", "north_star", "guardrails", "stop_conditions",
-                            "review", "monitor"]  # fmt: skip
+                            "review", "incidents", "monitor"]  # fmt: skip
     assert answer["owners"]["reviewer"] == {
         "name": "Fiona MacLeod",
         "email": "fiona.macleod@northwind.example",
@@ -166,6 +166,31 @@ def test_whois_json_has_the_documented_keys(workspace, govkit):
     assert answer["policies"][0]["id"] == "support-agent"
     assert answer["policies"][0]["tests_failed"] == 0
     assert answer["monitor"] is None
+
+
+def test_whois_lists_the_agents_incidents_with_actions_not_done(workspace, govkit):
+    answer = json.loads(govkit("whois", "refunds", "--format", "json", "--today", TODAY).stdout)
+    assert answer["incidents"] == [
+        {
+            "id": "2026-11-18-refunds-rollbacks",
+            "title": "Refunds prepared for partial shipments were rolled back",
+            "date": "2026-11-18",
+            "severity": "sev2",
+            "serious": False,
+            "closed": None,
+            "actions_open": ["partial-shipment-evals"],
+        }
+    ]
+    text = govkit("whois", "refunds", "--today", TODAY).stdout
+    assert (
+        "Incidents\n  2026-11-18 sev2: Refunds prepared for partial shipments were rolled back "
+        "[2026-11-18-refunds-rollbacks; open]\n    actions not done: partial-shipment-evals\n"
+    ) in text
+    closed = govkit("whois", "support-replies", "--today", TODAY).stdout
+    assert "[2026-08-25-support-replies-chargebacks; closed " in closed
+    assert "ticket-triage" not in closed
+    none = govkit("whois", "ticket-triage", "--today", TODAY).stdout
+    assert "Incidents\n  none recorded\n" in none
 
 
 def test_whois_shows_the_monitor_state(workspace, govkit, tmp_path):
