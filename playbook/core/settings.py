@@ -46,13 +46,10 @@ def _http_url_problem(value: str) -> str | None:
 DEFAULT_NOTIFY_TIMEOUT = 10.0  # seconds for one webhook notification, all of it
 
 
-HttpUrl = Annotated[
-    str,
-    AfterValidator(check_http_url),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+([/?#]\S*)?$"}
-    ),
-]
+HTTP_URL_SCHEMA = {"type": "string", "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+([/?#]\S*)?$"}
+HttpUrl = Annotated[str, AfterValidator(check_http_url), WithJsonSchema(HTTP_URL_SCHEMA)]
+# A receiver's target when given: written out or left out, never null
+TargetUrl = Annotated[HttpUrl | None, WithJsonSchema(HTTP_URL_SCHEMA)]
 
 
 class EffectFloors(Schema):
@@ -91,8 +88,8 @@ class Receiver(Schema):
     )
 
     name: Slug
-    url: HttpUrl | None = None
-    alertmanager: HttpUrl | None = None
+    url: TargetUrl = None
+    alertmanager: TargetUrl = None
 
     @model_validator(mode="after")
     def _one_target(self) -> Receiver:
