@@ -14,6 +14,7 @@ Label values are bounded by the governance: `agent` (charters), `metric` (the ca
 
 from __future__ import annotations
 
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +30,7 @@ from playbook import results
 from playbook.core.atomic import write_atomically
 from playbook.core.clock import utc_now
 from playbook.core.costs import BUCKETS, budget_status, charter_budget, month_key
+from playbook.core.errors import UsageError, display_path
 
 if TYPE_CHECKING:
     from monitor.run import RunReport
@@ -287,6 +289,7 @@ def recorded(path: Path | None, governance: Governance, run: Callable[[], RunRep
     rewrites the previous file's figures with the failure counted, the last success unchanged."""
     if path is None:
         return run()
+    _check_target(path)
     metrics = previous_metrics(path)
     started = time.monotonic()
     try:
@@ -298,3 +301,17 @@ def recorded(path: Path | None, governance: Governance, run: Callable[[], RunRep
     metrics.succeeded(governance, report, finished=utc_now(), duration=time.monotonic() - started)
     write_metrics_file(path, metrics)
     return report
+
+
+def _check_target(path: Path) -> None:
+    """Before the run: a --metrics-file that exists must be a regular file. Reading a FIFO would
+    wait forever, and the rename into place would replace a device (/dev/null) with a file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # none yet (written after the run), or unreadable: the write will say
+        return
+    if not stat.S_ISREG(mode):
+        raise UsageError(
+            f"{display_path(path)}: --metrics-file: expected a regular file (or a new one) "
+            "but it is a special file; nothing was run"
+        )

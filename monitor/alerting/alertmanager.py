@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from monitor.alerting.alerts import Alert
 from playbook.core.clock import iso
@@ -49,9 +49,12 @@ class Alertmanager:
 
 
 def api_url(base: str) -> str:
-    """`http://host:9093` (or a route prefix, `http://host/am/`) -> its `/api/v2/alerts`."""
-    trimmed = base.rstrip("/")
-    return trimmed if trimmed.endswith(API_PATH) else trimmed + API_PATH
+    """`http://host:9093` (or a route prefix, `http://host/am/`) -> its `/api/v2/alerts`. The path
+    is extended, not the text: a query is kept after it, a fragment (never sent) dropped."""
+    parts = urlsplit(base.strip())
+    path = parts.path.rstrip("/")
+    path = path if path.endswith(API_PATH) else path + API_PATH
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def alertmanagers(configured: list[tuple[str, str]], urls: list[str]) -> list[Alertmanager]:

@@ -30,7 +30,8 @@ Skipped by reason, with `file:line` examples: `bad_json` (a line that is not a J
 mid-line; the rest of the file is read), `missing_id` / `bad_id` (`decision_id`),
 `duplicate_decision` (a `decision_id` already read: a file copied and imported twice),
 `missing_timestamp` / `bad_timestamp` (`time`), `bad_decision` (not auto_approve, require_human
-or escalate), `bad_represents` (not a whole number from 1 to 10^9; absent means 1),
+or escalate), `bad_represents` (not a whole number from 1 to 10^6; absent means 1: each
+decision is an event row, and a count past that is no sampled log's),
 `missing_agent` (no agent in the record or its facts) and `empty_file`.
 """
 
@@ -52,8 +53,10 @@ NAME = "decisions"
 # that loads the source registry (a test holds the two equal)
 DECISIONS = ("auto_approve", "require_human", "escalate")
 AUTO_APPROVE = "auto_approve"
-MAX_REPRESENTS = 10**9  # a record standing for more decisions than this is not a count
+MAX_REPRESENTS = 10**6  # a record standing for more decisions than this is not a count (at a
+# sample rate of 0.001 a record stands for about 1,000; 10^9 would be 10^9 event rows: hours)
 AGENT_FACT = "agent"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def _lines(path: Path, skipped: Skipped) -> Iterator[tuple[str, dict[str, Any]]]
     empty = True
     with open_binary(path) as handle:
         for number, line in enumerate(handle, 1):
+            if number == 1:
+                line = line.removeprefix(UTF8_BOM)  # an editor's or PowerShell's byte order mark
             if not line.strip():
                 continue
             empty = False

@@ -29,9 +29,10 @@ PLACEHOLDER_URL = "https://agents.example.invalid/{agent}"  # RFC 2606: never re
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
-    help="File to write (replaced whole, never half-written). Default: standard output.",
+    help="File to write (replaced whole, never half-written); '-' for standard output. Default: "
+    "standard output.",
 )
 @click.option(
     "--url",
@@ -72,7 +73,7 @@ def export_command(
     else:
         document = charter_export(governance, charter, state)
     text = jsonout.dumps(document, indent=2) + "\n"
-    if output is None:
+    if output is None or str(output) == "-":
         click.echo(text, nl=False)
         return
     write_atomically(output, text)

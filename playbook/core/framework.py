@@ -148,7 +148,17 @@ def _spelled(item: str) -> str:
 FrameworkRef = Annotated[
     str, WithJsonSchema({"type": "string", "pattern": REF_PATTERN.pattern}), FrameworkReference()
 ]
-MapsTo = Annotated[list[FrameworkRef], Field(default_factory=list)]
+
+
+def _once_each(refs: list[str]) -> list[str]:
+    """A framework item mapped twice would count its evidence twice in the crosswalk."""
+    twice = sorted({ref for ref in refs if refs.count(ref) > 1})
+    if twice:
+        raise ValueError(f"expected each framework item once but {one_of(twice)} is listed twice")
+    return refs
+
+
+MapsTo = Annotated[list[FrameworkRef], AfterValidator(_once_each), Field(default_factory=list)]
 
 
 def charter_field(path: str) -> str:
@@ -209,6 +219,13 @@ def read_frameworks(
     frameworks: list[Framework] = []
     documents: list[YamlDocument] = []
     seen: dict[str, str] = {}
+    folder = root / FRAMEWORKS_DIR
+    if folder.exists() and not folder.is_dir():
+        message = (
+            f"expected a directory of framework catalogues ({FRAMEWORKS_DIR}/<name>.yaml) but "
+            "found a file"
+        )
+        problems.append(Problem(display_path(folder), 1, "", message))
     for path in framework_paths(root):
         document = read_document(path, problems)
         if document is None:

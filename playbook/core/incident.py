@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from playbook.core.charter import Charter
-from playbook.core.errors import Problem, did_you_mean, one_of
+from playbook.core.errors import Problem, did_you_mean, display_path, one_of
 from playbook.core.governance import AGENTS_DIR
 from playbook.core.problems import read_document, validate_document
 from playbook.core.types import (
@@ -167,6 +167,7 @@ def _incident(
             )
         )
     problems += _dates(document, incident, (), today)
+    problems += _repeats(document, incident)
     action_ids: set[str] = set()
     for index, action in enumerate(incident.actions):
         where = ("actions", index)
@@ -174,6 +175,7 @@ def _incident(
             problems.append(document.problem((*where, "id"), f"duplicate action id {action.id!r}"))
         action_ids.add(action.id)
         problems += _dates(document, action, where, today)
+        problems += _after_incident(document, action, where, incident)
         problems += _owner(document, action, where, incident, charters)
         problems += _verify_metric(document, action, where, incident, charters)
         if incident.closed is not None and action.done is None:
@@ -184,6 +186,22 @@ def _incident(
                     f"action {action.id!r} is not done",
                 )
             )
+    return problems
+
+
+def _repeats(document: YamlDocument, incident: Incident) -> list[Problem]:
+    """An agent or alert listed twice (the monitor would judge each action twice)."""
+    problems = []
+    for key, noun in (("agents", "agent"), ("alerts", "alert")):
+        listed: set[str] = set()
+        for index, value in enumerate(getattr(incident, key)):
+            if value in listed:
+                problems.append(
+                    document.problem(
+                        (key, index), f"{noun} {value!r} is listed twice; list it once"
+                    )
+                )
+            listed.add(value)
     return problems
 
 
@@ -212,6 +230,21 @@ def _dates(
                     )
                 )  # fmt: skip
     return problems
+
+
+def _after_incident(
+    document: YamlDocument, action: Action, where: tuple, incident: Incident
+) -> list[Problem]:
+    """An action is due and done on or after its incident's date (a typo in the year, else)."""
+    return [
+        document.problem(
+            (*where, key),
+            f"expected a date on or after the incident's date ({incident.date}) but received "
+            f"{value}",
+        )
+        for key, value in (("due", action.due), ("done", action.done))
+        if value is not None and value < incident.date
+    ]
 
 
 def _owner(
@@ -298,6 +331,9 @@ def read_incidents(
     agent_ids = {path.stem for path in (root / AGENTS_DIR).glob("*.y*ml")}
     agent_ids |= {charter.id for charter in agents}
     folder = root / INCIDENTS_DIR
+    if folder.exists() and not folder.is_dir():
+        message = f"expected a directory of incidents ({INCIDENTS_DIR}/<id>.yaml) but found a file"
+        problems.append(Problem(display_path(folder), 1, "", message))
     paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     incidents: list[Incident] = []
     documents: list[YamlDocument] = []

@@ -59,10 +59,17 @@ def read_people(root: Path, problems: list[Problem]) -> People | None:
     """The directory under `root` (people.yaml, else people.csv), None when neither exists or
     when it is invalid (the problems are added)."""
     yaml_path, csv_path = root / PEOPLE_FILE, root / PEOPLE_CSV
-    if yaml_path.is_file() and csv_path.is_file():
+    present = [path for path in (yaml_path, csv_path) if path.exists() or path.is_symlink()]
+    if len(present) == 2:
         message = f"expected one people directory, {PEOPLE_FILE} or {PEOPLE_CSV}, not both"
         problems.append(Problem(display_path(csv_path), 1, "", message))
         return None
+    for path in present:
+        if not path.is_file():
+            found = "a directory" if path.is_dir() else "a link to nothing"
+            message = f"expected the people directory as a file but found {found}"
+            problems.append(Problem(display_path(path), 1, "", message))
+            return None
     if yaml_path.is_file():
         document = read_document(yaml_path, problems)
         parsed = validate_document(document, PeopleFile, problems) if document else None
@@ -78,17 +85,54 @@ def _read_csv(path: Path, problems: list[Problem]) -> People | None:
         if path.stat().st_size > MAX_CSV_BYTES:
             raise ValueError(f"larger than {MAX_CSV_BYTES // 1_000_000} MB")
         text = path.read_text(encoding="utf-8-sig")  # Excel writes a byte order mark
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        message = (
+            f"expected UTF-8 text but received byte {exc.object[exc.start]:#04x}; export the "
+            "directory as CSV UTF-8"
+        )
+        problems.append(Problem(where, line, "", message))
+        return None
     except (OSError, ValueError) as exc:
         problems.append(Problem(where, 1, "", f"cannot read the people directory: {exc}"))
         return None
-    reader = csv.reader(text.splitlines(keepends=True))
+    # Strict: a stray quote is an error at its row, not the rest of the file read as one cell.
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
     try:
         header = next(reader, [])
     except csv.Error as exc:
         problems.append(Problem(where, 1, "", f"not a CSV file: {exc}"))
         return None
-    columns = {name.strip().casefold(): index for index, name in enumerate(header)}
-    if "name" not in columns:
+    columns = _columns(where, header, problems)
+    if columns is None:
+        return None
+    entries: list[PersonEntry] = []
+    before = len(problems)
+    start = reader.line_num + 1  # where the row being read begins (a quoted cell may span lines)
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                entry = _csv_entry(where, reader.line_num, row, columns, problems)
+                entries += [entry] if entry is not None else []
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        hint = "; a quote opened in this row is never closed" if "end of data" in str(exc) else ""
+        problems.append(Problem(where, start, "", f"not a CSV row: {exc}{hint}"))
+    return People(PEOPLE_CSV, entries) if len(problems) == before else None
+
+
+def _columns(where: str, header: list[str], problems: list[Problem]) -> dict[str, int] | None:
+    """The header's column indexes by lower-case name; None, with a problem at line 1, when a
+    known column is there twice or there is no name column."""
+    names = [name.strip().casefold() for name in header]
+    twice = [name for name in CSV_COLUMNS if names.count(name) > 1]
+    if twice:
+        listed = " and ".join(map(repr, twice))
+        verb = "is" if len(twice) == 1 else "are"
+        message = f"expected each column once but {listed} {verb} there twice"
+        problems.append(Problem(where, 1, "", message))
+        return None
+    if "name" not in names:
         received = ", ".join(repr(name) for name in header) or "nothing"
         message = (
             "expected a header row with a name column (and email, active, team) but received "
@@ -96,18 +140,7 @@ def _read_csv(path: Path, problems: list[Problem]) -> People | None:
         )
         problems.append(Problem(where, 1, "", message))
         return None
-    entries: list[PersonEntry] = []
-    before = len(problems)
-    try:
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            entry = _csv_entry(where, reader.line_num, row, columns, problems)
-            if entry is not None:
-                entries.append(entry)
-    except csv.Error as exc:
-        problems.append(Problem(where, reader.line_num, "", f"not a CSV row: {exc}"))
-    return People(PEOPLE_CSV, entries) if len(problems) == before else None
+    return {name: index for index, name in enumerate(names)}
 
 
 def _csv_entry(

@@ -104,6 +104,15 @@ def _charter(charter: Charter, document: YamlDocument, *, today: date | None) ->
                 ("id",), f"expected the file name's stem {stem!r} but received {charter.id!r}"
             )
         )
+    last_review = charter.review.last
+    if last_review is not None and today is not None and last_review > today:
+        problems.append(
+            document.problem(
+                ("review", "last"),
+                f"expected the day of the last review, on or before today ({today}), but "
+                f"received {last_review}; a review date ahead would hide an overdue review",
+            )
+        )
     baseline_end = charter.monitor.baseline.to if charter.monitor else None
     if baseline_end is not None and today is not None and baseline_end >= today:
         problems.append(

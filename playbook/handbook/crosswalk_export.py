@@ -4,6 +4,11 @@ JSON (one object, keys stable; documented in the README): `schema`, `framework` 
 version, source), `monitor_run`, `summary`, `items` (each with its mappings and, per agent, the
 evidence) and `gaps` (unmapped items; agents lacking evidence). CSV: one row per piece of
 evidence, an item with nothing mapped or no agent still one row, with `CSV_COLUMNS`.
+
+Auditors open the CSV in a spreadsheet, which runs a cell starting with `=`, `+`, `-` or `@` (or a
+tab or carriage return) as a formula. Titles, names and test case names come from the governance
+YAML, so such a cell is written with a leading `'` (OWASP's advice; spreadsheets hide it): the text
+reads the same and never runs. The JSON export keeps every value as written.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from playbook.handbook.crosswalk import MAPPED, VIA_CHILDREN, Crosswalk, ItemRow
 
 SCHEMA = "govkit.crosswalk/1"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "framework",
     "item",
@@ -91,9 +97,24 @@ def _item_json(row: ItemRow) -> dict[str, Any]:
     }
 
 
+def neutralise(cell: str) -> str:
+    """`cell` with a leading `'` when a spreadsheet would take it for a formula."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
+class _SafeWriter:
+    """A csv writer whose every cell is neutralised first."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Any) -> None:
+        self._writer.writerow([neutralise(str(cell)) for cell in row])
+
+
 def crosswalk_csv(walk: Crosswalk) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(CSV_COLUMNS)
     for row in walk.rows:
         head = [walk.framework.id, row.item.id, row.item.title, row.item.parent or "", row.coverage]

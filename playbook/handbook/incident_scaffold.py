@@ -9,6 +9,8 @@ from the charter's limit on that metric. Nothing is ever overwritten.
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -158,15 +160,7 @@ def new_incident(
         )
     target = governance_dir / INCIDENTS_DIR / f"{incident_id}.yaml"
     text = render_incident(charter, incident_id=incident_id, day=day, facts=facts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with target.open("x", encoding="utf-8") as out:  # never replaces an incident
-            out.write(text)
-    except FileExistsError:
-        raise UsageError(
-            f"{display_path(target)}: an incident {incident_id!r} already exists; nothing was "
-            "written"
-        ) from None
+    _write_new(target, incident_id, text)
     try:
         load_governance(governance_dir, today=today)
     except ValidationFailed:
@@ -175,8 +169,35 @@ def new_incident(
     return target
 
 
+def _write_new(target: Path, incident_id: str, text: str) -> None:
+    """Create `target` with `text`; UsageError (exit 2) when the incident exists (as .yaml or
+    .yml) or the file cannot be created (a too-long id, `incidents` not a directory)."""
+    try:
+        if target.parent.exists() and not target.parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(target.parent))
+        for existing in (target, target.with_suffix(".yml")):
+            if os.path.lexists(existing):
+                raise FileExistsError(errno.EEXIST, "exists", str(existing))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8") as out:  # never replaces an incident
+            out.write(text)
+    except FileExistsError as exc:
+        raise UsageError(
+            f"{display_path(Path(exc.filename or target))}: an incident {incident_id!r} already "
+            "exists; nothing was written"
+        ) from None
+    except OSError as exc:
+        where = display_path(Path(exc.filename or target))
+        raise UsageError(
+            f"{where}: cannot write the incident: {exc.strerror or exc}; nothing was written"
+        ) from None
+
+
 def _charter(governance: Governance, agent_id: str) -> Charter:
-    known = [agent.id for agent in governance.agents]
-    if agent_id not in known:
+    """The charter of `agent_id`, active or retired (an incident may come to light after the
+    agent left); UsageError (exit 2) with the closest ids when no charter names it."""
+    charter = governance.charter(agent_id)
+    if charter is None:
+        known = sorted(agent.id for agent in [*governance.agents, *governance.retired])
         raise UsageError(f"AGENT: {unknown_choice('agent', agent_id, known)}")
-    return governance.agent(agent_id)
+    return charter

@@ -86,8 +86,9 @@ class IncidentView:
 def incident_views(
     governance: Governance, actions: list[ActionRecord] | None, today: date
 ) -> list[IncidentView]:
-    """Every incident, open ones first (worst severity, then newest), then closed (newest)."""
-    charters = {charter.id: charter for charter in governance.agents}
+    """Every incident, open ones first (worst severity, then newest), then closed (newest).
+    A retired agent's charter still names it and its owners: the audit outlives the agent."""
+    charters = {charter.id: charter for charter in [*governance.agents, *governance.retired]}
     views = [_view(incident, charters, actions, today) for incident in governance.incidents]
     return sorted(
         views,

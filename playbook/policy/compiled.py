@@ -70,7 +70,7 @@ def _compare(expr: Compare, name: str, literal: Any) -> Check:
 
     def check(facts: Mapping[str, Any]) -> bool:
         value = facts.get(name, _ABSENT)
-        if type(value) in types:
+        if type(value) in types and value == value:  # NaN != NaN: the evaluator refuses it
             return bool(operation(value, literal))
         return evaluate(expr, facts)
 
@@ -86,7 +86,7 @@ def _member(expr: Member, name: str, container: ListLiteral) -> Check:
 
     def check(facts: Mapping[str, Any]) -> bool:
         value = facts.get(name, _ABSENT)
-        if type(value) in types:
+        if type(value) in types and value == value:  # NaN != NaN: the evaluator refuses it
             return (value in members) != negated
         return evaluate(expr, facts)
 

@@ -92,7 +92,12 @@ class DecisionLog:
                 represents, pending[0] = pending[0], 0
             record = _record(policy, revision, agent, shown, decision, reasons, sample_rate)
             record["represents"] = represents
-            return self._emit(record)
+            try:
+                return self._emit(record)
+            except UsageError:  # this decision is refused, not made; the earlier ones still count
+                if decision not in ALWAYS_LOGGED:
+                    pending[0] = represents - 1
+                raise
 
     def close(self) -> None:
         """Write the summary records of auto_approve decisions not yet represented; close."""
@@ -131,7 +136,8 @@ class DecisionLog:
         try:
             self._write(line)
         except OSError as exc:
-            where = f" ({display_path(Path(exc.filename))})" if exc.filename else ""
+            names = [display_path(Path(name)) for name in (exc.filename, exc.filename2) if name]
+            where = f" ({' -> '.join(names)})" if names else ""  # a rotation names both files
             raise UsageError(
                 f"decision log {display_path(self.path)}: cannot write: {exc.strerror or exc}"
                 f"{where}"
@@ -145,6 +151,7 @@ class DecisionLog:
         rotate = self.max_bytes and self.backups and self._size + len(line) > self.max_bytes
         if rotate and self._size:
             self._rotate()
+            self._open()
         view = memoryview(line)
         while view:  # a regular file takes the whole line in one write; a short write continues
             written = os.write(self._fd, view)  # type: ignore[arg-type]
@@ -156,13 +163,13 @@ class DecisionLog:
         self._size = os.fstat(self._fd).st_size
 
     def _rotate(self) -> None:
-        os.close(self._fd)  # type: ignore[arg-type]
+        fd, self._fd = self._fd, None  # a failed rotation must leave no stale descriptor: its
+        os.close(fd)  # type: ignore[arg-type]  # number is soon another file's or a socket's
         for number in range(self.backups - 1, 0, -1):
             older = self.path.with_name(f"{self.path.name}.{number}")
             if older.exists():
                 os.replace(older, self.path.with_name(f"{self.path.name}.{number + 1}"))
         os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self._open()
 
 
 def _record(

@@ -95,4 +95,9 @@ def _compare(
             f"cannot compare {_label(left, a)} with {_label(right, b)} using "
             f"{(shown or op)!r}: expected {expected}"
         )
+    if a != a or b != b:  # NaN: every comparison with it is false, which would decide silently
+        raise ConditionError(
+            f"cannot compare {_label(left, a)} with {_label(right, b)} using {(shown or op)!r}: "
+            "expected a number, not NaN (not a number)"
+        )
     return bool(OPERATIONS[op](a, b))

@@ -4,7 +4,9 @@
 when the stat changed) and reloads what changed: a new file is served, a deleted one no longer is,
 an edited one is reloaded. An edit that makes a policy invalid keeps the last good version in
 service; the problem, located (`file:line: message`), is reported and listed until a later edit
-fixes it. `watch()` refreshes every `interval` seconds from a thread until `stop()`.
+fixes it. A file must be gone at two looks in a row to be dropped: one deleted and created again
+(git, some editors) keeps its version in service across the gap. `watch()` refreshes every
+`interval` seconds from a thread until `stop()`.
 
 Requests read the current table without a lock: a refresh builds a new table and swaps it in.
 """
@@ -27,6 +29,7 @@ from playbook.policy.rules import POLICIES_DIR, TESTS_SUFFIX, Policy, load_polic
 
 WATCH_SECONDS = 0.5  # how often the policy files are looked at: an edit is served within a second
 Report = Callable[[str], None]
+GONE = (-1, -1)  # the stat of a file not found: whatever is found next is looked at
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Served:
     error: str | None
     stat: tuple[int, int]  # (mtime_ns, size) of the file last looked at
     digest: str  # sha256 of its bytes
+    missing: bool = False  # the file was gone at the last look (still served: see `refresh`)
 
     def to_json(self) -> dict[str, Any]:
         revision = self.policy.revision if self.policy else None
@@ -96,9 +100,12 @@ class LivePolicies:
                 if entry is not None:
                     table[entry.id] = entry
             for gone in sorted(set(current) - set(table)):
-                self._report(
-                    f"policy {gone}: {display_path(current[gone].path)} is gone; no longer served"
-                )
+                entry = current[gone]
+                if not entry.missing:  # gone at one look only: git and some editors replace a
+                    # file by deleting and creating it; it stays in service, its version kept
+                    table[gone] = replace(entry, stat=GONE, missing=True)
+                    continue
+                self._report(f"policy {gone}: {display_path(entry.path)} is gone; no longer served")
             self._served = table
 
     def watch(self, interval: float = WATCH_SECONDS) -> None:
@@ -133,7 +140,7 @@ class LivePolicies:
         except OSError:  # removed between the listing and now
             return None
         if before is not None and before.digest == digest:
-            return replace(before, stat=stat)
+            return replace(before, stat=stat, missing=False)
         return self._load(path, before, stat, digest)
 
     def _load(

@@ -20,8 +20,8 @@ Lifecycle: `start()` (open the decision log, load the policies, listen, watch, s
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,8 +32,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from playbook.core import jsonout
 from playbook.core.errors import GovkitError, UsageError, display_path, unknown_choice
-from playbook.core.problems import describe
 from playbook.policy.decision_log import DecisionLog
+from playbook.policy.http_input import DEFAULT_ADDR, BadRequest, Response, parse_addr, parse_facts
 from playbook.policy.live import WATCH_SECONDS, LivePolicies, Report
 from playbook.policy.rules import POLICIES_DIR
 from playbook.policy.syntax import ConditionError, MissingFact
@@ -41,79 +41,8 @@ from playbook.policy.syntax import ConditionError, MissingFact
 MAX_BODY_BYTES = 1_000_000
 DRAINED_BYTES = 16_000_000  # a body over the limit up to this size is read and dropped (413, the
 # connection kept); a larger one is not read: 413 and the connection closed
-DEFAULT_ADDR = "127.0.0.1:8181"
-FACTS_EXAMPLE = '{"action": "refund", "amount_usd": 150, "sentiment": "neutral"}'
-EXPECTED = f"expected a JSON object of facts like '{FACTS_EXAMPLE}'"
+BODY_SECONDS = 10.0  # a body announced by Content-Length must arrive within this many seconds
 ENDPOINTS = "POST /v1/policies/<id>/decide, GET /v1/policies or GET /healthz"
-Response = tuple[int, dict[str, Any], dict[str, str]]  # status, body, extra headers
-
-
-class BadRequest(Exception):
-    def __init__(
-        self,
-        status: int,
-        body: dict[str, Any],
-        headers: dict[str, str] | None = None,
-        *,
-        close: bool = False,
-    ) -> None:
-        super().__init__(body["error"])
-        self.response: Response = (status, body, headers or {})
-        self.close = close  # the request's body was left unread: the connection cannot go on
-
-
-def parse_addr(addr: str) -> tuple[str, int]:
-    """`HOST:PORT` (`[::1]:8181` for IPv6; port 0: any free port)."""
-    host, _, port = addr.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise UsageError(
-            f"--addr: expected HOST:PORT such as {DEFAULT_ADDR} (port 0: any free port) but "
-            f"received {addr!r}"
-        )
-    return host, int(port)
-
-
-def parse_facts(body: bytes) -> dict[str, Any]:
-    """The request body as facts, or BadRequest (400) saying where it went wrong."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _bad(f"{EXPECTED} but the body is not UTF-8 (byte {exc.start + 1})") from None
-    if not text.strip():
-        raise _bad(f"{EXPECTED} but the body is empty")
-    try:
-        value = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise _bad(
-            f"{EXPECTED} but received invalid JSON: {exc.msg} at {where}",
-            line=exc.lineno,
-            column=exc.colno,
-        ) from None
-    except (ValueError, RecursionError) as exc:
-        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        raise _bad(f"{EXPECTED} but received invalid JSON: {reason}") from None
-    if not isinstance(value, dict):
-        raise _bad(f"{EXPECTED} but received {describe(value)}")
-    return value
-
-
-def _bad(message: str, **extra: Any) -> BadRequest:
-    return BadRequest(400, {"error": message, **extra})
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in facts:
-            raise ValueError(f"the key {key!r} is given twice")
-        facts[key] = value
-    return facts
 
 
 class DecisionApp:
@@ -121,7 +50,7 @@ class DecisionApp:
 
     def __init__(self, policies: LivePolicies, report: Report = lambda message: None) -> None:
         self.policies = policies
-        self._report = report
+        self.report = report
 
     def route(self, method: str, target: str, body: bytes) -> Response:
         try:
@@ -129,11 +58,11 @@ class DecisionApp:
         except BadRequest as exc:
             return exc.response
         except GovkitError as exc:  # the decision log cannot be written: no unrecorded decision
-            self._report(exc.format_message())
+            self.report(exc.format_message())
             return 503, {"error": exc.format_message()}, {}
         except Exception as exc:  # one request's failure is its answer, not a crash
             message = f"internal error: {type(exc).__name__}: {exc}"
-            self._report(f"{method} {target}: {message}")
+            self.report(f"{method} {target}: {message}")
             return 500, {"error": message}, {}
 
     def _route(self, method: str, target: str, body: bytes) -> Response:
@@ -220,8 +149,12 @@ class _Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             message = "expected a Content-Length header, not a chunked body"
             raise BadRequest(411, {"error": message}, close=True)
-        length = self.headers.get("Content-Length", "0").strip() or "0"
-        if not length.isdigit():
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length", [])}
+        if len(lengths) > 1:  # which one frames the body? (request smuggling): none is trusted
+            message = f"expected one Content-Length but received {sorted(lengths)}"
+            raise BadRequest(400, {"error": message}, close=True)
+        length = next(iter(lengths), "0") or "0"
+        if not length.isascii() or not length.isdigit():
             message = f"expected a Content-Length of digits but received {length!r}"
             raise BadRequest(400, {"error": message}, close=True)
         size = int(length)
@@ -229,7 +162,25 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"the body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,}"
             unread = size > DRAINED_BYTES or not self._drain(size)
             raise BadRequest(413, {"error": message, "limit": MAX_BODY_BYTES}, close=unread)
-        return self.rfile.read(size) if size else b""
+        return self._read(size) if size else b""
+
+    def _read(self, size: int) -> bytes:
+        """The body, which must arrive within BODY_SECONDS: a client that sends a Content-Length
+        and then trickles (or stops) does not hold a thread for the idle timeout."""
+        self.connection.settimeout(BODY_SECONDS)
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError:
+            message = (
+                f"the body did not arrive within {BODY_SECONDS:g} seconds (Content-Length {size:,})"
+            )
+            raise BadRequest(408, {"error": message}, close=True) from None
+        finally:
+            self.connection.settimeout(self.timeout)
+        if len(body) < size:  # the client closed its side early: no one reads an answer
+            message = f"the body ended after {len(body):,} of its {size:,} bytes"
+            raise BadRequest(400, {"error": message}, close=True)
+        return body
 
     def _drain(self, size: int) -> bool:
         """Read and drop `size` bytes; False when the client went away first."""
@@ -254,6 +205,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The HTTP layer's own refusals (a request line or header too long, too many headers, a
+        malformed request line) as JSON like every other answer, not an HTML page."""
+        self.close_connection = True
+        reason = message or self.responses.get(code, ("error",))[0]
+        self._send((code, {"error": f"{reason}: {explain}" if explain else reason}, {}))
+
     def log_message(self, format: str, *args: Any) -> None:
         """No access log: decisions go to the decision log."""
 
@@ -269,6 +227,13 @@ class _Server(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer was sent is no error of the server's;
+        anything else is reported in one line, not a traceback."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            self.app.report(f"connection from {client_address[0]}: {type(error).__name__}: {error}")
 
     def track(self, connection: socket.socket, *, add: bool) -> None:
         with self._connections_lock:

@@ -70,3 +70,24 @@ def test_the_monitor_state_is_read_when_given(workspace, govkit):
     result = govkit("crosswalk", "eu-ai-act", "--state", "missing.db")
     assert result.exit_code == 2
     assert "no monitor state at missing.db" in result.stderr
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(workspace, govkit):
+    catalogue = workspace.governance / "frameworks/eu-ai-act.yaml"
+    text = catalogue.read_text(encoding="utf-8")
+    text = text.replace("title: AI literacy", 'title: "=HYPERLINK(\\"http://x.invalid\\",\\"a\\")"')
+    text = text.replace("title: General provisions", 'title: "@SUM(1+1)"')
+    text = text.replace("title: Risk management system", 'title: "-2+3"')
+    catalogue.write_text(text, encoding="utf-8")
+
+    result = govkit("crosswalk", "eu-ai-act", "--format", "csv", "--state", "none")
+
+    assert result.exit_code == 0, result.output
+    titles = {r["item"]: r["title"] for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert titles["Art-4"] == '\'=HYPERLINK("http://x.invalid","a")'
+    assert titles["Chapter-I"] == "'@SUM(1+1)"
+    assert titles["Art-9"] == "'-2+3"
+    assert titles["Art-10"] == "Data and data governance"
+    exported = json.loads(govkit("crosswalk", "eu-ai-act", "--state", "none").stdout)
+    item = next(i for i in exported["items"] if i["id"] == "Art-4")
+    assert item["title"] == '=HYPERLINK("http://x.invalid","a")'  # JSON keeps it as written

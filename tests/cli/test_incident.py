@@ -130,3 +130,55 @@ def test_a_bad_id_is_refused(workspace, govkit):
     assert result.stderr == (
         "--id: expected an id of lowercase letters, digits, '-' or '_' but received 'Bad Id'\n"
     )
+
+
+def test_an_incident_kept_as_yml_is_not_scaffolded_again(workspace, govkit):
+    incidents = workspace.governance / "incidents"
+    (incidents / "2026-11-18-refunds-rollbacks.yaml").rename(
+        incidents / "2026-11-18-refunds-rollbacks.yml"
+    )
+
+    result = govkit("incident", "new", "refunds", "--id", "2026-11-18-refunds-rollbacks")
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "governance/incidents/2026-11-18-refunds-rollbacks.yml: an incident "
+        "'2026-11-18-refunds-rollbacks' already exists; nothing was written\n"
+    )
+    assert not (incidents / "2026-11-18-refunds-rollbacks.yaml").exists()
+
+
+def test_an_id_too_long_for_a_file_name_exits_2(workspace, govkit):
+    long_id = "a" * 300
+
+    result = govkit("incident", "new", "refunds", "--id", long_id)
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"governance/incidents/{long_id}.yaml: cannot write the incident: File name too long; "
+        "nothing was written\n"
+    )
+
+
+def test_incidents_that_is_a_file_exits_2(workspace, govkit):
+    incidents = workspace.governance / "incidents"
+    for path in incidents.iterdir():
+        path.unlink()
+    incidents.rmdir()
+    incidents.write_text("", encoding="utf-8")
+
+    result = govkit("incident", "new", "refunds", "--id", "2026-11-20-refunds")
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "governance/incidents:1: expected a directory of incidents (incidents/<id>.yaml) but "
+        "found a file\n1 problem found; nothing was written.\n"
+    )
+
+
+def test_a_retired_agent_can_have_an_incident_scaffolded(workspace, govkit):
+    result = govkit("incident", "new", "legacy-faq", "--id", "2026-11-20-legacy-faq")
+
+    assert result.exit_code == 0, result.output
+    text = (workspace.governance / "incidents/2026-11-20-legacy-faq.yaml").read_text()
+    assert "agents: [legacy-faq]" in text

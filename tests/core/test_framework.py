@@ -154,3 +154,26 @@ def test_control_evidence_must_name_a_charter_field(workspace):
         f"governance/tiers.yaml:{line}: tiers[3].controls[0].evidence[0]: expected a field of a "
         "charter but received 'aprovals'. Did you mean 'approvals'"
     )
+
+
+def test_frameworks_that_is_a_file_is_located(workspace):
+    shutil.rmtree(workspace.governance / "frameworks")
+    (workspace.governance / "frameworks").write_text("", encoding="utf-8")
+
+    problems = problems_of(workspace)
+
+    assert problems[0] == (
+        "governance/frameworks:1: expected a directory of framework catalogues "
+        "(frameworks/<name>.yaml) but found a file"
+    )
+
+
+def test_an_item_mapped_twice_is_located(workspace):
+    workspace.edit("metrics.yaml", "    name: Rework rate\n    maps_to:\n      - nist-ai-rmf-1.0:MEASURE-2.5\n",
+                   "    name: Rework rate\n    maps_to:\n      - nist-ai-rmf-1.0:MEASURE-2.5\n"
+                   "      - nist-ai-rmf-1.0:MEASURE-2.5\n")  # fmt: skip
+    line = line_of(workspace, "metrics.yaml", "    name: Rework rate") + 1
+    assert problems_of(workspace) == [
+        f"governance/metrics.yaml:{line}: metrics[2].maps_to: expected each framework item once "
+        "but 'nist-ai-rmf-1.0:MEASURE-2.5' is listed twice"
+    ]

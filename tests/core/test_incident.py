@@ -92,6 +92,22 @@ CASES = {
         "serious: true\nreport_days: 30\n",
         f"{WHERE}:18: report_days: expected a number <= 15 but received 30 (a number)",
     ),
+    "an agent listed twice": (
+        "agents: [refunds]",
+        "agents: [refunds, refunds]",
+        f"{WHERE}:7: agents[1]: agent 'refunds' is listed twice; list it once",
+    ),
+    "an alert listed twice": (
+        "alerts: [506d3c867bc4cd56]",
+        "alerts: [506d3c867bc4cd56, 506d3c867bc4cd56]",
+        f"{WHERE}:9: alerts[1]: alert '506d3c867bc4cd56' is listed twice; list it once",
+    ),
+    "an action due before the incident": (
+        '    due: "2026-12-01"\n',
+        '    due: "2025-12-01"\n',
+        f"{WHERE}:24: actions[0].due: expected a date on or after the incident's date "
+        "(2026-11-18) but received 2025-12-01",
+    ),
     "id not the file name": (
         "id: 2026-11-18-refunds-rollbacks",
         "id: 2026-11-18-refunds",
@@ -192,3 +208,19 @@ def test_verify_holds_strictly_beyond_its_bound():
     above = Verify.model_validate({"metric": "m", "above": 0.9, "for": "14d"})
     assert below.holds(0.019) and not below.holds(0.02)
     assert above.holds(0.91) and not above.holds(0.9)
+
+
+def test_incidents_that_is_a_file_is_located(workspace, govkit):
+    for path in (workspace.governance / "incidents").iterdir():
+        path.unlink()
+    (workspace.governance / "incidents").rmdir()
+    (workspace.governance / "incidents").write_text("", encoding="utf-8")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "governance/incidents:1: expected a directory of incidents (incidents/<id>.yaml) but "
+        "found a file",
+        "1 problem found; nothing was written.",
+    ]

@@ -80,6 +80,12 @@ CASES = {
         f"{WHERE}:60: monitor.baseline.to: expected a baseline that ends before today "
         f"({TODAY}) but received 2026-12-28",
     ),
+    "last review ahead of today": (
+        "cadence: weekly",
+        'cadence: weekly\n  last: "2099-01-01"',
+        f"{WHERE}:52: review.last: expected the day of the last review, on or before today "
+        f"({TODAY}), but received 2099-01-01; a review date ahead would hide an overdue review",
+    ),
     "reviewer missing from tier 2": (
         REVIEWER,
         "",

@@ -192,3 +192,70 @@ def test_both_a_yaml_and_a_csv_directory_is_an_error(workspace, govkit):
         "governance/people.csv:1: expected one people directory, people.yaml or people.csv, "
         "not both" in result.stderr
     )
+
+
+def test_a_people_directory_that_is_a_folder_is_located(workspace, govkit):
+    (workspace.governance / "people.yaml").unlink()
+    (workspace.governance / "people.csv").mkdir()
+
+    result = check(govkit)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "governance/people.csv:1: expected the people directory as a file but found a directory"
+    )
+
+
+def test_a_people_directory_that_links_to_nothing_is_located(workspace, govkit):
+    (workspace.governance / "people.yaml").unlink()
+    (workspace.governance / "people.yaml").symlink_to(workspace.governance / "missing.yaml")
+
+    result = check(govkit)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "governance/people.yaml:1: expected the people directory as a file but found a link to "
+        "nothing"
+    )
+
+
+def test_a_csv_export_not_in_utf8_names_the_line_and_byte(workspace, govkit):
+    (workspace.governance / "people.yaml").unlink()
+    (workspace.governance / "people.csv").write_bytes(b"name,email\nJos\xe9 Ruiz,jose@x.example\n")
+
+    result = check(govkit)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "governance/people.csv:2: expected UTF-8 text but received byte 0xe9; export the "
+        "directory as CSV UTF-8"
+    )
+
+
+def test_a_quote_never_closed_is_located_at_its_row(workspace, govkit):
+    (workspace.governance / "people.yaml").unlink()
+    workspace.write(
+        "people.csv",
+        "name,email\nAisha Bello,aisha.bello@northwind.example\n"
+        '"Grace Okafor,grace.okafor@northwind.example\nHenrik Lund,henrik.lund@northwind.example\n',
+    )
+
+    result = check(govkit)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "governance/people.csv:3: not a CSV row: unexpected end of data; a quote opened in this "
+        "row is never closed"
+    )
+
+
+def test_a_column_named_twice_is_an_error(workspace, govkit):
+    (workspace.governance / "people.yaml").unlink()
+    workspace.write("people.csv", "Name,email,NAME\nAisha Bello,aisha.bello@northwind.example,A\n")
+
+    result = check(govkit)
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "governance/people.csv:1: expected each column once but 'name' is there twice"
+    )

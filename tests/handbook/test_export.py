@@ -138,6 +138,15 @@ def test_export_writes_the_file_named(workspace, govkit):
     assert json.loads(Path("card.json").read_text())["name"] == "Refunds"
 
 
+def test_output_dash_is_standard_output_not_a_file_named_dash(workspace, govkit):
+    result = govkit("export", AGENT, "--format", "a2a", "--state", "none", "-o", "-")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["name"] == "Refunds"
+    assert result.stderr == ""
+    assert not Path("-").exists()
+
+
 def test_unknown_agent_is_exit_2_with_the_closest_ids(workspace, govkit):
     result = govkit("export", "refund", "--format", "a2a")
 

@@ -185,3 +185,23 @@ def test_an_action_alert_calls_the_actions_owner(governance):
         "henrik.lund@northwind.example</a>)<br>"
     ) in page
     assert "Oliver Brandt (" not in page.split("## Owners")[0]  # not the charter's owner
+
+
+def test_an_incident_of_a_retired_agent_still_names_it_and_its_owners(tmp_path):
+    root = tmp_path / "governance"
+    shutil.copytree(EXAMPLE_GOVERNANCE, root)
+    charter = root / "agents" / "refunds.yaml"
+    text = charter.read_text(encoding="utf-8")
+    retired = 'name: Refunds\nstatus: retired\nretired: {date: "2026-11-20", reason: Replaced.}\n'
+    charter.write_text(text.replace("name: Refunds\n", retired, 1), encoding="utf-8")
+    governance = load_governance(root, today=TODAY)
+    assert "refunds" in governance.retired_ids
+
+    page = Renderer(
+        governance, template_dir=resources.template_dir(), today=TODAY,
+        history=not_under_git(governance),
+    ).pages()["incidents.md"]  # fmt: skip
+
+    row = next(line for line in page.splitlines() if "#2026-11-18" in line and "| [" in line)
+    assert "| [Refunds](agents/refunds.md) |" in row
+    assert "Model Steward (Henrik Lund)" in page

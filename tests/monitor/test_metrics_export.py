@@ -329,7 +329,11 @@ def test_metrics_addr_is_host_and_port(text, address):
     assert parse_address(text) == address
 
 
-@pytest.mark.parametrize("text", ["9464", "127.0.0.1", ":9464", "127.0.0.1:http", "h:70000"])
+@pytest.mark.parametrize(
+    "text",
+    ["9464", "127.0.0.1", ":9464", "127.0.0.1:http", "h:70000", "h\udcffx:1", "h\u00e9:1",
+     "a b:1", "::1:9464", "[::1:9464", "h:\u0663"],
+)  # fmt: skip
 def test_a_bad_metrics_addr_is_refused(text):
     with pytest.raises(UsageError, match=r"expected HOST:PORT such as 127\.0\.0\.1:9464"):
         parse_address(text)
@@ -352,3 +356,18 @@ def test_a_bad_or_busy_metrics_addr_is_exit_2(workspace, govkit):
     assert f"--metrics-addr 127.0.0.1:{port}: cannot listen: Address already in use" in (
         result.output
     )
+
+
+def test_a_metrics_file_that_is_a_fifo_is_refused_before_the_run(tmp_path):
+    """Reading a FIFO for the previous figures would wait forever (and the rename into place
+    would replace a device such as /dev/null with a file)."""
+    fifo = tmp_path / "monitor.prom"
+    os.mkfifo(fifo)
+    ran: list[bool] = []
+    with pytest.raises(UsageError) as caught:
+        metrics_export.recorded(fifo, None, lambda: ran.append(True))  # type: ignore[arg-type]
+    assert caught.value.format_message() == (
+        f"{fifo}: --metrics-file: expected a regular file (or a new one) but it is a special "
+        "file; nothing was run"
+    )
+    assert ran == [] and fifo.exists() and not fifo.is_file()

@@ -13,7 +13,7 @@ import pytest
 import playbook.policy.rules
 from playbook.core import jsonout
 from playbook.policy import Decision, DecisionLog, Revision, load_policy
-from playbook.policy.syntax import MissingFact
+from playbook.policy.syntax import ConditionError, MissingFact
 from tests.history.conftest import Repo
 from tests.policy.conftest import seed_cases
 
@@ -135,3 +135,23 @@ def test_decision_keeps_the_cli_keys_in_order(workspace):
     ]  # fmt: skip
     assert (decision.redact_pii, decision.log_sample_rate) == (True, 0.15)
     assert decision.reasons == ["amount_usd 250 > auto_approve_max_usd 200"]
+
+
+@pytest.mark.parametrize(
+    ("fact", "message"),
+    [
+        ("amount_usd", "refunds.auto_approve_max_usd (action == 'refund' and amount_usd > "
+         "auto_approve_max_usd): cannot compare amount_usd nan (a number) with 200 (a number) "
+         "using '>': expected a number, not NaN (not a number)"),
+        ("fraud_risk_score", "refunds.require_human_if[1] (fraud_risk_score >= 0.7): cannot "
+         "compare fraud_risk_score nan (a number) with 0.7 (a number) using '>=': expected a "
+         "number, not NaN (not a number)"),
+    ],
+)  # fmt: skip
+def test_a_nan_fact_is_refused_not_silently_auto_approved(fact, message):
+    """NaN compares false with everything: `amount_usd > 200` would let a refund of NaN (a
+    pandas missing value) through the limit. The API refuses it as the JSON parsers do."""
+    facts = {**seed_cases(POLICY)[0].facts, fact: float("nan")}
+    with pytest.raises(ConditionError) as caught:
+        load_policy(POLICY).decide(facts)
+    assert str(caught.value) == message

@@ -24,7 +24,7 @@ def incident(*, done: str | None, due: str = "2026-11-20", below: float = 0.05) 
     return (
         "id: 2026-11-10-refunds-rollbacks\n"
         "title: Refunds rolled back\n"
-        'date: "2026-11-10"\n'
+        'date: "2026-07-10"\n'  # before every `done` below: none may precede it
         "agents: [refunds]\n"
         "severity: sev2\n"
         "summary: Rolled back.\n"

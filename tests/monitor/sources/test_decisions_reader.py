@@ -188,7 +188,7 @@ def test_agents_map_to_charters_as_for_every_source(tmp_path: Path) -> None:
     assert [row["agent"] for row in imported(log, settings=settings).rows] == ["refunds"]
 
 
-@pytest.mark.parametrize("value", [True, "2", -1, 10**9 + 1, [1]])
+@pytest.mark.parametrize("value", [True, "2", -1, 10**6 + 1, 10**9, [1]])
 def test_represents_must_be_a_count(value: Any) -> None:
     assert decisions.parse_record(record(represents=value), None) == "bad_represents"
 
@@ -203,3 +203,26 @@ def test_an_empty_log_is_reported(tmp_path: Path) -> None:
     log.write_bytes(b"")
     result = imported(log)
     assert result.rows == [] and result.skipped.examples == {"empty_file": [f"{log}:1"]}
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_read(tmp_path: Path) -> None:
+    log = tmp_path / "decisions.jsonl"
+    lines = [json.dumps(record()), json.dumps(record(decision_id="e" * 32))]
+    log.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    result = imported(log)
+    assert [row["task_id"] for row in result.rows] == ["d" * 32, "e" * 32]
+    assert not result.skipped.by_reason
+
+
+def test_an_enormous_represents_is_skipped_not_expanded(tmp_path: Path) -> None:
+    """10^9 would be 10^9 event rows (hours); a sampled log's record stands for far fewer."""
+    log = write_log(
+        tmp_path / "decisions.jsonl",
+        [
+            record(decision="auto_approve", reasons=[], represents=10**6 + 1),
+            record(decision_id="e" * 32),
+        ],
+    )
+    result = imported(log)
+    assert [row["task_id"] for row in result.rows] == ["e" * 32]
+    assert result.skipped.examples == {"bad_represents": [f"{log}:1"]}
