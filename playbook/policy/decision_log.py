@@ -36,6 +36,37 @@ DEFAULT_MAX_BYTES = 10_000_000
 DEFAULT_BACKUPS = 5
 
 
+def redacted(facts: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+    """A copy of `facts` with each of `fields` written as REDACTED: a top-level key, or a dotted
+    path into nested facts (`customer.email`, into every element of a list on the way); the
+    caller's facts are left as they were."""
+    shown = dict(facts)
+    for field in fields:
+        if field in shown:
+            shown[field] = REDACTED
+        else:
+            _redact_path(shown, field.split("."))
+    return shown
+
+
+def _redact_path(node: dict[str, Any], parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if head not in node:
+        return
+    if not rest:
+        node[head] = REDACTED
+        return
+    child = node[head]
+    if isinstance(child, Mapping):
+        node[head] = dict(child)
+        _redact_path(node[head], rest)
+    elif isinstance(child, list):
+        node[head] = [dict(item) if isinstance(item, Mapping) else item for item in child]
+        for item in node[head]:
+            if isinstance(item, dict):
+                _redact_path(item, rest)
+
+
 class DecisionLog:
     """A decision log at `path`. `max_bytes` or `backups` 0: never rotated. `rng`: the sampling
     source (a seeded `random.Random` in tests); `clock`: the time of each record (UTC)."""
@@ -79,7 +110,7 @@ class DecisionLog:
     ) -> str | None:
         """Record one decision; returns its decision id, or None when an auto_approve decision
         was not sampled (it is counted by the next auto_approve record of its policy and agent)."""
-        shown = {key: REDACTED if key in redact else value for key, value in facts.items()}
+        shown = redacted(facts, redact)
         with self._lock:
             self._check_open()
             represents = 1

@@ -182,3 +182,26 @@ def test_a_path_opens_a_log_and_anything_else_is_refused(workspace, tmp_path):
         TypeError, match=r"^expected a DecisionLog, a path or None but received int$"
     ):
         load_policy(POLICY, decision_log=3)
+
+
+def test_nested_personal_data_is_redacted_by_its_dotted_path():
+    from playbook.policy.decision_log import REDACTED, redacted
+
+    facts = {
+        "customer": {"email": "ann@example.com", "tenure_months": 14},
+        "contacts": [{"email": "bob@example.com", "role": "payer"}, "not a mapping"],
+        "customer.name": "Ann",
+        "amount_usd": 120,
+    }
+    fields = ["customer.email", "contacts.email", "customer.name", "absent.path"]
+
+    shown = redacted(facts, fields)
+
+    assert shown == {
+        "customer": {"email": REDACTED, "tenure_months": 14},
+        "contacts": [{"email": REDACTED, "role": "payer"}, "not a mapping"],
+        "customer.name": REDACTED,
+        "amount_usd": 120,
+    }
+    assert facts["customer"]["email"] == "ann@example.com"  # the caller's facts are untouched
+    assert facts["contacts"][0]["email"] == "bob@example.com"
