@@ -224,7 +224,7 @@ def read_case(text: str) -> dict[str, Any]:
             reason = getattr(exc, "strerror", None) or "expected UTF-8 text"
             raise UsageError(f"{source}: cannot read the file: {reason}") from None
     try:
-        value = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+        value = jsonout.loads_strict(text)
     except (ValueError, RecursionError) as exc:
         detail = str(exc)
         if isinstance(exc, json.JSONDecodeError):
@@ -241,19 +241,6 @@ def read_case(text: str) -> dict[str, Any]:
             f"received {received}"
         )
     return value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in facts:
-            raise ValueError(f"the key {key!r} is given twice")
-        facts[key] = value
-    return facts
 
 
 def render_decision(loaded: Policy, decision: Decision) -> str:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, WithJsonSchema
 
 from playbook.core.errors import Problem, did_you_mean, display_path, one_of, unknown_choice
-from playbook.core.problems import read_document, validate_document
+from playbook.core.problems import model_in, read_document, validate_document
 from playbook.core.types import LaxDate, Reference, Schema, Text
 from playbook.core.yamlsrc import YamlDocument
 
@@ -177,22 +177,12 @@ def charter_field(path: str) -> str:
                 f"{did_you_mean(part, fields)} Expected one of {one_of(fields)}."
             )
         walked.append(part)
-        current = _model_in(fields[part])
+        current = model_in(fields[part])
     return path
 
 
 def _fields(model: type[BaseModel]) -> dict[str, Any]:
     return {info.alias or name: info.annotation for name, info in model.model_fields.items()}
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in get_args(annotation):
-        found = _model_in(argument)
-        if found is not None:
-            return found
-    return None
 
 
 CharterField = Annotated[

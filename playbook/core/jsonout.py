@@ -34,3 +34,23 @@ def dumps(
     floats rounded to that many significant digits)."""
     separators = (",", ":") if compact else None
     return json.dumps(finite(value, digits), indent=indent, separators=separators, allow_nan=False)
+
+
+def loads_strict(text: str) -> Any:
+    """JSON as a person or an agent sent it, read strictly: NaN and Infinity (not JSON, and a
+    NaN would pass every comparison) and a key given twice (which one would count?) are
+    ValueErrors, as is any syntax error (`json.JSONDecodeError`)."""
+    return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in facts:
+            raise ValueError(f"the key {key!r} is given twice")
+        facts[key] = value
+    return facts

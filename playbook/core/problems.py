@@ -146,17 +146,18 @@ def _fields_at(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if isinstance(part, int) or current is None:
             continue
         fields = {info.alias or name: info for name, info in current.model_fields.items()}
-        current = _model_in(fields[part].annotation) if part in fields else None
+        current = model_in(fields[part].annotation) if part in fields else None
     if current is None:
         return []
     return [info.alias or name for name, info in current.model_fields.items()]
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (`Owner | None`, `list[Guardrail]`), or None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for argument in get_args(annotation):
-        found = _model_in(argument)
+        found = model_in(argument)
         if found is not None:
             return found
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from playbook.core import jsonout
 from playbook.core.errors import UsageError
 from playbook.core.problems import describe
 
@@ -54,7 +55,7 @@ def parse_facts(body: bytes) -> dict[str, Any]:
     if not text.strip():
         raise _bad(f"{EXPECTED} but the body is empty")
     try:
-        value = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+        value = jsonout.loads_strict(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise _bad(
@@ -72,16 +73,3 @@ def parse_facts(body: bytes) -> dict[str, Any]:
 
 def _bad(message: str, **extra: Any) -> BadRequest:
     return BadRequest(400, {"error": message, **extra})
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in facts:
-            raise ValueError(f"the key {key!r} is given twice")
-        facts[key] = value
-    return facts
