@@ -185,6 +185,8 @@ def make_governance(root: Path, agents: int) -> Path:
     shutil.copytree(EXAMPLE_GOVERNANCE, governance)
     agent_dir = governance / "agents"
     shutil.rmtree(agent_dir)  # the examples go; exactly `agents` charters are counted
+    for per_agent in ("evals", "incidents"):  # they name the example's agents
+        shutil.rmtree(governance / per_agent, ignore_errors=True)
     agent_dir.mkdir()
     templates = example_charters()
     models = operating_model_ids()

@@ -129,7 +129,8 @@ def make_governance(root: Path, agents: int) -> Path:
 
     governance = root / "governance"
     shutil.copytree(EXAMPLE_GOVERNANCE, governance)
-    shutil.rmtree(governance / "agents")
+    for per_agent in ("agents", "evals", "incidents"):  # they name the example's agents
+        shutil.rmtree(governance / per_agent, ignore_errors=True)
     (governance / "agents").mkdir()
     tiers = yaml.safe_load((EXAMPLE_GOVERNANCE / "tiers.yaml").read_text())["tiers"]
     minimum = {tier["id"]: tier["minimum_metrics"] for tier in tiers}
