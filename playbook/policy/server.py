@@ -7,14 +7,17 @@ in Python.
 
 A decision's body is what `govkit policy decide --format json` prints for the same facts. Errors
 are JSON `{"error": ...}`: 400 bad body (located), 404 unknown policy or path, 405 wrong method,
-411 a chunked body, 413 body over `MAX_BODY_BYTES`, 422 a fact the policy needs is missing, 503 a
-policy that never loaded or a decision log that cannot be written (no decision goes unrecorded).
+408 a request not whole within `http_guard.REQUEST_SECONDS` of its first byte, 411 a chunked body,
+413 body over `MAX_BODY_BYTES`, 422 a fact the policy needs is missing, 503 a policy that never
+loaded, a decision log that cannot be written (no decision goes unrecorded) or
+`http_guard.MAX_CONNECTIONS` connections already open.
 Policies reload when their files change (`playbook.policy.live`).
 
 Built on the standard library's threading HTTP server (HTTP/1.1 keep-alive, a thread per
 connection): measured sufficient for the target load (bench/bench_policy.py) without a dependency.
-Lifecycle: `start()` (open the decision log, load the policies, listen, watch, serve), `stop()`
-(the same in reverse: stop accepting, stop watching, close connections, close the log).
+Lifecycle: `start()` (open the decision log, load the policies, listen and guard the connections,
+watch, serve), `stop()` (the same in reverse: stop accepting, stop watching, close connections,
+stop the guard, close the log).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playbook.core import jsonout
 from playbook.core.errors import GovkitError, UsageError, display_path, unknown_choice
+from playbook.policy import http_guard
 from playbook.policy.decision_log import DecisionLog
 from playbook.policy.http_input import DEFAULT_ADDR, BadRequest, Response, parse_addr, parse_facts
 from playbook.policy.live import WATCH_SECONDS, LivePolicies, Report
@@ -126,24 +130,42 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
+    def handle_one_request(self) -> None:
+        """Wait (up to the idle timeout) for the next request's first byte, then give the whole
+        request REQUEST_SECONDS to arrive (`http_guard`)."""
         try:
-            super().finish()
+            if not self.rfile.peek(1):
+                self.close_connection = True
+                return
+        except OSError:  # the idle timeout, or the connection reset
+            self.close_connection = True
+            return
+        guard = self.server.guard
+        guard.arm(self.connection)
+        try:
+            super().handle_one_request()
         finally:
-            self.server.track(self.connection, add=False)
+            guard.disarm(self.connection)
 
     def _handle(self) -> None:
         try:
             body = self._body()
+            self._refuse_if_late()
         except BadRequest as exc:
             self.close_connection = self.close_connection or exc.close
             self._send(exc.response)
             return
+        self.server.guard.disarm(self.connection)
         self._send(self.server.app.route(self.command, self.path, body))
+
+    def _refuse_if_late(self) -> None:
+        if self.server.guard.expired(self.connection):
+            raise self._late()
+
+    def _late(self) -> BadRequest:
+        seconds = self.server.guard.request_seconds
+        message = f"the request did not arrive whole within {seconds:g} seconds"
+        return BadRequest(408, {"error": message}, close=True)
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -177,7 +199,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest(408, {"error": message}, close=True) from None
         finally:
             self.connection.settimeout(self.timeout)
-        if len(body) < size:  # the client closed its side early: no one reads an answer
+        if len(body) < size:  # the client closed its side early, or the deadline did
+            self._refuse_if_late()
             message = f"the body ended after {len(body):,} of its {size:,} bytes"
             raise BadRequest(400, {"error": message}, close=True)
         return body
@@ -209,6 +232,11 @@ class _Handler(BaseHTTPRequestHandler):
         """The HTTP layer's own refusals (a request line or header too long, too many headers, a
         malformed request line) as JSON like every other answer, not an HTML page."""
         self.close_connection = True
+        # A request line that did not parse leaves HTTP/0.9, whose answers have no status line.
+        self.request_version = self.protocol_version
+        if self.server.guard.expired(self.connection):  # a request head cut off by its deadline
+            self._send(self._late().response)
+            return
         reason = message or self.responses.get(code, ("error",))[0]
         self._send((code, {"error": f"{reason}: {explain}" if explain else reason}, {}))
 
@@ -224,9 +252,31 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: DecisionApp) -> None:
         self.address_family = _family(address[0])
         self.app = app
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
+        self.guard = http_guard.ConnectionGuard(
+            max_connections=http_guard.MAX_CONNECTIONS,
+            request_seconds=http_guard.REQUEST_SECONDS,
+        )
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread for the connection, or, when MAX_CONNECTIONS are open, 503 at once."""
+        if self.guard.admit(request):
+            super().process_request(request, client_address)
+            return
+        message = f"the server has {self.guard.max_connections} connections open; retry later"
+        data = (jsonout.dumps({"error": message}) + "\n").encode()
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
+        with contextlib.suppress(OSError):
+            request.settimeout(1.0)
+            request.sendall(head.encode() + data)
+        super().shutdown_request(request)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.guard.release(request)
+        super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away before its answer was sent is no error of the server's;
@@ -234,21 +284,6 @@ class _Server(ThreadingHTTPServer):
         error = sys.exc_info()[1]
         if not isinstance(error, (ConnectionError, TimeoutError)):
             self.app.report(f"connection from {client_address[0]}: {type(error).__name__}: {error}")
-
-    def track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        """End every open connection's reading side: idle keep-alive handlers see the end and
-        return; one answering a request still sends its answer."""
-        with self._connections_lock:
-            for connection in self._connections:
-                with contextlib.suppress(OSError):  # closed meanwhile
-                    connection.shutdown(socket.SHUT_RD)
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -305,7 +340,9 @@ class PolicyServer:
         self.policies.refresh()
         server = self._listen(DecisionApp(self.policies, self._report))
         self._teardown.append(server.server_close)
-        self._teardown.append(server.close_connections)
+        server.guard.start()
+        self._teardown.append(server.guard.stop)
+        self._teardown.append(server.guard.close_all)
         self.policies.watch(self._watch_seconds)
         self._teardown.append(self.policies.stop)
         thread = threading.Thread(

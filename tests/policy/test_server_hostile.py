@@ -1,17 +1,20 @@
 """The decision server against hostile HTTP: conflicting Content-Lengths (request smuggling), a
-body that trickles in (slowloris), the HTTP layer's own refusals answered as JSON, clients that
-go away before their answer, and listen addresses no socket can take."""
+head or body that trickles in (slowloris), more connections than the server keeps threads for,
+the HTTP layer's own refusals answered as JSON, clients that go away before their answer, and
+listen addresses no socket can take."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import socket
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 
+from playbook.policy import http_guard
 from playbook.policy import server as server_module
 from playbook.policy.server import PolicyServer, _Server
 
@@ -20,6 +23,15 @@ DECIDE = "/v1/policies/support-agent/decide"
 
 @pytest.fixture
 def port(workspace) -> Iterator[int]:
+    with PolicyServer(workspace.governance, addr="127.0.0.1:0") as server:
+        yield server.port
+
+
+@pytest.fixture
+def strict_port(workspace, monkeypatch) -> Iterator[int]:
+    """A server that allows 0.3 s for a request and 2 open connections."""
+    monkeypatch.setattr(http_guard, "REQUEST_SECONDS", 0.3)
+    monkeypatch.setattr(http_guard, "MAX_CONNECTIONS", 2)
     with PolicyServer(workspace.governance, addr="127.0.0.1:0") as server:
         yield server.port
 
@@ -56,6 +68,67 @@ def test_a_body_that_does_not_arrive_in_time_is_408_not_a_held_thread(port, monk
         assert raw.recv(1) == b""
 
 
+def trickle(port: int, pieces: list[bytes], pause: float) -> tuple[int, dict, bytes]:
+    """Send `pieces` `pause` seconds apart (stopping when the server hangs up), then read the
+    answer: (status, body, what the server sends after it)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with raw:
+        for piece in pieces:
+            try:
+                raw.sendall(piece)
+            except OSError:
+                break
+            time.sleep(pause)
+        response = http.client.HTTPResponse(raw)
+        response.begin()
+        return response.status, json.loads(response.read()), raw.recv(1)
+
+
+def test_a_head_that_trickles_in_is_408_and_closed(strict_port):
+    head = f"POST {DECIDE} HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n".encode()
+    status, body, after = trickle(
+        strict_port, [head[i : i + 4] for i in range(0, len(head), 4)], 0.05
+    )
+    assert (status, body, after) == (
+        408, {"error": "the request did not arrive whole within 0.3 seconds"}, b""
+    )  # fmt: skip
+
+
+def test_a_body_that_trickles_in_is_408_though_each_byte_is_on_time(strict_port):
+    head = f"POST {DECIDE} HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n".encode()
+    status, body, after = trickle(strict_port, [head, *[b" "] * 40], 0.05)
+    assert (status, body, after) == (
+        408, {"error": "the request did not arrive whole within 0.3 seconds"}, b""
+    )  # fmt: skip
+
+
+def test_an_idle_keep_alive_connection_outlives_the_request_deadline(strict_port):
+    connection = http.client.HTTPConnection("127.0.0.1", strict_port, timeout=10)
+    for _ in range(2):
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())["status"]) == (200, "ok")
+        time.sleep(0.6)  # twice the request deadline, between requests
+    connection.close()
+
+
+def test_a_connection_over_the_limit_is_503_at_once_and_room_comes_back(strict_port):
+    held = [socket.create_connection(("127.0.0.1", strict_port), timeout=10) for _ in range(2)]
+    time.sleep(0.2)  # both accepted
+    response, body, raw = exchange(strict_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    with raw:
+        assert (response.status, body) == (
+            503, {"error": "the server has 2 connections open; retry later"}
+        )  # fmt: skip
+        assert response.headers["Retry-After"] == "1" and raw.recv(1) == b""
+    held.pop().close()
+    time.sleep(0.2)  # the server sees the close
+    response, body, raw = exchange(strict_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw.close()
+    held.pop().close()
+    assert (response.status, body["status"]) == (200, "ok")
+
+
 @pytest.mark.parametrize(
     ("request_bytes", "status", "error"),
     [
@@ -63,6 +136,7 @@ def test_a_body_that_does_not_arrive_in_time_is_408_not_a_held_thread(port, monk
          "Line too long: got more than 65536 bytes when reading header line"),
         (f"GET /{'a' * 70_000} HTTP/1.1\r\n\r\n".encode(), 414, "Request-URI Too Long"),
         (b"BREW / HTTP/1.1\r\n\r\n", 501, "Unsupported method ('BREW')"),
+        (b"garbage\r\n\r\n", 400, "Bad request syntax ('garbage')"),
     ],
 )  # fmt: skip
 def test_the_http_layers_refusals_are_json(port, request_bytes, status, error):
