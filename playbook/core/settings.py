@@ -7,7 +7,14 @@ import re
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from playbook.core.types import Interval, NonNegative, Schema, Slug, Text, Window
 
@@ -181,6 +188,21 @@ class MonitorSettings(Schema):
     handbook_url: HttpUrl | None = None
     engine: EngineSettings = Field(default_factory=EngineSettings)
     costs: CostSettings = Field(default_factory=CostSettings)
+
+    @field_validator("receivers")
+    @classmethod
+    def _names_once(cls, receivers: list[Receiver]) -> list[Receiver]:
+        """Deliveries are shown, retried and told apart by receiver name."""
+        names = [receiver.name for receiver in receivers]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            positions = [index for index, name in enumerate(names) if name == twice[0]]
+            raise ValueError(
+                f"expected each receiver name once but {twice[0]!r} names receivers "
+                f"{', '.join(map(str, positions[:-1]))} and {positions[-1]}; deliveries are "
+                "told apart by name"
+            )
+        return receivers
 
 
 # --- sources.yaml: how trace exports become events --------------------------------------------

@@ -235,6 +235,21 @@ def test_a_receiver_is_a_webhook_or_an_alertmanager(workspace, govkit):
     ]
 
 
+def test_a_receiver_name_is_given_once(workspace, govkit):
+    workspace.edit(
+        "monitor.yaml",
+        "receivers: []",
+        "receivers:\n  - {name: on-call, url: 'http://x/hook'}\n  - {name: b, url: 'http://y/'}\n"
+        "  - {name: on-call, alertmanager: 'http://am:9093'}",
+    )
+    result = govkit("check", "--today", "2026-11-24")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "governance/monitor.yaml:15: receivers: expected each receiver name once but 'on-call' "
+        "names receivers 0 and 2; deliveries are told apart by name"
+    )
+
+
 def test_the_alertmanager_option_takes_only_http_urls(govkit, tmp_path):
     result = govkit("monitor", "run", "--events", "x.parquet", "--alertmanager", "am:9093")
     assert result.exit_code == 2
