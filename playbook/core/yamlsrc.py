@@ -12,6 +12,7 @@ located error. A scalar the YAML resolver cannot build (an unquoted `2026-02-30`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,7 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
 
 _PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _STR_TAG = "tag:yaml.org,2002:str"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
 
 
 def _line(node: yaml.Node) -> int:
@@ -243,6 +245,19 @@ def _measure(root: yaml.Node) -> None:
         stack.extend((child, depth + 1, False) for child in reversed(children))
 
 
+def _refuse_control(node: yaml.ScalarNode, loc: FieldPath) -> None:
+    """Text reaches terminals (whois, check) and pages: a control character, which YAML's
+    double-quoted escapes ("\\e[2J", "\\r") can write, could clear or rewrite what is shown."""
+    found = _CONTROL.search(node.value)
+    if found:
+        character = found.group()
+        message = (
+            f"expected text without control characters but received {node.value!r} "
+            f"(U+{ord(character):04X} at position {found.start()}); only tab and newline are allowed"
+        )
+        raise _Refused(loc, _line(node), message)
+
+
 def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPath, int]) -> Any:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and (
@@ -256,6 +271,7 @@ def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPa
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _STR_TAG and isinstance(key_node, yaml.ScalarNode):
+                _refuse_control(key_node, loc)
                 key = key_node.value  # most keys: a plain string, as _construct would give
             else:
                 key = _construct(loader, key_node, (*loc, "\0key"), {})
@@ -276,6 +292,7 @@ def _construct(loader: Any, node: yaml.Node, loc: FieldPath, lines: dict[FieldPa
             _construct(loader, item, (*loc, index), lines) for index, item in enumerate(node.value)
         ]
     if node.tag == _STR_TAG:  # most values: what SafeConstructor would return, without its detour
+        _refuse_control(node, loc)
         return node.value
     try:
         return loader.construct_object(node, deep=True)

@@ -515,3 +515,24 @@ def test_item_16_dates_outside_the_calendar_are_located(workspace, govkit):
     assert "start_date: expected a date from 1970-01-01 to 2999-12-31 but received 1900-01-01" in (
         result.output
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "shown", "code"),
+    [('"Refunds \\e[2J"', "'Refunds \\x1b[2J'", "U+001B at position 8"),
+     ('"Refunds\\rOK"', "'Refunds\\rOK'", "U+000D at position 7"),
+     ('"Refunds \\x9b31m"', "'Refunds \\x9b31m'", "U+009B at position 8")],
+)  # fmt: skip
+def test_control_characters_in_text_are_refused_where_written(
+    workspace, govkit, written, shown, code
+):
+    workspace.edit("agents/refunds.yaml", "name: Refunds", f"name: {written}")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        f"governance/agents/refunds.yaml:4: name: expected text without control characters but "
+        f"received {shown} ({code}); only tab and newline are allowed"
+    )
+    assert "\x1b" not in result.output and "\r" not in result.output
