@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
@@ -29,6 +31,8 @@ _TYPE_NOUNS = {
     "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
     "finite_number": "a finite number (not .nan or .inf)",
 }
+
+_DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _BOUNDS = {
     "greater_than_equal": ">=",
@@ -95,6 +99,8 @@ def translate_error(document: YamlDocument, schema: type[BaseModel], error: Any)
         message += did_you_mean(value, _literal_choices(expected))
     elif kind in _TYPE_NOUNS:
         message = f"expected {_TYPE_NOUNS[kind]} but received {describe(value)}"
+        if kind.startswith("date") and isinstance(value, str) and _DATE_SHAPE.fullmatch(value):
+            message = f"expected {_TYPE_NOUNS[kind]} but received {value!r}, not a calendar day"
     elif kind in _BOUNDS:
         limit = next(iter(error["ctx"].values()))
         message = f"expected a number {_BOUNDS[kind]} {limit} but received {describe(value)}"
@@ -111,6 +117,10 @@ def describe(value: object) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
+    if isinstance(value, datetime):  # YAML's unquoted 2026-11-18T10:00:00
+        return f"{value.isoformat()} (a time)"
+    if isinstance(value, date):
+        return f"{value.isoformat()} (a date)"
     if isinstance(value, (int, float)):
         return f"{value!r} (a number)"
     if isinstance(value, str):
@@ -169,7 +179,8 @@ def read_document(
     """A governance file as YAML whose top level is `expected` (a mapping, or a list); None
     with the located problem added when it is missing, not YAML or of another shape."""
     if not path.is_file():
-        problems.append(Problem(display_path(path), 1, "", "file is missing"))
+        what = "is a directory; expected a YAML file" if path.is_dir() else "file is missing"
+        problems.append(Problem(display_path(path), 1, "", what))
         return None
     try:
         document = read_yaml(path)

@@ -253,7 +253,8 @@ def _refuse_control(node: yaml.ScalarNode, loc: FieldPath) -> None:
         character = found.group()
         message = (
             f"expected text without control characters but received {node.value!r} "
-            f"(U+{ord(character):04X} at position {found.start()}); only tab and newline are allowed"
+            f"(U+{ord(character):04X} at position {found.start()}); only tab and newline are "
+            "allowed"
         )
         raise _Refused(loc, _line(node), message)
 

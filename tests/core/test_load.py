@@ -72,7 +72,7 @@ CASES = {
         'to: "2026-09-28"',
         'to: "2026-13-28"',
         f"{WHERE}:60: monitor.baseline.to: expected a date (YYYY-MM-DD) but received "
-        "'2026-13-28' (text)",
+        "'2026-13-28', not a calendar day",
     ),
     "baseline not before today": (
         'to: "2026-09-28"',
@@ -209,6 +209,18 @@ def test_missing_governance_file_is_named(workspace, govkit):
 
     assert result.exit_code == 2
     assert "governance/tiers.yaml:1: file is missing" in result.stderr.splitlines()
+
+
+def test_a_governance_file_that_is_a_directory_is_named_as_one(workspace, govkit):
+    (workspace.governance / "tiers.yaml").unlink()
+    (workspace.governance / "tiers.yaml").mkdir()
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert "governance/tiers.yaml:1: is a directory; expected a YAML file" in (
+        result.stderr.splitlines()
+    )
 
 
 def test_duplicate_key_is_located(workspace, govkit):
@@ -536,3 +548,21 @@ def test_control_characters_in_text_are_refused_where_written(
         f"received {shown} ({code}); only tab and newline are allowed"
     )
     assert "\x1b" not in result.output and "\r" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("written", "received"),
+    [('"2026-11-31"', "'2026-11-31', not a calendar day"),
+     ("2026-11-18T10:00:00", "2026-11-18T10:00:00 (a time)"),
+     ('"18 Nov"', "'18 Nov' (text)")],
+)  # fmt: skip
+def test_a_date_that_is_not_one_says_what_it_is_in_yaml_terms(workspace, govkit, written, received):
+    incident = "incidents/2026-11-18-refunds-rollbacks.yaml"
+    workspace.edit(incident, 'date: "2026-11-18"', f"date: {written}")
+
+    result = govkit("check", "--today", TODAY)
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[0] == (
+        f"governance/{incident}:6: date: expected a date (YYYY-MM-DD) but received {received}"
+    )
