@@ -47,14 +47,13 @@ from monitor.sources.common import Skipped, Task
 from monitor.sources.records import open_binary
 from monitor.sources.values import DecodeError, flatten, loads, parse_time, read_id, text
 from playbook.core.settings import SourceSettings
+from playbook.policy.decision_log import MAX_REPRESENTS
 
 NAME = "decisions"
 # playbook.policy.rules.DECISIONS, spelled out: importing the policy floor would slow every command
 # that loads the source registry (a test holds the two equal)
 DECISIONS = ("auto_approve", "require_human", "escalate")
 AUTO_APPROVE = "auto_approve"
-MAX_REPRESENTS = 10**6  # a record standing for more decisions than this is not a count (at a
-# sample rate of 0.001 a record stands for about 1,000; 10^9 would be 10^9 event rows: hours)
 AGENT_FACT = "agent"
 UTF8_BOM = b"\xef\xbb\xbf"
 

@@ -5,7 +5,9 @@ fields the policy marks as PII replaced with "[redacted]"), the `decision` and i
 `sample_rate` and `represents`. `require_human` and `escalate` are always written; `auto_approve`
 with probability `sample_rate`, its record `represents` the auto_approve decisions of that policy
 and agent since the previous such record, itself included; on close, the ones not yet represented
-are written as one `"summary": true` record with `"facts": null`. Counts are exact, not weighted.
+are written as one `"summary": true` record with `"facts": null` (and one such record is written
+whenever MAX_REPRESENTS are pending, so no record stands for more). Counts are exact, not
+weighted.
 
 Each line is one `write` of the whole line to a file opened for appending, so a crash never leaves
 a torn line; `decisions.jsonl` rotates to `decisions.jsonl.1`, `.2`, ... (newest first) when the
@@ -33,6 +35,8 @@ from playbook.core.errors import UsageError, display_path
 REDACTED = "[redacted]"
 ALWAYS_LOGGED = frozenset({"require_human", "escalate"})
 DEFAULT_MAX_BYTES = 10_000_000
+MAX_REPRESENTS = 10**6  # the most decisions one record stands for (readers refuse more: at a sample
+# rate of 0.001 a record stands for about 1,000; 10^9 would become 10^9 event rows)
 DEFAULT_BACKUPS = 5
 
 
@@ -116,6 +120,8 @@ class DecisionLog:
             represents = 1
             if decision not in ALWAYS_LOGGED:
                 pending = self._pending.setdefault((policy, agent), [0, revision, sample_rate])
+                if pending[0] == MAX_REPRESENTS:  # a rate of (nearly) 0: a summary every 10^6
+                    self._summarise(policy, agent, pending)
                 pending[0] += 1
                 pending[1:] = [revision, sample_rate]
                 if self._rng.random() >= sample_rate:
@@ -135,16 +141,23 @@ class DecisionLog:
         with self._lock:
             if self._closed:
                 return
-            for (policy, agent), (count, revision, rate) in self._pending.items():
-                if count:
-                    record = _record(policy, revision, agent, None, "auto_approve", [], rate)
-                    record |= {"represents": count, "summary": True}
-                    self._emit(record)
+            for (policy, agent), pending in self._pending.items():
+                if pending[0]:
+                    self._summarise(policy, agent, pending)
             self._pending.clear()
             self._closed = True
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+    def _summarise(self, policy: str, agent: str | None, pending: list[Any]) -> None:
+        """One `"summary": true` record for the pending auto_approve decisions (at most
+        MAX_REPRESENTS of them: a reader refuses a record standing for more)."""
+        count, revision, rate = pending
+        record = _record(policy, revision, agent, None, "auto_approve", [], rate)
+        record |= {"represents": count, "summary": True}
+        self._emit(record)
+        pending[0] = 0
 
     def __enter__(self) -> DecisionLog:
         return self

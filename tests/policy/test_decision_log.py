@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from playbook.policy import DecisionLog, load_policy
+from playbook.policy import DecisionLog, decision_log, load_policy
 from tests.policy.conftest import seed_cases
 
 POLICY = Path("governance/policies/support-agent.yaml")
@@ -93,6 +93,19 @@ def test_sample_rate_zero_keeps_only_the_summary_and_one_keeps_all(rate, approve
     records = _records(log.path)
     assert len(records) == approved_lines
     assert sum(r["represents"] for r in records) == 20
+
+
+def test_no_record_stands_for_more_than_a_reader_accepts(tmp_path, monkeypatch):
+    monkeypatch.setattr(decision_log, "MAX_REPRESENTS", 7)
+    with DecisionLog(tmp_path / "d.jsonl") as log:
+        for _ in range(20):
+            log.write(policy="p", revision=None, decision="auto_approve", reasons=[],
+                      facts={"a": 1}, sample_rate=0.0)  # fmt: skip
+
+    records = _records(log.path)
+    assert [(r["represents"], r["summary"], r["facts"]) for r in records] == [
+        (7, True, None), (7, True, None), (6, True, None)
+    ]  # fmt: skip
 
 
 def test_pending_counts_are_kept_per_policy_and_agent(tmp_path):
