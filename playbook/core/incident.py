@@ -189,6 +189,25 @@ def _incident(
     return problems
 
 
+def unjudged_actions(
+    incidents: list[Incident], documents: list[YamlDocument], retired: set[str]
+) -> list[Problem]:
+    """Warnings for open actions of open incidents whose agents are all retired: the monitor
+    judges an action on its agents' events, and watches no retired agent."""
+    warnings = []
+    for incident, document in zip(incidents, documents, strict=True):
+        if incident.closed is not None or not set(incident.agents) <= retired:
+            continue
+        for index, action in enumerate(incident.actions):
+            if action.done is None:
+                message = (
+                    f"action {action.id!r} is open but every agent of the incident is retired, "
+                    "so the monitor no longer judges it; give it a done date or close the incident"
+                )
+                warnings.append(document.problem(("actions", index), message, severity="warning"))
+    return warnings
+
+
 def _repeats(document: YamlDocument, incident: Incident) -> list[Problem]:
     """An agent or alert listed twice (the monitor would judge each action twice)."""
     problems = []

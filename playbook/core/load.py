@@ -31,7 +31,7 @@ from playbook.core.governance import (
     TIERS_FILE,
     Governance,
 )
-from playbook.core.incident import incident_rules, read_incidents
+from playbook.core.incident import incident_rules, read_incidents, unjudged_actions
 from playbook.core.liveness import owner_warnings
 from playbook.core.people import read_people
 from playbook.core.problems import SchemaT, read_document, validate_document
@@ -167,6 +167,7 @@ def read_governance(
     if problems:
         raise ValidationFailed(problems)
     warnings += owner_warnings(people, agents, agent_documents)
+    warnings += unjudged_actions(incidents, incident_documents, {r.id for r in retired})
     governance.warnings = sorted(warnings + evals_warnings(agents, agent_documents))
     return governance
 

@@ -224,3 +224,24 @@ def test_incidents_that_is_a_file_is_located(workspace, govkit):
         "found a file",
         "1 problem found; nothing was written.",
     ]
+
+
+def test_an_open_action_of_retired_agents_only_is_warned_about(workspace, govkit):
+    workspace.edit(OPEN, "agents: [refunds]", "agents: [legacy-faq]")
+
+    result = govkit("check", "--today", TODAY, "--strict")
+
+    assert result.exit_code == 1
+    assert (
+        f"{WHERE}:19: actions[0]: warning: action 'partial-shipment-evals' is open but every "
+        "agent of the incident is retired, so the monitor no longer judges it; give it a done "
+        "date or close the incident"
+    ) in result.stderr.splitlines()
+
+
+def test_an_open_action_with_one_agent_still_active_is_judged_without_warning(workspace, govkit):
+    workspace.edit(OPEN, "agents: [refunds]", "agents: [refunds, legacy-faq]")
+
+    result = govkit("check", "--today", TODAY, "--strict")
+
+    assert result.exit_code == 0, result.stderr
