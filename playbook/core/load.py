@@ -166,10 +166,20 @@ def read_governance(
     problems += assess_organisation(governance, _policy_statuses(governance))
     if problems:
         raise ValidationFailed(problems)
-    warnings += owner_warnings(people, agents, agent_documents)
-    warnings += unjudged_actions(incidents, incident_documents, {r.id for r in retired})
-    governance.warnings = sorted(warnings + evals_warnings(agents, agent_documents))
+    governance.warnings = sorted(warnings + _cross_file_warnings(governance, people))
     return governance
+
+
+def _cross_file_warnings(governance: Governance, people: Any) -> list[Problem]:
+    """What is valid but will not work as meant: owners who left, evals never run, open
+    actions no one judges."""
+    agents, documents = governance.agents, governance.agent_documents
+    retired = {charter.id for charter in governance.retired}
+    return (
+        owner_warnings(people, agents, documents)
+        + evals_warnings(agents, documents)
+        + unjudged_actions(governance.incidents, governance.incident_documents, retired)
+    )
 
 
 def read_catalogs(root: Path) -> dict[str, dict[Any, bool]]:
