@@ -8,7 +8,7 @@ many threads at once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from playbook.core.errors import did_you_mean
@@ -41,9 +41,14 @@ class Decision:
     log_sample_rate: float
     policy_revision: str | None = None  # the commit that last changed the policy file
     policy_source: dict[str, str | None] | None = None  # {blob, committed_at}
+    # The decision log record's id when the decision was written to one (not part of the JSON:
+    # the same facts give the same decision; the server sends it as X-Decision-Id).
+    decision_id: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        del found["decision_id"]
+        return found
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
@@ -149,7 +149,7 @@ class Policy:
         if log is not None:
             if agent is None and isinstance(facts.get("agent"), str):
                 agent = facts["agent"]
-            log.write(
+            decision_id = log.write(
                 policy=self.id,
                 revision=decision.policy_revision,
                 decision=decision.decision,
@@ -159,6 +159,8 @@ class Policy:
                 agent=agent,
                 redact=self.plan.redact_fields,
             )
+            if decision_id is not None:
+                decision = replace(decision, decision_id=decision_id)
         return decision
 
     def _read_revision(self) -> Revision:

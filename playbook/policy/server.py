@@ -102,7 +102,8 @@ class DecisionApp:
             raise BadRequest(422, {"error": str(exc), "missing": missing}) from None
         except ConditionError as exc:
             raise BadRequest(422, {"error": str(exc)}) from None
-        return 200, decision.to_json(), {}
+        logged = {"X-Decision-Id": decision.decision_id} if decision.decision_id else {}
+        return 200, decision.to_json(), logged
 
     def _unknown(self, policy_id: str) -> str:
         known = self.policies.ids()

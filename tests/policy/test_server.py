@@ -271,6 +271,28 @@ def test_decisions_are_logged_with_the_agent_and_redacted_facts(workspace, tmp_p
     assert sum(r["represents"] for r in approved) == 3
 
 
+def test_a_logged_decision_names_its_record_in_x_decision_id(workspace, tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    with PolicyServer(workspace.governance, addr="127.0.0.1:0", decision_log=log) as server:
+        client = Client(server.port)
+        status, response, text = client.request("POST", DECIDE, json.dumps(REFUND_250))
+        sampled_out = [client.request("POST", DECIDE, json.dumps({**REFUND_250, "amount_usd": 20}))
+                       for _ in range(40)]  # fmt: skip
+    records = {r["decision_id"]: r for r in map(json.loads, log.read_text().splitlines())}
+    assert status == 200 and "decision_id" not in json.loads(text)  # the body is unchanged
+    assert records[response.headers["X-Decision-Id"]]["decision"] == "require_human"
+    for _, answer, _ in sampled_out:  # a header names a record that exists, or there is none
+        named = answer.headers["X-Decision-Id"]
+        assert named is None or records[named]["decision"] == "auto_approve"
+    assert any(a.headers["X-Decision-Id"] is None for _, a, _ in sampled_out)
+
+
+def test_without_a_decision_log_there_is_no_x_decision_id(served):
+    _, client, _ = served
+    status, response, _ = client.request("POST", DECIDE, json.dumps(REFUND_250))
+    assert (status, response.headers["X-Decision-Id"]) == (200, None)
+
+
 def _start_cli(governance: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, "-m", "playbook", "policy", "serve", "--governance",
                str(governance), "--addr", "127.0.0.1:0", *extra]  # fmt: skip
