@@ -131,30 +131,29 @@ def run_command(
     Exit 0; 1 with --fail-on-alert when an alert is firing; 2 on bad input.
     """
     from monitor.alerting.alerts import UNKNOWN_AGENTS
+    from monitor.metrics_export import recorded
     from monitor.report import format_text
     from monitor.run import RunOptions, run_monitor
 
     moment = now or utc_now()
-    governance = load_governance(governance_dir, today=moment.date())
-    events = _trace_events(events, events_format, governance)
-    options = RunOptions(
-        events=events,
-        now=moment,
-        state=state,
-        webhooks=list(webhooks),
-        alertmanagers=list(alertmanager_urls),
-        notify_timeout=notify_timeout,
-        max_bad_fraction=max_bad_fraction,
-        lock_timeout=lock_timeout,
-        engine=engine,
-    )
-    from monitor.metrics_export import recorded
 
-    report = recorded(
-        metrics_file,
-        governance,
-        lambda: run_monitor(governance, options, progress=_progress_printer()),
-    )
+    def one_pass() -> tuple[Any, Any, str]:
+        governance = load_governance(governance_dir, today=moment.date())
+        source = _trace_events(events, events_format, governance)
+        options = RunOptions(
+            events=source,
+            now=moment,
+            state=state,
+            webhooks=list(webhooks),
+            alertmanagers=list(alertmanager_urls),
+            notify_timeout=notify_timeout,
+            max_bad_fraction=max_bad_fraction,
+            lock_timeout=lock_timeout,
+            engine=engine,
+        )
+        return governance, run_monitor(governance, options, progress=_progress_printer()), source
+
+    governance, report, events = recorded(metrics_file, one_pass)
     for warning in report.warnings + report.delivery.push_warnings():
         click.echo(f"govkit: WARNING: {warning}", err=True)
     for alert in report.firing:  # a monitor that sees almost nothing must not look healthy

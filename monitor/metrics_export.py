@@ -20,14 +20,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from playbook import results
-from playbook.core.atomic import write_atomically
+from playbook.core.atomic import StagedFile, write_atomically
 from playbook.core.clock import utc_now
 from playbook.core.costs import BUCKETS, budget_status, charter_budget, month_key
 from playbook.core.errors import UsageError, display_path
@@ -284,34 +284,51 @@ def write_metrics_file(path: Path, metrics: MonitorMetrics) -> None:
     write_atomically(path, metrics.text())
 
 
-def recorded(path: Path | None, governance: Governance, run: Callable[[], RunReport]) -> RunReport:
-    """`run()`, with its figures written to the metrics file `path` (when given): a failed run
-    rewrites the previous file's figures with the failure counted, the last success unchanged."""
+Pass = TypeVar("Pass", bound=tuple)  # (governance, report, ...): what a monitor pass returns
+
+
+def recorded(path: Path | None, run: Callable[[], Pass]) -> Pass:
+    """`run()` (loading the governance and reading the events included), with its figures
+    written to the metrics file `path` (when given). A run that fails, at any step, rewrites the
+    previous file's figures with the failure counted and the last success unchanged. A file
+    that cannot be written after a run that succeeded is a warning on the report (the run's
+    alerts are delivered; exit status is the run's): the unchanged last success tells it."""
     if path is None:
         return run()
     _check_target(path)
     metrics = previous_metrics(path)
     started = time.monotonic()
     try:
-        report = run()
+        result = run()
     except Exception:
         metrics.failed(utc_now())
         write_metrics_file(path, metrics)
         raise
+    governance, report = result[0], result[1]
     metrics.succeeded(governance, report, finished=utc_now(), duration=time.monotonic() - started)
-    write_metrics_file(path, metrics)
-    return report
+    try:
+        write_metrics_file(path, metrics)
+    except UsageError as exc:
+        report.warnings.append(f"--metrics-file: {exc.format_message()}; it still shows the runs "
+                               "before this one")  # fmt: skip
+    return result
 
 
 def _check_target(path: Path) -> None:
-    """Before the run: a --metrics-file that exists must be a regular file. Reading a FIFO would
-    wait forever, and the rename into place would replace a device (/dev/null) with a file."""
+    """Before the run: a --metrics-file that exists must be a regular file (reading a FIFO would
+    wait forever, and the rename into place would replace a device such as /dev/null with a
+    file), and its directory must take a new file: a run is not done for figures that cannot be
+    written."""
     try:
         mode = path.stat().st_mode
     except OSError:  # none yet (written after the run), or unreadable: the write will say
-        return
-    if not stat.S_ISREG(mode):
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
         raise UsageError(
             f"{display_path(path)}: --metrics-file: expected a regular file (or a new one) "
             "but it is a special file; nothing was run"
         )
+    try:
+        StagedFile.reserve(path).discard()
+    except UsageError as exc:
+        raise UsageError(f"{exc.format_message()}; nothing was run") from None

@@ -224,7 +224,9 @@ def test_the_metrics_file_is_renamed_into_place_whole(run_output, tmp_path, monk
     assert samples(staged_text)  # whole: it parses
 
 
-def test_a_metrics_file_that_cannot_be_written_is_exit_2(govkit, tmp_path, demo_events):
+def test_a_metrics_file_that_cannot_be_written_is_exit_2_before_the_run(
+    govkit, tmp_path, demo_events
+):
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
     result = govkit("monitor", "run", "--governance", str(EXAMPLE_GOVERNANCE),
@@ -232,7 +234,40 @@ def test_a_metrics_file_that_cannot_be_written_is_exit_2(govkit, tmp_path, demo_
                     "--now", NOW, "--metrics-file", str(blocker / "govkit.prom"))  # fmt: skip
     assert result.exit_code == 2
     assert "govkit.prom: cannot write: " in result.output
-    assert "Traceback" not in result.output
+    assert result.output.rstrip().endswith("; nothing was run")
+    assert "Traceback" not in result.output and not (tmp_path / "m.db").exists()
+
+
+def test_a_metrics_file_that_fails_after_a_good_run_is_a_warning(govkit, tmp_path, demo_events,
+                                                                 monkeypatch):  # fmt: skip
+    from playbook.core.errors import UsageError
+
+    def full_disk(path, metrics):
+        raise UsageError(f"{path.name}: cannot write: No space left on device")
+
+    monkeypatch.setattr(metrics_export, "write_metrics_file", full_disk)
+    result = govkit("monitor", "run", "--governance", str(EXAMPLE_GOVERNANCE),
+                    "--events", str(demo_events), "--state", str(tmp_path / "m.db"),
+                    "--now", NOW, "--metrics-file", str(tmp_path / "govkit.prom"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "govkit: WARNING: --metrics-file: govkit.prom: cannot write: No space left on device; it "
+        "still shows the runs before this one"
+    ) in result.stderr
+    assert "Summary:" in result.stdout  # the run's report is still printed
+
+
+def test_invalid_governance_is_a_failed_run_in_the_metrics_file(run_output, govkit, tmp_path,
+                                                               workspace):  # fmt: skip
+    metrics_file = tmp_path / "govkit.prom"
+    metrics_file.write_bytes(run_output[2].read_bytes())
+    workspace.edit("agents/refunds.yaml", "name: Refunds", "name: [Refunds")
+    result = govkit("monitor", "run", "--events", str(tmp_path / "any.parquet"),
+                    "--state", str(tmp_path / "m.db"), "--metrics-file", str(metrics_file))  # fmt: skip
+    assert result.exit_code == 2
+    found = samples(metrics_file.read_text(encoding="utf-8"))
+    assert value(found, "govkit_monitor_last_run_success") == 0.0
+    assert value(found, "govkit_monitor_run_failures_total") == 1.0
 
 
 def get(url: str, accept: str | None = None) -> tuple[int, str, str]:
@@ -365,7 +400,7 @@ def test_a_metrics_file_that_is_a_fifo_is_refused_before_the_run(tmp_path):
     os.mkfifo(fifo)
     ran: list[bool] = []
     with pytest.raises(UsageError) as caught:
-        metrics_export.recorded(fifo, None, lambda: ran.append(True))  # type: ignore[arg-type]
+        metrics_export.recorded(fifo, lambda: ran.append(True))  # type: ignore[arg-type]
     assert caught.value.format_message() == (
         f"{fifo}: --metrics-file: expected a regular file (or a new one) but it is a special "
         "file; nothing was run"
