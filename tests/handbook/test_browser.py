@@ -8,15 +8,9 @@ it from 127.0.0.1 and drives headless Chromium through Playwright. Skipped when 
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import importlib.util
 import re
 import shutil
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +18,7 @@ import pytest
 import yaml
 
 from tests import hostile
+from tests.handbook.browsing import REPO, build_demo_site, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -33,18 +28,6 @@ if CHROMIUM is None:
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-TODAY = "2026-11-24"
-NOW = "2026-11-24T12:00:00Z"  # the demo events plant a stop-condition breach for refunds
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FORCE_OPEN_SHADOW_ROOTS = """
 const attachShadow = Element.prototype.attachShadow;
 Element.prototype.attachShadow = function (init) {
@@ -53,44 +36,11 @@ Element.prototype.attachShadow = function (init) {
 """
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serving(site: Path) -> Iterator[str]:
-    """Serve a built site over HTTP from 127.0.0.1; yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example handbook, built once after a monitor run on the demo events (as `make demo`
     does, with `--now` and `--today` pinned)."""
-    root = tmp_path_factory.mktemp("browser")
-    site, events, state = root / "site", root / "events.parquet", root / "monitor.db"
-    governance = str(REPO / "governance")
-    for command in [
-        ["events", "generate", "--out", str(events), "--now", NOW],
-        ["monitor", "run", "--events", str(events), "--state", str(state), "--now", NOW],
-        ["build", "--site-dir", str(site), "--state", str(state), "--today", TODAY],
-    ]:
-        run = subprocess.run(
-            [sys.executable, "-m", "playbook", *command, "--governance", governance],
-            cwd=REPO, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        assert run.returncode == 0, run.stdout + run.stderr
-    return site
+    return build_demo_site(REPO / "governance", tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +48,6 @@ def site_url(example_site: Path) -> Iterator[str]:
     """The example handbook served over HTTP; yields the base URL."""
     with serving(example_site) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ Skipped when Playwright or a `chromium` executable is missing.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -23,7 +21,7 @@ CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None:
     pytest.skip("no chromium executable on PATH", allow_module_level=True)
 
-from tests.handbook.test_browser import CHROMIUM_ARGS, NOW, REPO, TODAY, serving  # noqa: E402
+from tests.handbook.browsing import REPO, build_demo_site, serving  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -52,29 +50,9 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     governance = root / "governance"
     shutil.copytree(REPO / "governance", governance)
     (governance / "incidents" / "2026-11-21-refunds-wrong-account.yaml").write_text(SERIOUS)
-    site, events, state = root / "site", root / "events.parquet", root / "monitor.db"
-    for command in [
-        ["events", "generate", "--out", str(events), "--now", NOW],
-        ["monitor", "run", "--events", str(events), "--state", str(state), "--now", NOW],
-        ["build", "--site-dir", str(site), "--state", str(state), "--today", TODAY],
-    ]:
-        run = subprocess.run(
-            [sys.executable, "-m", "playbook", *command, "--governance", str(governance)],
-            cwd=REPO, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        assert run.returncode == 0, run.stdout + run.stderr
+    site = build_demo_site(governance, root)
     with serving(site) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: sync_api.Browser, **options: object) -> tuple[object, sync_api.Page, list]:

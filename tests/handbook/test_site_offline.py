@@ -119,20 +119,6 @@ def test_offline_is_staged_never_written_into_mkdocs_yml(tmp_path):
 # --- in a browser, from the disk -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("no chromium executable on PATH")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"], headless=True
-        )
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def offline_page(browser):
     """A page that may load files only: every other request is refused and recorded."""
