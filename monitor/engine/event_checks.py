@@ -1,9 +1,9 @@
 """The checks every event row goes through, written once as an Ibis expression for every engine.
 
-`checked` types the contract's columns of a raw relation (numbers as float64, flags as booleans,
-the catalog's custom columns as numbers, the time as UTC), prices reviewer time
-(`human_cost_usd`), and names the first reason a row is bad (`reason`, NULL for a good row), in
-the order of `REASONS`:
+`typed_events` types the contract's columns of a raw relation (numbers as float64, flags as
+booleans, the catalog's custom columns as numbers, the time as UTC); `checked` prices reviewer
+time (`human_cost_usd`) and names the first reason a row is bad (`reason`, NULL for a good row),
+in the order of `REASONS`:
 
 - `bad_json`: a JSON line that is not an object (JSON sources);
 - `missing_agent`; `bad_timestamp` (no time, or outside 1970-2999); `bad_outcome`;
@@ -115,14 +115,8 @@ class _Columns:
             return self.raw[name].cast(dt.float64)
         return number
 
-    def unreadable(self, name: str, typed: Any) -> Any:
-        """A value is there, is not blank, but does not convert to its type (text only: a typed
-        column converts by its type, and a nested one is caught as nested)."""
-        if not self.has(name) or not self.kind(name).is_string():
-            return ibis.literal(False)
-        text = self.text(name)
-        blank = text.isnull() | (text.strip() == "")  # only where the value did not convert
-        return typed.isnull().ifelse(~blank, False).fill_null(False)
+    def is_text(self, name: str) -> bool:
+        return self.has(name) and self.kind(name).is_string()
 
     def timestamp(self, from_epoch: Callable[[Any], Any]) -> Any:
         """The row's time in UTC; NULL when it is no time, or outside govkit's calendar.
@@ -148,7 +142,9 @@ def _lenient(text: Any, to: dt.DataType) -> Any:
 def _stripped(text: Any) -> Any:
     """`text` without surrounding blanks. Trimmed unconditionally: engines apply a function to a
     dictionary-encoded column once per distinct value, which a per-row "only where needed" test
-    would defeat (ten times the cost on 10M rows of a Parquet or parsed CSV source)."""
+    would defeat (ten times the cost on 10M rows of a Parquet or stored CSV source). For the same
+    reason `agent` and `outcome` are trimmed in `checked`, after a CSV source is stored (its
+    text dictionary-encoded), not in `typed_events` (text as read: once per row)."""
     return text.strip()
 
 
@@ -168,38 +164,62 @@ def _out_of_range(value: Any) -> Any:
     return (value.isnan() | value.isinf() | (value.abs() > MAX_MAGNITUDE)).fill_null(False)
 
 
-def checked(
-    raw: Any,
-    *,
-    agents: Any,
-    hourly_rate: float,
-    custom: set[str],
-    from_epoch: Callable[[Any], Any],
-) -> Any:
-    """The raw relation typed and checked: the contract's columns, `human_cost_usd`, `reason`,
-    `_file`, `_row`, and the columns of `agents` (an Ibis table of the charters' ids, `agent`,
-    with whatever each agent needs beside, such as its windows). Typed first, then checked on
-    the typed columns, so each value is converted once; an agent is known when it is in
-    `agents` (a join, far cheaper per row than a list of ids)."""
+def typed_events(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]) -> Any:
+    """The raw relation typed: the contract's columns (numbers as float64, flags as booleans,
+    the catalog's custom columns as numbers, the time as UTC), with what the checks need to know
+    about the raw values (`_bad_json`, `_agent_nested`, `_bad_value`), `_file` and `_row`.
+    `from_epoch`: the engine's conversion of epoch seconds.
+
+    Two steps, so that each value is converted once: the conversions (with the text they came
+    from), then the judgement of the converted values. Ibis would fuse them into one projection
+    that converts a text column once per use (`view()` keeps them apart), and an engine does
+    not share a conversion between the branches of a CASE: on 10M rows of CSV text, several
+    times the cost of the whole pass."""
     columns = _Columns(raw)
     extra = sorted(n for n in custom if columns.has(n) and n not in {*NUMERIC, *BOOLEAN, *REQUIRED})
-    numbers = {name: columns.number(name) for name in NUMERIC}
-    flags = {name: columns.flag(name) for name in BOOLEAN}
-    customs = {name: columns.custom(name) for name in extra}
-    typed = raw.select(
+    converted = {name: columns.number(name) for name in NUMERIC}
+    converted |= {name: columns.flag(name) for name in BOOLEAN}
+    converted |= {name: columns.custom(name) for name in extra}
+    texts = {_text_of(name): columns.raw[name] for name in converted if columns.is_text(name)}
+    first = raw.select(
         ts=columns.timestamp(from_epoch),
-        agent=_stripped(columns.text("agent")),
-        outcome=_outcome(columns.text("outcome")),
-        task_id=columns.text("task_id") if columns.has("task_id") else ibis.null(dt.string),
-        **numbers,
-        **flags,
-        **customs,
+        agent=columns.text("agent"),  # normalised by `checked`: see `_stripped`
+        outcome=columns.text("outcome"),
+        **converted,
+        **texts,
         _bad_json=raw["_bad_json"].fill_null(True) if columns.has("_bad_json") else False,
         _agent_nested=columns.nested("agent"),
-        _bad_value=_bad_value(columns, {**numbers, **flags, **customs}, [*NUMERIC, *extra]),
+        _misshapen=_misshapen(columns, [*REQUIRED, "task_id", *converted]),
         _file=raw["_file"].cast(dt.string),
         _row=raw["_row"].cast(dt.int64),
-    )
+    ).view()
+    bad = first._misshapen
+    for name in converted:
+        if _text_of(name) in texts:
+            bad = bad | _unreadable(first[name], first[_text_of(name)])
+    for name in [*NUMERIC, *extra]:
+        if columns.has(name):
+            bad = bad | _out_of_range(first[name])
+    kept = [name for name in first.columns if name not in texts and name != "_misshapen"]
+    return first.select(*kept, _bad_value=bad)
+
+
+def _text_of(name: str) -> str:
+    return f"_text_{name}"
+
+
+def _unreadable(value: Any, text: Any) -> Any:
+    """A text value that is there, is not blank, but did not convert. A CASE, so the text is
+    trimmed only on the rows whose conversion failed (a conjunction trims every row)."""
+    return value.isnull().ifelse((text.strip() != "").fill_null(False), False)
+
+
+def checked(typed: Any, *, agents: Any, hourly_rate: float) -> Any:
+    """The typed events (`typed_events`) checked: the contract's columns, `human_cost_usd`,
+    `reason`, `_file`, `_row`, and the columns of `agents` (an Ibis table of the charters' ids,
+    `agent`, with whatever each agent needs beside, such as its windows). An agent is known when
+    it is in `agents` (a join, far cheaper per row than a list of ids)."""
+    typed = typed.mutate(agent=_stripped(typed.agent), outcome=_outcome(typed.outcome))
     joined = typed.left_join(agents.mutate(_known=True), "agent")
     return joined.select(
         *[name for name in joined.columns if name not in HELPERS],
@@ -236,19 +256,14 @@ def _first_reason(typed: Any) -> Any:
     )
 
 
-def _bad_value(columns: _Columns, typed: dict[str, Any], ranged: list[str]) -> Any:
-    """Unconvertible, non-finite or huge numbers, a non-text agent, nested values anywhere."""
+def _misshapen(columns: _Columns, names: list[str]) -> Any:
+    """An agent that is not text, or an object or a list in any contract column."""
     bad = (
         columns.raw["_agent_not_text"].fill_null(False)
         if columns.has("_agent_not_text")
         else (ibis.literal(False))
     )
-    for name, value in typed.items():
-        bad = bad | columns.unreadable(name, value)
-    for name in ranged:
-        if columns.has(name):
-            bad = bad | _out_of_range(typed[name])
-    for name in [*REQUIRED, "task_id", *typed]:
+    for name in names:
         if columns.has(name):
             bad = bad | columns.nested(name)
     return bad

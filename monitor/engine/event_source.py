@@ -13,6 +13,10 @@ the next, a CSV line may have a column too many. So:
 - Columnar sources keep their types; a nested column (struct, list, map) counts as `bad_value`
   wherever it holds a value.
 
+A CSV is read once: its typed events (`monitor.engine.event_checks.typed_events`) are stored in
+a table (`RawEvents.store`), so the passes that follow scan typed, dictionary-compressed columns
+instead of converting text again; storing the text instead costs about twice as much in all.
+
 `open_duckdb_source` turns all of them into one uniform raw relation for the checks
 (`monitor.engine.event_checks`): typed columns kept as they are, text columns as text, and for JSON
 per column its value as text plus `<name>__nested`, with `_agent_not_text` and `_bad_json`; every
@@ -21,7 +25,10 @@ source adds `_file` and `_row`, where a row came from (file and 1-based data row
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +51,8 @@ class Source:
     """A DuckDB relation over the events, and how to number and describe its rows.
 
     Columnar sources (Parquet, a DuckDB table) are cheap to scan again and are read through a
-    view; text sources (CSV, JSON) are parsed once into a table.
+    view; JSON is parsed once into a table; CSV is read once, by `RawEvents.store`, which keeps
+    its typed events (text converted once, each file's rows numbered as read).
     """
 
     relation: str
@@ -53,6 +61,7 @@ class Source:
     attach: str | None = None
     row_number: str | None = None  # expression for the 1-based row within its file
     file_name: str = "filename"
+    parts: tuple[str, ...] = ()  # CSV: one relation per file, numbered on its own
 
     @property
     def materialise(self) -> bool:
@@ -132,13 +141,8 @@ def resolve_source(spec: str) -> Source:
     suffix = suffixes.pop()
     files = "[" + ", ".join(literal(match) for match in matches) + "]"
     if suffix in CSV_DELIMITERS:
-        relation = (
-            f"read_csv({files}, header=true, all_varchar=true, filename=true, "
-            f"delim={literal(CSV_DELIMITERS[suffix])}, "
-            f"store_rejects=true, rejects_table={literal(REJECTS_TABLE)}, "
-            f"rejects_scan={literal(REJECTS_SCANS)})"
-        )
-        return Source(relation, spec, "csv")
+        parts = tuple(_read_csv(f"[{literal(match)}]", suffix) for match in matches)
+        return Source(_read_csv(files, suffix), spec, "csv", parts=parts)
     if suffix in JSON_SUFFIXES:
         relation = (
             f"(SELECT json AS _json, filename FROM read_json_objects({files}, format='auto', "
@@ -151,6 +155,15 @@ def resolve_source(spec: str) -> Source:
     raise UsageError(
         f"{spec}: unsupported events format {suffix!r}; expected .csv, .tsv, .jsonl, .json, "
         ".parquet or a .duckdb database"
+    )
+
+
+def _read_csv(files: str, suffix: str) -> str:
+    return (
+        f"read_csv({files}, header=true, all_varchar=true, filename=true, "
+        f"delim={literal(CSV_DELIMITERS[suffix])}, "
+        f"store_rejects=true, rejects_table={literal(REJECTS_TABLE)}, "
+        f"rejects_scan={literal(REJECTS_SCANS)})"
     )
 
 
@@ -198,23 +211,56 @@ def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec
             f"found {', '.join(sorted(set(columns) - set(READER_COLUMNS))) or 'none'}"
         )
     select = _raw_select(source, columns)
-    if source.materialise:  # text: parsed once, on disk; rowid follows the order read
-        connection.execute("SET preserve_insertion_order = true")  # rows keep the file's order
-        connection.execute(f"CREATE TABLE {RAW}_rows AS {select}")
-        connection.execute("SET preserve_insertion_order = false")
+    if source.kind == "csv":  # read once, typed, by `store` (the checks' typed relation)
+        connection.execute(f"CREATE VIEW {RAW} AS {select}")
+        return RawEvents(
+            backend.table(RAW),
+            source.description,
+            rejected=lambda: rejected_rows(connection),
+            store=lambda relation: _store(connection, backend, relation),
+        )
+    if source.materialise:  # JSON: parsed once, on disk; rowid follows the order read
+        with _in_file_order(connection):
+            connection.execute(f"CREATE TABLE {RAW}_rows AS {select}")
         connection.execute(
             f"CREATE VIEW {RAW} AS SELECT * EXCLUDE (_row), "
             f"rowid + 1 - min(rowid) OVER (PARTITION BY _file) AS _row FROM {RAW}_rows"
         )
     else:
         connection.execute(f"CREATE VIEW {RAW} AS {select}")
-    rejected = rejected_rows(connection) if source.kind == "csv" else []
-    return RawEvents(backend.table(RAW), source.description, rejected=rejected)
+    return RawEvents(backend.table(RAW), source.description)
+
+
+@contextlib.contextmanager
+def _in_file_order(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Rows reach tables and `row_number() OVER ()` in the order the files hold them."""
+    connection.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        connection.execute("SET preserve_insertion_order = false")
+
+
+def _store(connection: duckdb.DuckDBPyConnection, backend: Any, relation: Any) -> Any:
+    """`relation` (over a CSV source) stored once as a table: the text is parsed and converted
+    once, and the passes that follow scan typed columns. Stored again only if it changes."""
+    sql = str(backend.compile(relation))
+    name = f"{RAW}_typed_{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
+    with _in_file_order(connection):
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {name} AS {sql}")
+    return backend.table(name)
 
 
 def _raw_select(source: Source, columns: dict[str, SourceColumn]) -> str:
     row = source.row_number or "CAST(NULL AS BIGINT)"
     location = f"{source.file_name} AS _file, {row} AS _row"
+    if source.kind == "csv":  # each file's rows numbered as read (in order: _in_file_order)
+        hidden = {*READER_COLUMNS, "_row"}
+        kept = ", ".join(identifier(name) for name in columns if name not in hidden)
+        return " UNION ALL ".join(
+            f"SELECT {kept}, filename AS _file, row_number() OVER () AS _row FROM {part}"
+            for part in source.parts
+        )
     if source.kind == "json":
         fields = ", ".join(
             f"{column.text()} AS {identifier(name)}, "

@@ -11,6 +11,7 @@ refuses a source with too many invalid rows.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from monitor.engine.engines import Engine
-from monitor.engine.event_checks import REASONS, checked
+from monitor.engine.event_checks import REASONS, checked, typed_events
 from monitor.engine.sql import literal
 from playbook.core.atomic import StagedFile
 from playbook.core.errors import UsageError
@@ -63,21 +64,25 @@ class Events:
     def __init__(self, engine: Engine, raw: Any, agents: Any, rate: float, custom: set[str]):
         self.engine = engine
         self.description = raw.description
-        self.rejected = raw.rejected
         columns = set(raw.table.columns)
         self.present = {name for name in columns if not name.startswith("_") and "__" not in name}
         if "reviewer_minutes" in self.present:
             self.present.add("human_cost_usd")
-        self.checked = checked(
-            raw.table, agents=agents, hourly_rate=rate, custom=custom, from_epoch=engine.from_epoch
-        )
+        typed = typed_events(raw.table, custom=custom, from_epoch=engine.from_epoch)
+        if raw.store is not None:
+            typed = self._engine_call(lambda: raw.store(typed))
+        self.rejected = raw.rejected()  # known now that the source has been read
+        self.checked = checked(typed, agents=agents, hourly_rate=rate)
 
     def run(self, expression: Any, *, progress: Any = None) -> Any:
         """Execute on the engine; a pyarrow table. Engine errors are the source's problem."""
+        if progress is None or not hasattr(self.engine, "progress"):
+            return self._engine_call(lambda: self.engine.backend.to_pyarrow(expression))
+        return self._engine_call(lambda: _with_progress(self.engine, expression, progress))
+
+    def _engine_call(self, call: Callable[[], Any]) -> Any:
         try:
-            if progress is None or not hasattr(self.engine, "progress"):
-                return self.engine.backend.to_pyarrow(expression)
-            return _with_progress(self.engine, expression, progress)
+            return call()
         except (duckdb.Error, ibis.common.exceptions.IbisError) as exc:
             first = str(exc).strip().splitlines()[0]
             raise UsageError(f"{self.description}: cannot read events: {first}") from None

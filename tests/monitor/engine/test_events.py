@@ -316,3 +316,17 @@ def test_examples_name_the_right_rows_of_a_large_csv_read_in_parallel(tmp_path):
     bad = load(path).bad_rows
 
     assert bad.examples == {"bad_outcome": ["events.csv:150001", "events.csv:299999"]}
+
+
+def test_examples_of_a_csv_glob_are_numbered_within_each_file(tmp_path):
+    """Each file of a glob is numbered from its own first row, as its editor shows it."""
+    for name, bad_rows in [("a.csv", (3,)), ("b.csv", (2, 5))]:
+        lines = [GOOD] * 6
+        for row in bad_rows:
+            lines[row - 1] = BAD["bad_outcome"]
+        (tmp_path / name).write_text(HEADER + "".join(lines))
+
+    bad = load(f"{tmp_path}/*.csv").bad_rows
+
+    assert bad.examples == {"bad_outcome": ["a.csv:3", "b.csv:2", "b.csv:5"]}
+    assert bad.total == 12
