@@ -7,15 +7,17 @@ the next, a CSV line may have a column too many. So:
 
 - CSV is read as text (`all_varchar`), with the dialect pinned (`,`, or tab for `.tsv`) and
   DuckDB's rejects table on: a line that does not parse is a bad row (`bad_csv`), not a failed run.
-- JSON is read one object per row as raw JSON (`read_json_objects`), fields taken out with JSON
-  paths: a line that is not a JSON object is a bad row (`bad_json`), and a field's JSON type is
-  known, so an `agent` that is a number or any field that is an object is caught (`bad_value`).
+- JSON is read one object per row as raw JSON (`read_json_objects`), every field taken out with
+  one extraction of all the paths: a line that is not a JSON object is a bad row (`bad_json`),
+  and a field's JSON type is known, so an `agent` that is a number or any field that is an
+  object is caught (`bad_value`).
 - Columnar sources keep their types; a nested column (struct, list, map) counts as `bad_value`
   wherever it holds a value.
 
-A CSV is read once: its typed events (`monitor.engine.event_checks.typed_events`) are stored in
-a table (`RawEvents.store`), so the passes that follow scan typed, dictionary-compressed columns
-instead of converting text again; storing the text instead costs about twice as much in all.
+A text source (CSV, JSON) is read once: its typed events
+(`monitor.engine.event_checks.typed_events`) are stored in a table (`RawEvents.store`), so the
+passes that follow scan typed, dictionary-compressed columns instead of converting text again;
+storing the text instead cost about twice as much in all.
 
 `open_duckdb_source` turns all of them into one uniform raw relation for the checks
 (`monitor.engine.event_checks`): typed columns kept as they are, text columns as text, and for JSON
@@ -28,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +53,9 @@ class Source:
     """A DuckDB relation over the events, and how to number and describe its rows.
 
     Columnar sources (Parquet, a DuckDB table) are cheap to scan again and are read through a
-    view; JSON is parsed once into a table; CSV is read once, by `RawEvents.store`, which keeps
-    its typed events (text converted once, each file's rows numbered as read).
+    view; text sources (CSV, JSON: one relation per file in `parts`) are read once, by
+    `RawEvents.store`, which keeps their typed events (text converted once, each file's rows
+    numbered as read).
     """
 
     relation: str
@@ -61,11 +64,7 @@ class Source:
     attach: str | None = None
     row_number: str | None = None  # expression for the 1-based row within its file
     file_name: str = "filename"
-    parts: tuple[str, ...] = ()  # CSV: one relation per file, numbered on its own
-
-    @property
-    def materialise(self) -> bool:
-        return self.row_number is None
+    parts: tuple[str, ...] = ()  # text sources: one relation per file, numbered on its own
 
 
 @dataclass(frozen=True)
@@ -74,41 +73,6 @@ class SourceColumn:
 
     name: str
     type: str
-
-    @property
-    def raw(self) -> str:
-        if self.type == "JSON":
-            return f"json_extract(_json, {literal('$.' + identifier(self.name))})"
-        return identifier(self.name)
-
-    @property
-    def is_nested_type(self) -> bool:
-        kind = self.type.upper()
-        return kind.startswith(("STRUCT", "MAP", "UNION")) or kind.endswith("]")
-
-    def nested(self) -> str:
-        """True where the row holds an object, a list or another collection in this column."""
-        if self.type == "JSON":
-            return f"coalesce(json_type({self.raw}) IN {_NESTED_JSON}, false)"
-        return f"({self.raw} IS NOT NULL)" if self.is_nested_type else "false"
-
-    def text(self) -> str:
-        """The value as text (a JSON string unquoted, a JSON number as written); NULL where the
-        row has no value or a nested one."""
-        if self.type == "JSON":
-            return (
-                f"CASE WHEN json_type({self.raw}) NOT IN {_NESTED_JSON} "
-                f"THEN json_extract_string({self.raw}, '$') END"
-            )
-        if self.is_nested_type:
-            return "CAST(NULL AS VARCHAR)"
-        return f"CAST({self.raw} AS VARCHAR)"
-
-    def is_string(self) -> str:
-        """True unless the row holds a non-string JSON value here (an `agent` of 42 or [1])."""
-        if self.type == "JSON":
-            return f"coalesce(json_type({self.raw}) IN ('VARCHAR', 'NULL'), true)"
-        return "true"
 
 
 def resolve_source(spec: str) -> Source:
@@ -144,17 +108,21 @@ def resolve_source(spec: str) -> Source:
         parts = tuple(_read_csv(f"[{literal(match)}]", suffix) for match in matches)
         return Source(_read_csv(files, suffix), spec, "csv", parts=parts)
     if suffix in JSON_SUFFIXES:
-        relation = (
-            f"(SELECT json AS _json, filename FROM read_json_objects({files}, format='auto', "
-            "ignore_errors=true, filename=true))"
-        )
-        return Source(relation, spec, "json")
+        parts = tuple(_read_json(f"[{literal(match)}]") for match in matches)
+        return Source(_read_json(files), spec, "json", parts=parts)
     if suffix == ".parquet":
         relation = f"read_parquet({files}, filename=true, file_row_number=true)"
         return Source(relation, spec, "parquet", row_number="file_row_number + 1")
     raise UsageError(
         f"{spec}: unsupported events format {suffix!r}; expected .csv, .tsv, .jsonl, .json, "
         ".parquet or a .duckdb database"
+    )
+
+
+def _read_json(files: str) -> str:
+    return (
+        f"(SELECT json AS _json, filename FROM read_json_objects({files}, format='auto', "
+        "ignore_errors=true, filename=true))"
     )
 
 
@@ -211,23 +179,14 @@ def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec
             f"found {', '.join(sorted(set(columns) - set(READER_COLUMNS))) or 'none'}"
         )
     select = _raw_select(source, columns)
-    if source.kind == "csv":  # read once, typed, by `store` (the checks' typed relation)
-        connection.execute(f"CREATE VIEW {RAW} AS {select}")
+    connection.execute(f"CREATE VIEW {RAW} AS {select}")
+    if source.parts:  # text: read once, typed, by `store` (the checks' typed relation)
         return RawEvents(
             backend.table(RAW),
             source.description,
             rejected=lambda: rejected_rows(connection),
             store=lambda relation: _store(connection, backend, relation),
         )
-    if source.materialise:  # JSON: parsed once, on disk; rowid follows the order read
-        with _in_file_order(connection):
-            connection.execute(f"CREATE TABLE {RAW}_rows AS {select}")
-        connection.execute(
-            f"CREATE VIEW {RAW} AS SELECT * EXCLUDE (_row), "
-            f"rowid + 1 - min(rowid) OVER (PARTITION BY _file) AS _row FROM {RAW}_rows"
-        )
-    else:
-        connection.execute(f"CREATE VIEW {RAW} AS {select}")
     return RawEvents(backend.table(RAW), source.description)
 
 
@@ -252,27 +211,46 @@ def _store(connection: duckdb.DuckDBPyConnection, backend: Any, relation: Any) -
 
 
 def _raw_select(source: Source, columns: dict[str, SourceColumn]) -> str:
-    row = source.row_number or "CAST(NULL AS BIGINT)"
-    location = f"{source.file_name} AS _file, {row} AS _row"
-    if source.kind == "csv":  # each file's rows numbered as read (in order: _in_file_order)
+    """The uniform raw relation's SELECT: a text source's files each numbered as read (in order:
+    `_in_file_order`), a columnar one as its reader numbers it."""
+    if source.kind == "json":
+        select = _json_select(columns)
+    else:
         hidden = {*READER_COLUMNS, "_row"}
         kept = ", ".join(identifier(name) for name in columns if name not in hidden)
-        return " UNION ALL ".join(
-            f"SELECT {kept}, filename AS _file, row_number() OVER () AS _row FROM {part}"
-            for part in source.parts
+
+        def select(row: str, part: str) -> str:
+            return f"SELECT {kept}, {source.file_name} AS _file, {row} AS _row FROM {part}"
+
+    if source.parts:
+        return " UNION ALL ".join(select("row_number() OVER ()", part) for part in source.parts)
+    return select(source.row_number or "CAST(NULL AS BIGINT)", source.relation)
+
+
+def _json_select(columns: dict[str, SourceColumn]) -> Callable[[str, str], str]:
+    """Each field's value as text and whether it is nested, from one extraction of all the paths
+    per row (a path a call re-parses the object: 14 fields cost four times as much)."""
+    names = sorted(columns)
+    paths = "[" + ", ".join(literal("$." + identifier(name)) for name in names) + "]"
+    fields = []
+    for index, name in enumerate(names, start=1):
+        kind = f"_types[{index}]"
+        fields.append(
+            f"CASE WHEN {kind} NOT IN {_NESTED_JSON} THEN _values[{index}] END "
+            f"AS {identifier(name)}, "
+            f"coalesce({kind} IN {_NESTED_JSON}, false) AS {identifier(name + '__nested')}"
         )
-    if source.kind == "json":
-        fields = ", ".join(
-            f"{column.text()} AS {identifier(name)}, "
-            f"{column.nested()} AS {identifier(name + '__nested')}"
-            for name, column in sorted(columns.items())
+    agent = f"_types[{names.index('agent') + 1}]"
+    flags = (
+        f"NOT coalesce({agent} IN ('VARCHAR', 'NULL'), true) AS _agent_not_text, "
+        "(_json IS NULL OR json_type(_json) <> 'OBJECT') AS _bad_json"
+    )
+
+    def select(row: str, part: str) -> str:
+        extracted = (
+            f"SELECT _json, filename, json_extract_string(_json, {paths}) AS _values, "
+            f"json_type(_json, {paths}) AS _types, {row} AS _row FROM {part}"
         )
-        agent = columns["agent"]
-        flags = (
-            f"NOT {agent.is_string()} AS _agent_not_text, "
-            "(_json IS NULL OR json_type(_json) <> 'OBJECT') AS _bad_json"
-        )
-        return f"SELECT {fields}, {flags}, {location} FROM {source.relation}"
-    hidden = {*READER_COLUMNS, "_row"}
-    kept = ", ".join(identifier(name) for name in columns if name not in hidden)
-    return f"SELECT {kept}, {location} FROM {source.relation}"
+        return f"SELECT {', '.join(fields)}, {flags}, filename AS _file, _row FROM ({extracted})"
+
+    return select

@@ -330,3 +330,16 @@ def test_examples_of_a_csv_glob_are_numbered_within_each_file(tmp_path):
 
     assert bad.examples == {"bad_outcome": ["a.csv:3", "b.csv:2", "b.csv:5"]}
     assert bad.total == 12
+
+
+def test_examples_of_a_json_lines_glob_are_numbered_within_each_file(tmp_path):
+    for name, bad_rows in [("a.jsonl", (2,)), ("b.jsonl", (4,))]:
+        rows = [json.dumps(GOOD_JSON)] * 5
+        for row in bad_rows:
+            rows[row - 1] = json.dumps(GOOD_JSON | {"outcome": "done"})
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+
+    bad = load(f"{tmp_path}/*.jsonl").bad_rows
+
+    assert bad.examples == {"bad_outcome": ["a.jsonl:2", "b.jsonl:4"]}
+    assert bad.total == 10
