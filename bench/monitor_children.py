@@ -51,7 +51,9 @@ def floor(events: str, columns: str) -> int:
             sums += ["count_if(outcome = 'success')", "count_if(outcome = 'escalated')"]
         elif name not in ("agent", "timestamp"):
             sums += [f'sum("{name}"::DOUBLE)', f'count("{name}")']
-    reader = "read_parquet" if events.endswith(".parquet") else "read_csv"
+    reader = {".parquet": "read_parquet", ".jsonl": "read_json"}.get(
+        Path(events).suffix, "read_csv"
+    )
     recent, start, end = (f"'{t.isoformat()}'::TIMESTAMPTZ"
                           for t in (RECENT_START, BASELINE_START, NOW))  # fmt: skip
     query = f"""

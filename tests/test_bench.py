@@ -17,7 +17,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 TOY_RUNS = {
     "bench_monitor.py": ["--events", "3000", "--agents", "4", "--repeat", "1", "--no-spark",
-                         "--no-naive", "--large", "0"],
+                         "--no-naive", "--large", "0", "--jsonl"],
     "bench_build.py": ["--agents", "20", "--today", "2026-11-24"],
     "bench_history.py": ["--agents", "20", "--commits", "60"],
     "bench_import.py": ["--tasks", "200"],
