@@ -166,8 +166,8 @@ READER_COLUMNS = ("filename", "file_row_number")  # added by the readers: where 
 
 
 def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec: str) -> RawEvents:
-    """`--events` as the uniform raw relation in `connection` (an Ibis `backend` over it), text
-    sources parsed once."""
+    """`--events` as the uniform raw relation in `connection` (an Ibis `backend` over it); a
+    text source comes with `store`, to be read once, typed."""
     source = resolve_source(spec)
     if source.attach:
         connection.execute(f"ATTACH {literal(source.attach)} AS src (READ_ONLY)")
