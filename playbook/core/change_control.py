@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from playbook.core.errors import Problem
-from playbook.core.types import EMAIL_PATTERN, Schema, Text
+from playbook.core.types import EMAIL_PATTERN, Schema, Text, repeated
 from playbook.core.yamlsrc import YamlDocument
 
 EVALS_FROM_TIER = 2  # from this tier, `govkit check` warns when a charter names no eval suite
@@ -111,7 +111,7 @@ class EvalSuite(Schema):
 
 def _unique_suites(suites: list[EvalSuite]) -> list[EvalSuite]:
     names = [suite.suite for suite in suites]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    twice = repeated(names)
     if twice:
         raise ValueError(f"expected each suite once but {', '.join(map(repr, twice))} repeats")
     return suites

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, WithJsonS
 
 from playbook.core.errors import Problem, did_you_mean, display_path, one_of, unknown_choice
 from playbook.core.problems import model_in, read_document, validate_document
-from playbook.core.types import LaxDate, Reference, Schema, Text
+from playbook.core.types import LaxDate, Reference, Schema, Text, repeated
 from playbook.core.yamlsrc import YamlDocument
 
 FRAMEWORKS_DIR = "frameworks"
@@ -152,7 +152,7 @@ FrameworkRef = Annotated[
 
 def _once_each(refs: list[str]) -> list[str]:
     """A framework item mapped twice would count its evidence twice in the crosswalk."""
-    twice = sorted({ref for ref in refs if refs.count(ref) > 1})
+    twice = repeated(refs)
     if twice:
         raise ValueError(f"expected each framework item once but {one_of(twice)} is listed twice")
     return refs

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from playbook.core.types import Interval, NonNegative, Schema, Slug, Text, Window
+from playbook.core.types import Interval, NonNegative, Schema, Slug, Text, Window, repeated
 
 
 def check_http_url(value: str) -> str:
@@ -194,7 +194,7 @@ class MonitorSettings(Schema):
     def _names_once(cls, receivers: list[Receiver]) -> list[Receiver]:
         """Deliveries are shown, retried and told apart by receiver name."""
         names = [receiver.name for receiver in receivers]
-        twice = sorted({name for name in names if names.count(name) > 1})
+        twice = repeated(names)
         if twice:
             positions = [index for index, name in enumerate(names) if name == twice[0]]
             raise ValueError(

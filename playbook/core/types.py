@@ -52,6 +52,11 @@ def _matching(pattern: re.Pattern[str], expected: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def repeated(values: list[str]) -> list[str]:
+    """The values given more than once, sorted (for "expected each ... once" checks)."""
+    return sorted({value for value in values if values.count(value) > 1})
+
+
 def _non_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("expected text but received an empty string")
