@@ -181,12 +181,14 @@ def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec
     select = _raw_select(source, columns)
     connection.execute(f"CREATE VIEW {RAW} AS {select}")
     if source.parts:  # text: read once, typed, by `store` (the checks' typed relation)
-        return RawEvents(
+        stored = RawEvents(
             backend.table(RAW),
             source.description,
-            rejected=lambda: rejected_rows(connection),
             store=lambda relation: _store(connection, backend, relation),
         )
+        if source.kind == "csv":  # only DuckDB's CSV reader keeps a rejects table
+            stored.rejected = lambda: rejected_rows(connection)
+        return stored
     return RawEvents(backend.table(RAW), source.description)
 
 
@@ -201,8 +203,9 @@ def _in_file_order(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def _store(connection: duckdb.DuckDBPyConnection, backend: Any, relation: Any) -> Any:
-    """`relation` (over a CSV source) stored once as a table: the text is parsed and converted
-    once, and the passes that follow scan typed columns. Stored again only if it changes."""
+    """`relation` (over a CSV or JSON source) stored once as a table: the text is parsed and
+    converted once, and the passes that follow scan typed columns. Stored again only if it
+    changes."""
     sql = str(backend.compile(relation))
     name = f"{RAW}_typed_{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
     with _in_file_order(connection):

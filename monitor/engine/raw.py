@@ -16,7 +16,7 @@ class RawEvents:
     """`table`: an Ibis table of the source's columns (typed, or text), plus `_file` and `_row`
     (where each row came from) and, for JSON, `<name>__nested`, `_agent_not_text`, `_bad_json`;
     `rejected()`: (file, line) of text lines the reader could not parse at all (known once the
-    source has been read); `store`: for a source costly to read again (CSV), stores a relation
+    source has been read); `store`: for a source costly to read again (CSV, JSON), stores a relation
     over it once and returns the stored table (None: every query reads the source)."""
 
     table: Any
