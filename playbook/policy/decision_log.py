@@ -114,7 +114,6 @@ class DecisionLog:
     ) -> str | None:
         """Record one decision; returns its decision id, or None when an auto_approve decision
         was not sampled (it is counted by the next auto_approve record of its policy and agent)."""
-        shown = redacted(facts, redact)
         with self._lock:
             self._check_open()
             represents = 1
@@ -127,6 +126,7 @@ class DecisionLog:
                 if self._rng.random() >= sample_rate:
                     return None
                 represents, pending[0] = pending[0], 0
+            shown = redacted(facts, redact)  # only for a decision that is written
             record = _record(policy, revision, agent, shown, decision, reasons, sample_rate)
             record["represents"] = represents
             try:
