@@ -154,15 +154,9 @@ def _drift(gauges: dict[str, Gauge], report: RunReport) -> None:
 
 
 def _statuses(gauge: Gauge, governance: Governance, report: RunReport) -> None:
+    outcomes = report.by_agent(charter.id for charter in governance.agents)
     for charter in governance.agents:
-        findings = [results.Finding(**f) for f in report.findings if f["agent"] == charter.id]
-        checks = [
-            results.CheckRecord(**check.to_json())
-            for check in report.checks
-            if check.agent == charter.id
-        ]
-        firing = [a.record() for a in report.firing if a.labels.get("agent") == charter.id]
-        status = results.agent_status(findings, checks, firing)
+        status = outcomes[charter.id].status
         for each in results.STATUS_ORDER:
             gauge.labels(charter.id, each).set(int(each == status))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,19 @@ class RunOptions:
 
 
 @dataclass
+class AgentOutcome:
+    """One agent's part of a run."""
+
+    findings: list[results.Finding] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    firing: list[results.AlertRecord] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return results.agent_status(self.findings, self.checks, self.firing)
+
+
+@dataclass
 class RunReport:
     now: datetime
     run_id: int
@@ -76,6 +89,21 @@ class RunReport:
     @property
     def firing(self) -> list[Alert]:
         return [alert for alert in self.alerts if alert.status == FIRING]
+
+    def by_agent(self, agent_ids: Iterable[str]) -> dict[str, AgentOutcome]:
+        """Each agent's findings, checks and firing alerts, grouped in one pass: what its status
+        (the snapshot's and the metrics') is judged from."""
+        grouped = {agent: AgentOutcome() for agent in agent_ids}
+        for finding in self.findings:
+            if finding["agent"] in grouped:
+                grouped[finding["agent"]].findings.append(results.Finding(**finding))
+        for check in self.checks:
+            if check.agent in grouped:
+                grouped[check.agent].checks.append(check)
+        for alert in self.firing:
+            if alert.labels.get("agent") in grouped:
+                grouped[alert.labels["agent"]].firing.append(alert.record())
+        return grouped
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -239,18 +267,17 @@ def _conditions(
 def snapshot_text(governance: Governance, report: RunReport) -> str:
     """The published result the handbook reads (`playbook.results.Snapshot`)."""
     agents: dict[str, results.AgentResults] = {}
+    outcomes = report.by_agent(charter.id for charter in governance.agents)
     for charter in governance.agents:
-        findings = [results.Finding(**f) for f in report.findings if f["agent"] == charter.id]
-        checks = [check for check in report.checks if check.agent == charter.id]
-        firing = [a.record() for a in report.firing if a.labels.get("agent") == charter.id]
+        outcome = outcomes[charter.id]
         trend = report.trends.get(
             charter.id, {"series": {}, "costs": [], "windows": trend_windows(charter, report.now)}
         )
         agents[charter.id] = results.AgentResults(
-            status=results.agent_status(findings, checks, firing),
-            findings=findings,
-            checks=checks,
-            firing_alerts=firing,
+            status=outcome.status,
+            findings=outcome.findings,
+            checks=outcome.checks,
+            firing_alerts=outcome.firing,
             **trend,
         )
     snapshot = results.Snapshot(
