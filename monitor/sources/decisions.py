@@ -47,12 +47,12 @@ from monitor.sources.common import Skipped, Task
 from monitor.sources.records import open_binary
 from monitor.sources.values import DecodeError, flatten, loads, parse_time, read_id, text
 from playbook.core.settings import SourceSettings
-from playbook.policy.decision_log import MAX_REPRESENTS
 
 NAME = "decisions"
-# playbook.policy.rules.DECISIONS, spelled out: importing the policy floor would slow every command
-# that loads the source registry (a test holds the two equal)
+# playbook.policy.rules.DECISIONS and decision_log.MAX_REPRESENTS, spelled out: importing the
+# policy floor would slow every command that loads the source registry (a test holds them equal)
 DECISIONS = ("auto_approve", "require_human", "escalate")
+MAX_REPRESENTS = 10**6  # a record standing for more decisions than this is not a count
 AUTO_APPROVE = "auto_approve"
 AGENT_FACT = "agent"
 UTF8_BOM = b"\xef\xbb\xbf"

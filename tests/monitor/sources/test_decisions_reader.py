@@ -14,7 +14,7 @@ import pytest
 from monitor.sources import decisions
 from monitor.sources.importer import detect_format, expand, import_traces
 from playbook.core.settings import SourceSettings
-from playbook.policy import DECISIONS
+from playbook.policy import DECISIONS, decision_log
 
 FIXTURES = Path(__file__).parent / "fixtures" / "decisions"
 LOGS = FIXTURES / "refunds"
@@ -54,6 +54,7 @@ def decision_of(row: dict[str, Any]) -> str:
 
 def test_the_reader_names_the_same_decisions_as_the_policy_floor() -> None:
     assert decisions.DECISIONS == DECISIONS
+    assert decisions.MAX_REPRESENTS == decision_log.MAX_REPRESENTS  # what the writer splits at
 
 
 def test_events_reproduce_every_decision_made_despite_sampling() -> None:
