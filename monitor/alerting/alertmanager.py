@@ -22,7 +22,6 @@ firing alert would resolve and fire again) and make a change of owner a new aler
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from monitor.alerting.alerts import Alert
+from monitor.alerting.state import Receiver, enqueue
 from playbook.core.clock import iso
 from playbook.results import FIRING, RESOLVED
 
@@ -112,8 +112,13 @@ def enqueue_pushes(
 ) -> int:
     """Queue, inside the run's transaction, a push of every firing alert and of every alert this
     run resolved to each Alertmanager. Returns the number of rows queued."""
+
+    def push(alert: Alert, _receiver: str) -> dict[str, Any]:
+        return {PUSH_FIELD: [postable(alert, pushed_at=pushed_at, alive=alive)]}
+
     queued = 0
     for manager in managers:
+        receiver = Receiver(manager.name, manager.url)
         for alert in alerts:
             if alert.status == FIRING:
                 transition = KEEPALIVE + iso(pushed_at)
@@ -127,12 +132,5 @@ def enqueue_pushes(
                 "AND transition_at LIKE ?",
                 [manager.url, alert.fingerprint, FIRING, KEEPALIVE + "%"],
             )
-            payload = {PUSH_FIELD: [postable(alert, pushed_at=pushed_at, alive=alive)]}
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO outbox (receiver, url, fingerprint, status, transition_at, "
-                "payload, created_at) VALUES (?,?,?,?,?,?,?)",
-                [manager.name, manager.url, alert.fingerprint, alert.status, transition,
-                 json.dumps(payload), iso(pushed_at)],
-            )  # fmt: skip
-            queued += cursor.rowcount
+            queued += enqueue(db, alert, [receiver], pushed_at, transition, push)
     return queued

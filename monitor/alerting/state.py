@@ -347,7 +347,7 @@ class StateStore:
                     "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?)",
                     [fp, labels, notes, FIRING, iso(now), None, iso(now), run_id],
                 )
-                self._enqueue(db, alert, receivers, now, iso(now), payload_for)
+                enqueue(db, alert, receivers, now, iso(now), payload_for)
                 reported.append(alert)
             elif condition.active:
                 starts = _parse(row[2])
@@ -360,7 +360,7 @@ class StateStore:
                     [labels, notes, run_id, iso(now) if due else row[3], fp],
                 )
                 if due:
-                    self._enqueue(db, alert, receivers, now, f"repeat:{iso(now)}", payload_for)
+                    enqueue(db, alert, receivers, now, f"repeat:{iso(now)}", payload_for)
                 reported.append(alert)
             elif firing_before:
                 starts = _parse(row[2])
@@ -370,7 +370,7 @@ class StateStore:
                     "updated_run_id = ? WHERE fingerprint = ?",
                     [RESOLVED, iso(now), notes, run_id, fp],
                 )
-                self._enqueue(db, alert, receivers, now, iso(now), payload_for)
+                enqueue(db, alert, receivers, now, iso(now), payload_for)
                 reported.append(alert)
         # Firing alerts this run could not evaluate (e.g. too little data) stay firing.
         for alert in self.alerts(status=FIRING):
@@ -378,19 +378,23 @@ class StateStore:
                 reported.append(alert)
         return reported
 
-    @staticmethod
-    def _enqueue(
-        db: sqlite3.Connection,
-        alert: Alert,
-        receivers: list[Receiver],
-        now: datetime,
-        transition: str,
-        payload_for: Any,
-    ) -> None:
-        for receiver in receivers:
-            db.execute(
-                "INSERT OR IGNORE INTO outbox (receiver, url, fingerprint, status, transition_at, "
-                "payload, created_at) VALUES (?,?,?,?,?,?,?)",
-                [receiver.name, receiver.url, alert.fingerprint, alert.status, transition,
-                 json.dumps(payload_for(alert, receiver.name)), iso(now)],
-            )  # fmt: skip
+
+def enqueue(
+    db: sqlite3.Connection,
+    alert: Alert,
+    receivers: list[Receiver],
+    now: datetime,
+    transition: str,
+    payload_for: Any,
+) -> int:
+    """Queue `alert`'s `transition` for each receiver in the outbox (webhooks and Alertmanager
+    pushes alike); a transition already queued for a URL is not queued again. Rows queued."""
+    queued = 0
+    for receiver in receivers:
+        queued += db.execute(
+            "INSERT OR IGNORE INTO outbox (receiver, url, fingerprint, status, transition_at, "
+            "payload, created_at) VALUES (?,?,?,?,?,?,?)",
+            [receiver.name, receiver.url, alert.fingerprint, alert.status, transition,
+             json.dumps(payload_for(alert, receiver.name)), iso(now)],
+        ).rowcount  # fmt: skip
+    return queued
