@@ -17,24 +17,20 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
+from playbook.core.address import host_and_port
 from playbook.core.errors import UsageError
 
 METRICS_PATH = "/metrics"
-# a host name or IP address (IPv6 in brackets); anything else cannot be listened on
-HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:_%")
 
 
 def parse_address(text: str) -> tuple[str, int]:
     """`127.0.0.1:9464` (or `[::1]:9464`) as (host, port); port 0 picks a free one."""
-    host, colon, port = text.strip().rpartition(":")
-    bracketed = host.startswith("[") and host.endswith("]")
-    host = host[1:-1] if bracketed else host
-    valid_host = bool(host) and set(host) <= HOST_CHARACTERS and (bracketed or ":" not in host)
-    if not colon or not valid_host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+    found = host_and_port(text.strip())
+    if found is None:
         raise UsageError(
             f"--metrics-addr: expected HOST:PORT such as 127.0.0.1:9464 but received {text!r}"
         )
-    return host, int(port)
+    return found
 
 
 class _IPv6Server(ThreadingWSGIServer):

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from playbook.core import jsonout
+from playbook.core.address import host_and_port
 from playbook.core.errors import UsageError
 from playbook.core.problems import describe
 
@@ -15,7 +16,6 @@ DEFAULT_ADDR = "127.0.0.1:8181"
 FACTS_EXAMPLE = '{"action": "refund", "amount_usd": 150, "sentiment": "neutral"}'
 EXPECTED = f"expected a JSON object of facts like '{FACTS_EXAMPLE}'"
 Response = tuple[int, dict[str, Any], dict[str, str]]  # status, body, extra headers
-HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:_%")
 
 
 class BadRequest(Exception):
@@ -34,16 +34,13 @@ class BadRequest(Exception):
 
 def parse_addr(addr: str) -> tuple[str, int]:
     """`HOST:PORT` (`[::1]:8181` for IPv6; port 0: any free port)."""
-    host, _, port = addr.rpartition(":")
-    bracketed = host.startswith("[") and host.endswith("]")
-    host = host[1:-1] if bracketed else host
-    valid_host = bool(host) and set(host) <= HOST_CHARACTERS and (bracketed or ":" not in host)
-    if not valid_host or not port.isascii() or not port.isdigit() or not 0 <= int(port) < 65536:
+    found = host_and_port(addr)
+    if found is None:
         raise UsageError(
             f"--addr: expected HOST:PORT such as {DEFAULT_ADDR} (port 0: any free port) but "
             f"received {addr!r}"
         )
-    return host, int(port)
+    return found
 
 
 def parse_facts(body: bytes) -> dict[str, Any]:
