@@ -50,6 +50,17 @@ class Engine(Protocol):
     def from_epoch(self, seconds: Any) -> Any:
         """The UTC time of (fractional) seconds since 1970-01-01 UTC, a float64 expression."""
 
+    def small_table(self, columns: dict[str, list[Any]], schema: dict[str, Any]) -> Any:
+        """An Ibis table of a few rows (the charters' agents and their windows) that queries
+        on this engine can join; `schema`: column name -> Ibis type."""
+
+    def to_arrow(self, expression: Any) -> Any:
+        """Run `expression`; the result as a pyarrow table with the expression's schema."""
+
+    def to_numpy(self, expression: Any) -> dict[str, Any]:
+        """Run `expression` (a small result); numpy arrays by column: text as object arrays,
+        NULL as None, NaN or NaT (an integer column with NULLs as floats), as pyarrow gives."""
+
     def close(self) -> None: ...
 
 
@@ -81,6 +92,29 @@ class DuckDBEngine:
             self._cleanup()
             raise UsageError(f"{self._workdir}: cannot open DuckDB: {_first_line(exc)}") from None
         self.backend = ibis.duckdb.from_connection(self.connection)
+        self._small_tables = 0
+
+    # Both written in SQL rather than with an Ibis memtable and Ibis's to_pyarrow: those import
+    # pandas (a third of a second, more than the whole pass on a small source).
+    def small_table(self, columns: dict[str, list[Any]], schema: dict[str, Any]) -> Any:
+        self._small_tables += 1
+        name = f"govkit_small_{self._small_tables}"
+        self.backend.create_table(name, schema=ibis.schema(schema), temp=True)
+        rows = list(zip(*(columns[column] for column in schema), strict=True))
+        if rows:  # one statement with parameters: executemany runs one a row (0.1 s for 200)
+            places = ", ".join(["(" + ", ".join("?" for _ in schema) + ")"] * len(rows))
+            values = [value for row in rows for value in row]
+            self.connection.execute(f"INSERT INTO {name} VALUES {places}", values)  # noqa: S608
+        return self.backend.table(name)
+
+    def to_arrow(self, expression: Any) -> Any:
+        result = self.connection.sql(str(self.backend.compile(expression))).to_arrow_table()
+        return result.cast(expression.schema().to_pyarrow())  # SUM(BIGINT) is a HUGEINT
+
+    def to_numpy(self, expression: Any) -> dict[str, Any]:
+        # DuckDB's own conversion: any pyarrow-to-numpy conversion imports pandas as well.
+        columns = self.connection.sql(str(self.backend.compile(expression))).fetchnumpy()
+        return {name: _unmasked(columns[name], kind) for name, kind in expression.schema().items()}
 
     def raw_events(self, spec: str) -> RawEvents:
         import duckdb
@@ -171,8 +205,45 @@ class SparkEngine:
         done = sum(s.numCompletedTasks for s in stages if s)
         return 100.0 * done / total if total else None
 
+    def small_table(self, columns: dict[str, list[Any]], schema: dict[str, Any]) -> Any:
+        return ibis.memtable(columns, schema=schema)
+
+    def to_arrow(self, expression: Any) -> Any:
+        return self.backend.to_pyarrow(expression)
+
+    def to_numpy(self, expression: Any) -> dict[str, Any]:
+        import numpy as np
+
+        table = self.to_arrow(expression)
+        return {
+            name: np.array(column.to_pylist(), dtype=object)
+            if column.type.equals("string") or column.type.equals("large_string")
+            else column.to_numpy(zero_copy_only=False)
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        }
+
     def close(self) -> None:
         """The session stays for the process (Spark sessions are costly to start)."""
+
+
+def _unmasked(values: Any, kind: dt.DataType) -> Any:
+    """A column of DuckDB's `fetchnumpy` as pyarrow would convert it: a masked array (a column
+    with NULLs) filled with None, NaN or NaT; a HUGEINT sum (a float there) as int64."""
+    import numpy as np
+
+    if isinstance(values, np.ma.MaskedArray):
+        missing = np.ma.getmaskarray(values)
+        if values.dtype.kind in "Ob":
+            filled, blank = values.data.astype(object), None
+        elif values.dtype.kind in "Mm":
+            filled, blank = values.data.copy(), np.datetime64("NaT")
+        else:
+            filled, blank = values.data.astype(float), np.nan
+        filled[missing] = blank
+        return filled
+    if kind.is_integer() and values.dtype.kind == "f":
+        return values.astype(np.int64)
+    return values
 
 
 @ibis.udf.scalar.builtin(name="epoch")

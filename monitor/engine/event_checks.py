@@ -161,7 +161,10 @@ def _from_epoch(seconds: Any, convert: Callable[[Any], Any]) -> Any:
 
 
 def _out_of_range(value: Any) -> Any:
-    return (value.isnan() | value.isinf() | (value.abs() > MAX_MAGNITUDE)).fill_null(False)
+    """NaN, infinite, or beyond +-MAX_MAGNITUDE. One comparison: both engines order NaN above
+    every number, so `NaN <= bound` is false (separate NaN and infinity tests cost a 10M-row
+    Parquet scan an eighth of its time)."""
+    return (~(value.abs() <= MAX_MAGNITUDE)).fill_null(False)
 
 
 def typed_events(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]) -> Any:

@@ -18,8 +18,8 @@ from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
-import pyarrow as pa
 
 from monitor.engine.engines import Engine
 from monitor.engine.event_checks import REASONS, checked, typed_events
@@ -76,9 +76,9 @@ class Events:
 
     def run(self, expression: Any, *, progress: Any = None) -> Any:
         """Execute on the engine; a pyarrow table. Engine errors are the source's problem."""
-        if progress is None or not hasattr(self.engine, "progress"):
-            return self._engine_call(lambda: self.engine.backend.to_pyarrow(expression))
-        return self._engine_call(lambda: _with_progress(self.engine, expression, progress))
+        return self._engine_call(
+            lambda: _with_progress(self.engine, lambda: self.engine.to_arrow(expression), progress)
+        )
 
     def _engine_call(self, call: Callable[[], Any]) -> Any:
         try:
@@ -88,8 +88,10 @@ class Events:
             raise UsageError(f"{self.description}: cannot read events: {first}") from None
 
     def fetch(self, expression: Any, *, progress: Any = None) -> dict[str, np.ndarray]:
-        """A small result as numpy arrays, by column; text columns as object arrays."""
-        return _arrays(self.run(expression, progress=progress))
+        """A small result as numpy arrays, by column (`Engine.to_numpy`)."""
+        return self._engine_call(
+            lambda: _with_progress(self.engine, lambda: self.engine.to_numpy(expression), progress)
+        )
 
     def bad_rows(self, reasons: dict[str, int], valid: int, max_fraction: float) -> BadRows:
         """Rows skipped by reason, with examples; UsageError (exit 2) when too many are bad."""
@@ -145,27 +147,18 @@ def open_events(
     spec: str, engine: Engine, *, agents: Any, hourly_rate: float, custom: set[str]
 ) -> Events:
     """`--events` on `engine`, checked (lazily: nothing is read until a query runs). `agents`:
-    the charters' ids, as a set or as an Ibis table with an `agent` column (and, for the summary
-    pass, each agent's windows: `summaries.windows_table`)."""
+    the charters' ids, as a set, or as `(columns, schema)` of a table with an `agent` column
+    (for the summary pass, each agent's windows beside: `plan.windows_table`)."""
     if isinstance(agents, set | frozenset | list):
-        agents = ibis.memtable({"agent": sorted(agents)}, schema={"agent": "string"})
-    return Events(engine, engine.raw_events(spec), agents, hourly_rate, custom)
+        agents = ({"agent": sorted(agents)}, {"agent": dt.string})
+    table = engine.small_table(*agents)
+    return Events(engine, engine.raw_events(spec), table, hourly_rate, custom)
 
 
-def _arrays(table: Any) -> dict[str, np.ndarray]:
-    """A small result (a pyarrow table) as numpy arrays; text columns as object arrays."""
-    arrays = {}
-    for name in table.column_names:
-        column = table.column(name)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            arrays[name] = np.array(column.to_pylist(), dtype=object)
-        else:
-            arrays[name] = column.to_numpy(zero_copy_only=False)
-    return arrays
-
-
-def _with_progress(engine: Any, expression: Any, progress: Any) -> Any:
+def _with_progress(engine: Any, query: Callable[[], Any], progress: Any) -> Any:
     """Run the query while a thread reports the engine's progress every few seconds."""
+    if progress is None or not hasattr(engine, "progress"):
+        return query()
     done = threading.Event()
 
     def report() -> None:
@@ -177,7 +170,7 @@ def _with_progress(engine: Any, expression: Any, progress: Any) -> Any:
     reporter = threading.Thread(target=report, daemon=True)
     reporter.start()
     try:
-        return engine.backend.to_pyarrow(expression)
+        return query()
     finally:
         done.set()
         reporter.join()

@@ -1,9 +1,11 @@
 """Each continuous metric's distribution in the drift windows, binned where the events live.
 
-One scan: every metric's bin code (`monitor.engine.kinds.bin_expression`) side by side, unpivoted,
-counted by one packed integer key (agent, windows, metric, bin), which an engine groups far
-faster than four columns. What comes back holds agents x windows x bins rows, whatever the
-number of events.
+One scan: every metric's bin code (`monitor.engine.kinds.bin_expression`) side by side, as one
+array unnested, counted by one packed integer key (agent, windows, metric, bin), which an engine
+groups far faster than four columns. The rows' window bits are worked out again for the drift
+windows alone: the summary pass's mask holds every window (stop conditions, series, history),
+and its comparisons cost this scan a fifth of its time. What comes back holds agents x windows x
+bins rows, whatever the number of events.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import ibis.expr.datatypes as dt
 import numpy as np
 
 from monitor.engine.kinds import Columns, bin_expression
-from monitor.engine.plan import AGENT_INDEX, Plan, distinct, histogram_flag
+from monitor.engine.plan import AGENT_INDEX, Plan, distinct, histogram_flag, window_mask
 from monitor.engine.summary import Histogram
 from playbook.core.model import Metric
 
@@ -29,23 +31,22 @@ def histograms(
     events: Any, joined: Any, plan: Plan, progress: Callable[[str], None]
 ) -> dict[tuple[str, str, str], Histogram]:
     """Each continuous metric's binned values in the drift windows of the agents testing it: one
-    scan; every metric's bin code side by side, unpivoted, counted by one packed key."""
+    scan; every metric's bin code side by side, unnested, counted by one packed key."""
     bits = {label: 1 << plan.labels.index(label) for label in plan.histogram_labels
             if label in plan.labels}  # fmt: skip
-    wanted = sum(bits.values())
     metrics = distinct(plan.histograms.values())
     if not metrics:
         return {}
-    rows = joined.filter(joined.reason.isnull(), (joined._mask & wanted) != 0)
+    drift = joined.mutate(_drift=window_mask(joined, plan, bits))
+    rows = drift.filter(drift.reason.isnull(), drift._drift != 0)
     values = Columns(rows, events.present)
-    prefix = (rows[AGENT_INDEX] * (1 << WINDOW_BITS) + (rows._mask & wanted)) * (1 << METRIC_BITS)
-    keys = {}
+    prefix = (rows[AGENT_INDEX] * (1 << WINDOW_BITS) + rows._drift) * (1 << METRIC_BITS)
+    keys = []
     for index, metric in enumerate(metrics):
         code = bin_expression(values.value(metric)) + CODE_OFFSET
         key = (prefix + index) * (1 << CODE_BITS) + code
-        keys[f"k{index}"] = rows[histogram_flag(metric)].ifelse(key, ibis.null(dt.int64))
-    wide = rows.select(**keys)
-    long = wide.pivot_longer(list(keys), names_to="metric", values_to="key")
+        keys.append(rows[histogram_flag(metric)].ifelse(key, ibis.null(dt.int64)))
+    long = rows.select(key=ibis.array(keys).unnest())
     long = long.filter(long.key.notnull())
     counted = long.group_by("key").aggregate(n=long.count())
     progress("binning the continuous metrics")

@@ -51,13 +51,13 @@ class Columns:
         total = kept[0]
         for column in kept[1:]:
             total = total + column
-        return total.cast(dt.float64)
+        return total if total.type() == dt.float64 else total.cast(dt.float64)
 
     def where(self, metric: Metric) -> Any:
         conditions = metric.compute.where or {}  # type: ignore[union-attr]
         if not all(column in self.present for column in conditions):
             return self.constant(False)
-        tests = [_equals(self.table[column], expected) for column, expected in conditions.items()]
+        tests = [equals(self.table[column], expected) for column, expected in conditions.items()]
         return _all(tests) if tests else self.constant(True)
 
     def known(self, metric: Metric) -> Any:
@@ -75,7 +75,7 @@ def _all(conditions: list[Any]) -> Any:
     return combined
 
 
-def _equals(column: Any, expected: str | bool | int | float) -> Any:
+def equals(column: Any, expected: str | bool | int | float) -> Any:
     """`column = expected` across types, as SQL would compare them: a flag or number in the
     catalog against a numeric column compares as a number, anything else as text."""
     kind = column.type()
@@ -94,7 +94,8 @@ def part(metric: Metric, name: str) -> str:
     return f"m{hashlib.blake2s(key.encode(), digest_size=5).hexdigest()}_{name}"
 
 
-def _count_if(condition: Any) -> Any:
+def count_if(condition: Any) -> Any:
+    """Rows where `condition` is true (not where it is false or NULL)."""
     return condition.ifelse(1, 0).sum()
 
 
@@ -122,8 +123,9 @@ class Proportion(Kind):
     def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
         known = columns.known(metric)
         return {
-            part(metric, "n"): _count_if(known),
-            part(metric, "k"): _count_if(known & columns.where(metric)),
+            part(metric, "n"): count_if(known),
+            # `where` is unknown (NULL) wherever one of its columns is, so it counts known tasks
+            part(metric, "k"): count_if(columns.where(metric)),
         }
 
     def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
@@ -195,7 +197,7 @@ class Count(Kind):
     description = "tasks matching `where` per day of the window"
 
     def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
-        return {part(metric, "k"): _count_if(columns.where(metric))}
+        return {part(metric, "k"): count_if(columns.where(metric))}
 
     def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
         n, k = int(sums["tasks"]), int(sums[part(metric, "k")])

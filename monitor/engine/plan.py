@@ -47,9 +47,10 @@ def distinct(metric_lists: Iterable[list[Metric]]) -> list[Metric]:
     return list(seen.values())
 
 
-def windows_table(plan: Plan) -> Any:
-    """One row per agent: its id, per window label `<label>_start` and `<label>_end`, and per
-    continuous metric whether the agent's drift tests need its histogram."""
+def windows_table(plan: Plan) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """`(columns, schema)` of a table of one row per agent (`Engine.small_table` makes it): its
+    id, per window label `<label>_start` and `<label>_end`, and per continuous metric whether the
+    agent's drift tests need its histogram."""
     agents = sorted(plan.windows)
     data: dict[str, list[Any]] = {"agent": agents, AGENT_INDEX: list(range(len(agents)))}
     schema: dict[str, Any] = {"agent": dt.string, AGENT_INDEX: dt.int64}
@@ -61,17 +62,21 @@ def windows_table(plan: Plan) -> Any:
     for metric in distinct(plan.histograms.values()):
         data[histogram_flag(metric)] = [metric in plan.histograms.get(a, []) for a in agents]
         schema[histogram_flag(metric)] = dt.boolean
-    return ibis.memtable(data, schema=schema)
+    return data, schema
 
 
 def histogram_flag(metric: Metric) -> str:
     return f"histogram_{metric.id}"
 
 
-def window_mask(joined: Any, plan: Plan) -> Any:
-    """The windows a row falls in, one bit a window label."""
+def window_mask(joined: Any, plan: Plan, labels: Iterable[str] | None = None) -> Any:
+    """The windows a row falls in, one bit a window label (its place in `plan.labels`); only the
+    bits of `labels` when given (each bit costs two comparisons on every row)."""
     mask = ibis.literal(0, dt.int64)
+    wanted = plan.labels if labels is None else set(labels)
     for index, label in enumerate(plan.labels):
+        if label not in wanted:
+            continue
         inside = (joined.ts >= joined[f"{label}_start"]) & (joined.ts < joined[f"{label}_end"])
         mask = mask + inside.fill_null(False).ifelse(1 << index, 0)
     return mask

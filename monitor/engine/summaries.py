@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from monitor.engine.histograms import histograms
-from monitor.engine.kinds import KINDS, Columns, part
+from monitor.engine.kinds import KINDS, Columns, count_if, equals, part
 from monitor.engine.plan import Plan, distinct, window_mask
 from monitor.engine.summary import WindowSummary
 from monitor.engine.uncharted import seen_aggregates
@@ -33,22 +33,20 @@ BASE = ("tasks", "successes", "escalations", "rework_known", "reworked", "policy
         "reviewer_minutes", "inference", "tooling", "human")  # fmt: skip
 
 
-def _count_if(condition: Any) -> Any:
-    return condition.ifelse(1, 0).sum()
-
-
 def base_aggregates(table: Any) -> dict[str, Any]:
-    """The figures reviews and the cost page read, per group (empty cost cells count as 0)."""
+    """The figures reviews and the cost page read, per group (empty cost cells count as 0).
+    Written as the metric kinds write theirs (`equals`, `count_if`), so that a monitored metric
+    computed alike (success rate, rework rate, ...) is the same aggregate, computed once."""
     return {
         "tasks": table.count(),
-        "successes": _count_if(table.outcome == "success"),
-        "escalations": _count_if(table.outcome == "escalated"),
-        "rework_known": table.reworked.count(),
-        "reworked": _count_if(table.reworked.fill_null(False)),
-        "policy_known": table.policy_hit.count(),
-        "policy_hits": _count_if(table.policy_hit.fill_null(False)),
-        "rollback_known": table.rolled_back.count(),
-        "rolled_back": _count_if(table.rolled_back.fill_null(False)),
+        "successes": count_if(equals(table.outcome, "success")),
+        "escalations": count_if(equals(table.outcome, "escalated")),
+        "rework_known": count_if(table.reworked.notnull()),
+        "reworked": count_if(equals(table.reworked, True)),
+        "policy_known": count_if(table.policy_hit.notnull()),
+        "policy_hits": count_if(equals(table.policy_hit, True)),
+        "rollback_known": count_if(table.rolled_back.notnull()),
+        "rolled_back": count_if(equals(table.rolled_back, True)),
         "feedback_n": table.customer_feedback.count(),
         "feedback_sum": table.customer_feedback.sum(),
         "reviewer_minutes": table.reviewer_minutes.sum(),
@@ -272,9 +270,24 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     aggregates = base_aggregates(joined) | seen_aggregates(joined, plan.now)
     for metric in distinct(plan.metrics.values()):
         aggregates |= KINDS[metric.kind].aggregates(metric, columns)
+    computed, copies = _distinct(aggregates)
     query = joined.group_by(
         agent=joined.agent, day=joined._day, mask=joined._mask, reason=joined.reason
-    ).aggregate(**aggregates)
+    ).aggregate(**computed)
     progress("reading and summarising the events")
     groups = events.fetch(query, progress=progress)
+    groups |= {name: groups[original] for name, original in copies.items()}
     return Summaries(plan, groups, histograms(events, joined, plan, progress))
+
+
+def _distinct(aggregates: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each aggregate once: (the distinct ones, by name; name -> the name of its equal)."""
+    first: dict[Any, str] = {}
+    computed: dict[str, Any] = {}
+    copies: dict[str, str] = {}
+    for name, expression in aggregates.items():
+        if (found := first.setdefault(expression.op(), name)) != name:
+            copies[name] = found
+        else:
+            computed[name] = expression
+    return computed, copies

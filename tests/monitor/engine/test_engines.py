@@ -86,6 +86,8 @@ TEXT_ROWS = [
     ("10000-01-01T00:00:00Z", "refunds", "success", "1", "0.01", "false"),
     (" 2026-11-20T10:00:00Z\t", " refunds ", " Success ", " 1.5 ", "0.02\t", " TRUE "),
     ("\t1795168800 ", "refunds\t", "ESCALATED", "\t2", " 0.01", "False"),
+    ("2026-11-20T10:00:00Z", "refunds", "success", "-Infinity", "0.01", "false"),
+    ("2026-11-20T10:00:00Z", "refunds", "success", "1", "1e13", "false"),
 ]
 
 
@@ -113,13 +115,13 @@ def test_the_same_rows_are_bad_for_the_same_reasons_with_the_same_examples(spark
     spark_bad, spark_sums = _bad_rows(text_parquet, spark)
 
     assert duck_bad.by_reason == {
-        "bad_timestamp": 6, "bad_outcome": 3, "bad_value": 9, "negative_value": 3,
+        "bad_timestamp": 6, "bad_outcome": 3, "bad_value": 15, "negative_value": 3,
         "missing_agent": 3, "unknown_agent": 3,
     }  # fmt: skip
     assert spark_bad.by_reason == duck_bad.by_reason
     assert spark_bad.examples == duck_bad.examples
-    assert duck_bad.examples["bad_outcome"] == ["events.parquet:5", "events.parquet:19",
-                                                "events.parquet:33"]  # fmt: skip
+    assert duck_bad.examples["bad_outcome"] == ["events.parquet:5", "events.parquet:21",
+                                                "events.parquet:37"]  # fmt: skip
     assert spark_sums == duck_sums
     assert duck_sums["n"] == 15  # blanks around a value are not an error
 
@@ -284,3 +286,57 @@ def test_uncharted_agents_are_counted_alike_on_both_engines(spark, governance, t
     assert (ghost.agent, ghost.tasks, ghost.recent_tasks) == ("ghost", 4, 2)
     assert (ghost.first_seen, ghost.last_seen) == (stamps[0], stamps[3])
     assert found["spark"] == found["duckdb"]
+
+
+# --- DuckDB's own result conversion -------------------------------------------------------------
+
+
+def test_duckdb_results_come_back_as_pyarrow_would_convert_them():
+    """DuckDB's results skip Ibis' and pyarrow's conversions (both import pandas): NULLs, the
+    HUGEINT of an integer sum and text must come back as those conversions gave them."""
+    import ibis.expr.datatypes as dt
+
+    engine = open_engine("duckdb")
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    table = engine.small_table(
+        {"agent": ["a", "b", None], "n": [1, None, 3], "at": [when, None, when],
+         "flag": [True, False, None], "x": [1.5, None, 2.5]},
+        {"agent": dt.string, "n": dt.int64, "at": dt.Timestamp(timezone="UTC"),
+         "flag": dt.boolean, "x": dt.float64},
+    )  # fmt: skip
+    query = table.group_by("agent").aggregate(
+        total=table.n.sum(), first=table.at.min(), flag=table.flag.any(), x=table.x.max()
+    ).order_by("agent")  # fmt: skip
+    mine = engine.to_numpy(query)
+    arrow = engine.to_arrow(query)
+    for name in arrow.column_names:
+        expected = arrow.column(name).to_numpy(zero_copy_only=False)
+        if name == "agent":
+            expected = np.array(arrow.column(name).to_pylist(), dtype=object)
+        assert mine[name].dtype == expected.dtype, name
+        assert [str(v) for v in mine[name]] == [str(v) for v in expected], name
+    assert mine["total"].dtype == np.int64 or np.isnan(mine["total"]).any()
+    assert list(mine["agent"]) == ["a", "b", None]
+
+
+def test_a_monitor_pass_on_duckdb_never_imports_pandas(demo_events):
+    """pandas costs a third of a CPU second to import: more than a whole pass on a small source."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from datetime import datetime\n"
+        "from pathlib import Path\n"
+        "from monitor.engine.metrics import measure\n"
+        "from playbook.policy import load_governance\n"
+        f"NOW = datetime.fromisoformat({NOW.isoformat()!r})\n"
+        f"g = load_governance(Path({str(EXAMPLE_GOVERNANCE)!r}), today=NOW.date())\n"
+        f"measure({str(demo_events)!r}, g, g.agents, NOW, engine='duckdb')\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=root, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -46,3 +46,33 @@ def test_a_histogram_counts_every_value_once():
     histogram = Histogram.of(values)
     assert histogram.total == len(values)
     assert list(histogram.codes) == sorted(set(bin_codes(values).tolist()))
+
+
+def test_a_metric_computed_like_a_base_figure_is_one_aggregate():
+    """The pass groups 10M rows by ~40 aggregates; those written alike are computed once."""
+    from monitor.engine.kinds import KINDS, Columns, part
+    from monitor.engine.summaries import _distinct, base_aggregates
+    from playbook.policy import load_governance
+    from tests.conftest import EXAMPLE_GOVERNANCE
+
+    governance = load_governance(EXAMPLE_GOVERNANCE)
+    table = ibis.table({"agent": "string", "outcome": "string", "reworked": "boolean",
+                        "policy_hit": "boolean", "rolled_back": "boolean",
+                        "customer_feedback": "float64", "reviewer_minutes": "float64",
+                        "cost_usd": "float64", "tooling_cost_usd": "float64",
+                        "human_cost_usd": "float64"}, name="events")  # fmt: skip
+    columns = Columns(table, set(table.columns))
+    aggregates = base_aggregates(table)
+    for metric_id in ("task_success_rate", "rework_rate", "rollback_rate", "latency_s"):
+        metric = governance.metric(metric_id)
+        aggregates |= KINDS[metric.kind].aggregates(metric, columns)
+    computed, copies = _distinct(aggregates)
+
+    success, rework = governance.metric("task_success_rate"), governance.metric("rework_rate")
+    rollback = governance.metric("rollback_rate")
+    assert copies[part(success, "k")] == "successes"
+    assert copies[part(rework, "n")] == "rework_known"
+    assert copies[part(rework, "k")] == "reworked"
+    assert copies[part(rollback, "k")] == "rolled_back"
+    assert set(computed) | set(copies) == set(aggregates)
+    assert not set(computed) & set(copies)
