@@ -16,6 +16,7 @@ from typing import Any
 import ibis
 import numpy as np
 
+from monitor.engine.kinds import count_if
 from monitor.engine.plan import UTC_TIME
 from playbook.core.clock import iso
 
@@ -54,8 +55,8 @@ def seen_aggregates(table: Any, now: datetime) -> dict[str, Any]:
     seen = (table.reason == UNKNOWN_AGENT) & (table.ts < end)
     recent = seen & (table.ts >= start)
     return {
-        "seen_tasks": seen.ifelse(1, 0).sum(),
-        "seen_recent": recent.ifelse(1, 0).sum(),
+        "seen_tasks": count_if(seen),
+        "seen_recent": count_if(recent),
         "first_seen": table.ts.min(where=seen),
         "last_seen": table.ts.max(where=seen),
     }
