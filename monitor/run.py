@@ -197,7 +197,7 @@ def run_monitor(
         staged[0].publish()  # after the commit: state and snapshot carry the same run_id
         report = RunReport(
             options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends,
-            weekday_warnings(charters, options.now),
+            metrics.lacking_column_warnings(summaries) + weekday_warnings(charters, options.now),
         )  # fmt: skip
         report.actions = actions
         report.uncharted = uncharted_records(seen)

@@ -8,15 +8,16 @@ How a metric comes from events (`compute` in the catalog):
 - ratio: the `sum` columns added over tasks / number of tasks matching `where`;
 - count: tasks matching `where` per day of the window.
 A task whose summed columns include an empty cell is left out of that metric (an unknown cost is
-never counted as zero); a column the source does not have at all counts as zero, and a `where` on a
-column the source lacks classifies no task.
+never counted as zero). A summed column the source does not have at all counts as zero beside one
+it has (a spend bucket nobody records); with none of them, every task's value is unknown. A `where`
+on a column the source lacks classifies no task. Either way the run warns (`lacking`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, ClassVar
 
 import ibis
@@ -38,16 +39,20 @@ class Columns:
         self.table = table
         self.present = present
 
-    def constant(self, value: float | bool) -> Any:
-        """`value` on every row, as a column (a metric whose columns the source lacks)."""
-        literal = ibis.literal(value, dt.boolean if isinstance(value, bool) else dt.float64)
+    def constant(self, value: float | bool | None) -> Any:
+        """`value` on every row, as a column (a metric whose columns the source lacks); None is
+        a NULL number."""
+        kind = dt.boolean if isinstance(value, bool) else dt.float64
+        literal = ibis.null(kind) if value is None else ibis.literal(value, kind)
         return self.table.agent.isnull().ifelse(literal, literal)
 
     def value(self, metric: Metric) -> Any:
-        """Per task, the sum of the `sum` columns (NULL where one of them is empty)."""
+        """Per task, the sum of the `sum` columns the source has (NULL where one of them is
+        empty); NULL on every task when it has none of them, as for an empty column: a latency
+        nobody recorded is unknown, not 0."""
         kept = [self.table[c] for c in (metric.compute.sum or []) if c in self.present]  # type: ignore[union-attr]
         if not kept:
-            return self.constant(0.0)
+            return self.constant(None)
         total = kept[0]
         for column in kept[1:]:
             total = total + column
@@ -66,6 +71,20 @@ class Columns:
             return self.constant(False)
         tests = [self.table[column].notnull() for column in conditions]
         return _all(tests) if tests else self.constant(True)
+
+
+def lacking(metric: Metric, present: Collection[str]) -> list[str]:
+    """The columns whose absence from the events leaves `metric` unmeasured (every task unknown,
+    so `insufficient_data`): a `where` column, or all of the `sum` columns (a spend bucket the
+    source lacks, beside one it has, counts as 0)."""
+    compute = metric.compute
+    if compute is None:
+        return []
+    missing = [column for column in compute.where or {} if column not in present]
+    summed = compute.sum or []
+    if summed and not any(column in present for column in summed):
+        missing += [column for column in summed if column not in missing]
+    return missing
 
 
 def _all(conditions: list[Any]) -> Any:
@@ -201,18 +220,27 @@ class Ratio(Kind):
 
 class Count(Kind):
     name = "count"
-    description = "tasks matching `where` per day of the window"
+    description = (
+        "tasks matching `where` per day of the window, of those where its columns are known"
+    )
 
     def aggregates(self, metric: Metric, columns: Columns) -> dict[str, Any]:
-        return {part(metric, "k"): count_if(columns.where(metric))}
+        return {
+            part(metric, "n"): count_if(columns.known(metric)),
+            part(metric, "k"): count_if(columns.where(metric)),
+        }
 
     def summary(self, metric: Metric, sums: Sums, days: float) -> WindowSummary:
-        n, k = int(sums["tasks"]), int(sums[part(metric, "k")])
-        value = k / days if days else None
+        n, k = int(sums[part(metric, "n")]), int(sums[part(metric, "k")])
+        # No task is a count of 0; tasks none of which say (the column is absent) is no count.
+        unknown = n == 0 and sums["tasks"] > 0
+        value = k / days if days and not unknown else None
         return WindowSummary(metric.id, self.name, n=n, matches=k, days=float(days), value=value)
 
     def daily(self, metric: Metric, column: Column, days: np.ndarray) -> tuple[Array, Array]:
-        return _divide(column(part(metric, "k")), days), column("tasks")
+        known = column(part(metric, "n"))
+        matches = np.where((known == 0) & (column("tasks") > 0), np.nan, column(part(metric, "k")))
+        return _divide(matches, days), known
 
 
 def _divide(top: Array, bottom: Array) -> Array:

@@ -11,7 +11,7 @@ months are added up here from them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -59,8 +59,11 @@ def base_aggregates(table: Any) -> dict[str, Any]:
 class Summaries:
     """The pass's small tables, with the arithmetic that answers each question from them."""
 
-    def __init__(self, plan: Plan, groups: dict[str, np.ndarray], histograms: dict) -> None:
+    def __init__(
+        self, plan: Plan, groups: dict[str, np.ndarray], histograms: dict, present: Collection[str]
+    ) -> None:
         self.plan = plan
+        self.present = frozenset(present)  # the event columns the source has
         self.groups = groups
         self.histograms = histograms  # (agent, label, metric id) -> Histogram
         self.bits = {label: 1 << index for index, label in enumerate(plan.labels)}
@@ -277,7 +280,7 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     progress("reading and summarising the events")
     groups = events.fetch(query, progress=progress)
     groups |= {name: groups[original] for name, original in copies.items()}
-    return Summaries(plan, groups, histograms(events, joined, plan, progress))
+    return Summaries(plan, groups, histograms(events, joined, plan, progress), events.present)
 
 
 def _distinct(aggregates: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
