@@ -24,6 +24,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from monitor.engine.raw import REQUIRED
 from playbook.core.clock import EARLIEST_DATE, LATEST_DATE
 from playbook.core.costs import MINUTES_PER_HOUR
 
@@ -31,7 +32,6 @@ OUTCOMES = ("success", "failure", "escalated")
 NON_NEGATIVE = ("latency_s", "cost_usd", "tooling_cost_usd", "reviewer_minutes")
 NUMERIC = (*NON_NEGATIVE, "customer_feedback")
 BOOLEAN = ("reworked", "policy_hit", "rolled_back")
-REQUIRED = ("timestamp", "agent", "outcome")
 REASONS = (
     "bad_csv",
     "bad_json",

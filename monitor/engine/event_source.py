@@ -28,6 +28,7 @@ source adds `_file` and `_row`, where a row came from (file and 1-based data row
 from __future__ import annotations
 
 import contextlib
+import csv
 import glob
 import hashlib
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ from typing import Any
 
 import duckdb
 
-from monitor.engine.raw import RawEvents
+from monitor.engine.raw import RawEvents, require_columns
 from monitor.engine.sql import identifier, literal
 from playbook.core.errors import UsageError
 
@@ -105,6 +106,8 @@ def resolve_source(spec: str) -> Source:
     suffix = suffixes.pop()
     files = "[" + ", ".join(literal(match) for match in matches) + "]"
     if suffix in CSV_DELIMITERS:
+        for match in matches:
+            _refuse_repeated_columns(match, CSV_DELIMITERS[suffix])
         parts = tuple(_read_csv(f"[{literal(match)}]", suffix) for match in matches)
         return Source(_read_csv(files, suffix), spec, "csv", parts=parts)
     if suffix in JSON_SUFFIXES:
@@ -117,6 +120,21 @@ def resolve_source(spec: str) -> Source:
         f"{spec}: unsupported events format {suffix!r}; expected .csv, .tsv, .jsonl, .json, "
         ".parquet or a .duckdb database"
     )
+
+
+def _refuse_repeated_columns(path: str, delimiter: str) -> None:
+    """A CSV header naming a column twice is refused: DuckDB would read the second as `NAME_1`
+    (names compare case-insensitively), and which one counted would be a guess."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+        header = next(csv.reader(file, delimiter=delimiter), [])
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, 1):
+        if (first := seen.setdefault(name.lower(), position)) != position:
+            raise UsageError(
+                f"{path}:1: the header names column {header[first - 1]!r} twice (columns {first} "
+                f"and {position}{'' if header[first - 1] == name else f', as {name!r}'}); "
+                "expected each column once"
+            )
 
 
 def _read_json(files: str) -> str:
@@ -160,7 +178,6 @@ def rejected_rows(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, int]
         return []
 
 
-REQUIRED = ("timestamp", "agent", "outcome")
 RAW = "govkit_raw"
 READER_COLUMNS = ("filename", "file_row_number")  # added by the readers: where a row came from
 
@@ -172,12 +189,7 @@ def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec
     if source.attach:
         connection.execute(f"ATTACH {literal(source.attach)} AS src (READ_ONLY)")
     columns = source_columns(connection, source)
-    missing = [column for column in REQUIRED if column not in columns]
-    if missing:
-        raise UsageError(
-            f"{source.description}: missing required column(s) {', '.join(missing)}; "
-            f"found {', '.join(sorted(set(columns) - set(READER_COLUMNS))) or 'none'}"
-        )
+    require_columns(source.description, set(columns) - set(READER_COLUMNS))
     select = _raw_select(source, columns)
     connection.execute(f"CREATE VIEW {RAW} AS {select}")
     if source.parts:  # text: read once, typed, by `store` (the checks' typed relation)

@@ -13,12 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from monitor.engine.raw import RawEvents
+from monitor.engine.raw import RawEvents, require_columns
 from playbook.core.errors import UsageError
 
 RAW = "govkit_raw"
 TABLE_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*){0,2}$")
-REQUIRED = ("timestamp", "agent", "outcome")
 NOT_FOR_SPARK = (".csv", ".tsv", ".jsonl", ".json", ".ndjson", ".duckdb", ".db")
 
 
@@ -56,12 +55,7 @@ def open_spark_source(engine: Any, spec: str) -> RawEvents:
     except AnalysisException as exc:
         first = str(exc).strip().splitlines()[0]
         raise UsageError(f"{spec}: cannot read events with Spark: {first}") from None
-    missing = [column for column in REQUIRED if column not in frame.columns]
-    if missing:
-        raise UsageError(
-            f"{spec}: missing required column(s) {', '.join(missing)}; found "
-            f"{', '.join(sorted(c for c in frame.columns if not c.startswith('_'))) or 'none'}"
-        )
+    require_columns(spec, [c for c in frame.columns if not c.startswith("_")])
     frame.createOrReplaceTempView(RAW)
     return RawEvents(engine.backend.table(RAW), spec)
 

@@ -104,6 +104,37 @@ def test_missing_required_column_is_a_usage_error(tmp_path):
         load(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "events.csv: missing required column(s) timestamp, agent, outcome; found column0. "
+             "Is the file empty? Expected a header line naming the columns."),
+        ("timestamp;agent;outcome\n2026-11-20T10:00:00Z;refunds;success\n",
+         "events.csv: missing required column(s) timestamp, agent, outcome; found "
+         "timestamp;agent;outcome. Is it separated by ';'? A .csv file is read comma-separated, "
+         "a .tsv file tab-separated."),
+        ("Timestamp,agent,outcome\n2026-11-20T10:00:00Z,refunds,success\n",
+         "events.csv: missing required column(s) timestamp; found Timestamp, agent, outcome. "
+         "Did you mean 'Timestamp'?"),
+        ("timestamp,agent,outcome,agent\n2026-11-20T10:00:00Z,refunds,success,docs-qa\n",
+         "events.csv:1: the header names column 'agent' twice (columns 2 and 4); expected each "
+         "column once"),
+        ("timestamp,Agent,outcome,agent\n2026-11-20T10:00:00Z,refunds,success,docs-qa\n",
+         "events.csv:1: the header names column 'Agent' twice (columns 2 and 4, as 'agent'); "
+         "expected each column once"),
+    ],
+    ids=["empty", "semicolons", "case", "repeated", "repeated-case"],
+)  # fmt: skip
+def test_a_header_govkit_cannot_read_says_what_it_found(tmp_path, monkeypatch, text, expected):
+    """An export with the wrong separator, a renamed or repeated column: exit 2 naming the
+    file, what was found and what to change; a repeated `agent` is never guessed."""
+    monkeypatch.chdir(tmp_path)
+    Path("events.csv").write_text(text)
+    with pytest.raises(UsageError) as raised:
+        load(Path("events.csv"))
+    assert raised.value.format_message() == expected
+
+
 def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(UsageError, match="no such file"):
         load(tmp_path / "nope.csv")
