@@ -157,13 +157,16 @@ def run_monitor(
         conditions += review_conditions(governance, written, options.now)
         # Last: retired and deleted charters' alerts resolve, with the reason (agents that leave)
         conditions = departure_conditions(governance, conditions, state.alerts(status=FIRING))
+        warnings = metrics.lacking_column_warnings(summaries)
+        warnings += weekday_warnings(charters, options.now)
         staged: list[StagedFile] = []
         push_alerts = _alertmanager_pushes(governance, options, started)
 
         def stage_snapshot(run_id: int, alerts: list[Alert]) -> None:
             report = RunReport(
-                options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends
-            )
+                options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends,
+                warnings,
+            )  # fmt: skip
             report.actions = actions
             report.uncharted = uncharted_records(seen)
             text = snapshot_text(governance, report)
@@ -197,7 +200,7 @@ def run_monitor(
         staged[0].publish()  # after the commit: state and snapshot carry the same run_id
         report = RunReport(
             options.now, run_id, findings, checks, alerts, bad, Delivery(), tasks, trends,
-            metrics.lacking_column_warnings(summaries) + weekday_warnings(charters, options.now),
+            list(warnings),
         )  # fmt: skip
         report.actions = actions
         report.uncharted = uncharted_records(seen)
@@ -290,5 +293,6 @@ def snapshot_text(governance: Governance, report: RunReport) -> str:
         bad_rows=results.BadRowsRecord(**report.bad_rows.to_json()),
         actions=report.actions,
         uncharted=report.uncharted,
+        warnings=report.warnings,
     )
     return results.snapshot_json(snapshot)

@@ -221,6 +221,9 @@ class Snapshot(Record):
     actions: list[ActionRecord] = Field(default_factory=list)  # incidents' corrective actions
     # agents seen in the events without a charter, most tasks first (UnchartedAgent)
     uncharted: list[UnchartedRecord] = Field(default_factory=list)
+    # what the run could not judge or may have judged wrongly (columns the events lack, windows
+    # that mix weekdays unevenly), as `govkit monitor run` printed them
+    warnings: list[str] = Field(default_factory=list)
 
 
 def agent_status(

@@ -38,6 +38,7 @@ class MonitorView:
     # to it. None when the command did not say (the build's `today` stands in for it).
     built_at: datetime | None = None
     actions: list[results.ActionRecord] = field(default_factory=list)  # incidents' actions
+    warnings: list[str] = field(default_factory=list)  # what the run could not judge
 
     def status(self, agent_id: str) -> str:
         result = self.agents.get(agent_id)
@@ -88,6 +89,7 @@ def load_view(state: Path, *, now: datetime | None = None) -> MonitorView | None
         mismatch=_mismatch(database, snapshot.run_id),
         built_at=now,
         actions=snapshot.actions,
+        warnings=snapshot.warnings,
     )
 
 
