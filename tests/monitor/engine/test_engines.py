@@ -227,6 +227,27 @@ def test_a_missing_column_is_the_same_usage_error(spark, tmp_path):
     assert messages[0].split(":", 1)[1] == messages[1].split(":", 1)[1]
 
 
+def test_columns_the_events_lack_are_unmeasured_alike_on_both_engines(
+    spark, governance, demo_events, tmp_path
+):
+    events = tmp_path / "events.parquet"
+    duckdb.sql(f"COPY (SELECT * EXCLUDE (latency_s, rolled_back) FROM '{demo_events}') "
+               f"TO '{events}' (FORMAT parquet)")  # fmt: skip
+    duck = _run(governance, events, "duckdb", tmp_path / "duck" / "monitor.db")
+    sparked = _run(governance, events, "spark", tmp_path / "spark" / "monitor.db")
+    lacking = [w for w in duck["warnings"] if "cannot be measured" in w]
+    assert [w.split(":")[0] for w in lacking] == [
+        "the events have no column latency_s", "the events have no column rolled_back"
+    ]  # fmt: skip
+    assert sparked["warnings"] == duck["warnings"]
+    unmeasured = {key for key, f in _findings(duck).items() if f["verdict"] == "insufficient_data"}
+    assert {metric for _, metric, _ in unmeasured} == {"latency_s", "rollback_rate"}
+    assert unmeasured == {
+        key for key, f in _findings(sparked).items() if f["verdict"] == "insufficient_data"
+    }
+    assert [c["status"] for c in duck["checks"]] == [c["status"] for c in sparked["checks"]]
+
+
 def test_spark_reads_a_table_by_name(spark, demo_events):
     spark.session.read.parquet(str(demo_events)).createOrReplaceTempView("agent_events")
     duck = open_events(str(demo_events), open_engine("duckdb"), agents={"refunds"},
