@@ -11,22 +11,32 @@ weighted.
 
 Each line is one `write` of the whole line to a file opened for appending, so a crash never leaves
 a torn line; `decisions.jsonl` rotates to `decisions.jsonl.1`, `.2`, ... (newest first) when the
-next line would take it past `max_bytes`, like Python's RotatingFileHandler. One process writes a
-log file; threads share a DecisionLog safely.
+next line would take it past `max_bytes`, like Python's RotatingFileHandler. Threads share a
+DecisionLog safely, and several processes may append to one log: a rotation is made under an
+exclusive lock on the log's directory, by one of them, once, and a writer notices within
+RECHECK_SECONDS that its file was rotated away and reopens the path (else its lines would go to
+a backup that a later rotation deletes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import threading
+import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: rotations are not coordinated between processes
+    fcntl = None  # type: ignore[assignment]
 
 from playbook.core import jsonout
 from playbook.core.clock import utc_now
@@ -38,6 +48,7 @@ DEFAULT_MAX_BYTES = 10_000_000
 MAX_REPRESENTS = 10**6  # the most decisions one record stands for (readers refuse more: at a sample
 # rate of 0.001 a record stands for about 1,000; 10^9 would become 10^9 event rows)
 DEFAULT_BACKUPS = 5
+RECHECK_SECONDS = 0.1  # how often a writer checks that its file is still the log's path
 
 
 def redacted(facts: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
@@ -98,6 +109,7 @@ class DecisionLog:
         self._pending: dict[tuple[str, str | None], list[Any]] = {}
         self._fd: int | None = None
         self._size = 0
+        self._checked = 0.0  # time.monotonic() of the last check that the path is still our file
         self._closed = False
 
     def write(
@@ -192,10 +204,19 @@ class DecisionLog:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._open()
-        rotate = self.max_bytes and self.backups and self._size + len(line) > self.max_bytes
-        if rotate and self._size:
-            self._rotate()
-            self._open()
+        elif time.monotonic() - self._checked > RECHECK_SECONDS:
+            if self._moved():
+                self._reopen()  # another process rotated the log
+            else:  # other processes' lines count towards max_bytes too
+                self._size = os.fstat(self._fd).st_size
+        if self._over(len(line)):
+            with self._rotation_lock():
+                if self._moved():  # rotated by another process while we waited
+                    self._reopen()
+                self._size = os.fstat(self._fd).st_size  # type: ignore[arg-type]
+                if self._over(len(line)):
+                    self._rotate()
+                    self._open()
         view = memoryview(line)
         while view:  # a regular file takes the whole line in one write; a short write continues
             written = os.write(self._fd, view)  # type: ignore[arg-type]
@@ -205,6 +226,40 @@ class DecisionLog:
     def _open(self) -> None:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._size = os.fstat(self._fd).st_size
+        self._checked = time.monotonic()
+
+    def _reopen(self) -> None:
+        fd, self._fd = self._fd, None
+        os.close(fd)  # type: ignore[arg-type]
+        self._open()
+
+    def _over(self, more: int) -> bool:
+        """Whether `more` bytes would take a non-empty log past `max_bytes` (when it rotates)."""
+        return bool(self.max_bytes and self.backups and self._size) and (
+            self._size + more > self.max_bytes
+        )
+
+    def _moved(self) -> bool:
+        """Whether the log's path no longer names the file this writer appends to."""
+        self._checked = time.monotonic()
+        try:
+            return os.stat(self.path).st_ino != os.fstat(self._fd).st_ino  # type: ignore[arg-type]
+        except FileNotFoundError:
+            return True
+
+    @contextlib.contextmanager
+    def _rotation_lock(self) -> Iterator[None]:
+        """An exclusive lock on the log's directory (no extra file beside the log for a reader's
+        glob to meet), held by one rotating process at a time."""
+        if fcntl is None:
+            yield
+            return
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(directory, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(directory)  # releases the lock
 
     def _rotate(self) -> None:
         fd, self._fd = self._fd, None  # a failed rotation must leave no stale descriptor: its
