@@ -29,6 +29,7 @@ from monitor.alerting.workforce import (
     uncharted_records,
 )
 from monitor.engine import metrics
+from monitor.engine.coverage import lacking_column_warnings, silence_warnings
 from monitor.engine.drift import drift_findings, weekday_warnings
 from monitor.engine.events import BadRows
 from monitor.engine.series import Trend, agent_trends, trend_windows
@@ -157,7 +158,8 @@ def run_monitor(
         conditions += review_conditions(governance, written, options.now)
         # Last: retired and deleted charters' alerts resolve, with the reason (agents that leave)
         conditions = departure_conditions(governance, conditions, state.alerts(status=FIRING))
-        warnings = metrics.lacking_column_warnings(summaries)
+        warnings = lacking_column_warnings(summaries)
+        warnings += silence_warnings(summaries, charters, options.now)
         warnings += weekday_warnings(charters, options.now)
         staged: list[StagedFile] = []
         push_alerts = _alertmanager_pushes(governance, options, started)

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from monitor.engine.engines import open_engine
 from monitor.engine.events import BadRows, open_events
-from monitor.engine.kinds import lacking
 from monitor.engine.plan import Plan, windows_table
 from monitor.engine.summaries import HISTORY, Progress, Summaries, summarise
 from monitor.engine.summary import WindowSummary
@@ -110,25 +109,3 @@ def window_stats(
             for metric in summaries.plan.metrics[charter.id]:
                 found[(charter.id, label, metric.id)] = summaries.window(charter.id, label, metric)
     return found
-
-
-def lacking_column_warnings(summaries: Summaries) -> list[str]:
-    """A warning per metric that reads event columns the source does not have: its agents'
-    findings and checks on it are `insufficient_data` (an absent column is no evidence of 0)."""
-    agents: dict[str, list[str]] = {}
-    missing: dict[str, list[str]] = {}
-    for agent, metrics in summaries.plan.metrics.items():
-        for metric in metrics:
-            if columns := lacking(metric, summaries.present):
-                agents.setdefault(metric.id, []).append(agent)
-                missing[metric.id] = columns
-    return [
-        f"the events have {_columns(missing[metric])}: {metric} cannot be measured for "
-        f"{', '.join(sorted(names))} (insufficient_data)"
-        for metric, names in sorted(agents.items())
-    ]
-
-
-def _columns(names: list[str]) -> str:
-    named = [f"{n} (from reviewer_minutes)" if n == "human_cost_usd" else n for n in names]
-    return f"no column {named[0]}" if len(named) == 1 else f"none of the columns {', '.join(named)}"

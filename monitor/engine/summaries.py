@@ -112,6 +112,13 @@ class Summaries:
         sums = self._sums(self._rows(agent, label))
         return {name: sums[name] for name in BASE}
 
+    def last_day(self, agent: str) -> date | None:
+        """The UTC day of the agent's newest valid task before `now`, if any."""
+        rows = self._rows(agent, HISTORY)
+        if not len(rows):
+            return None
+        return date(1970, 1, 1) + timedelta(days=int(self.groups["day"][rows].max()))
+
     def window(self, agent: str, label: str, metric: Metric) -> WindowSummary:
         rows = self._rows(agent, label)
         start, end = self.plan.windows[agent][label]

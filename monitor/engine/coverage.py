@@ -1,0 +1,71 @@
+"""What a pass could not see, as the run's warnings: metrics that read columns the events do not
+have, and agents (or a whole source) that stopped sending events. Neither is an alert: the
+monitor cannot tell a paused agent from a broken export, so it says what it saw and asks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from monitor.engine.kinds import lacking
+from monitor.engine.summaries import Summaries
+from playbook.core.charter import Charter
+from playbook.core.windows import BASELINE, RECENT
+
+
+def lacking_column_warnings(summaries: Summaries) -> list[str]:
+    """A warning per metric that reads event columns the source does not have: its agents'
+    findings and checks on it are `insufficient_data` (an absent column is no evidence of 0)."""
+    agents: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
+    for agent, metrics in summaries.plan.metrics.items():
+        for metric in metrics:
+            if columns := lacking(metric, summaries.present):
+                agents.setdefault(metric.id, []).append(agent)
+                missing[metric.id] = columns
+    return [
+        f"the events have {_columns(missing[metric])}: {metric} cannot be measured for "
+        f"{', '.join(sorted(names))} (insufficient_data)"
+        for metric, names in sorted(agents.items())
+    ]
+
+
+def _columns(names: list[str]) -> str:
+    named = [f"{n} (from reviewer_minutes)" if n == "human_cost_usd" else n for n in names]
+    return f"no column {named[0]}" if len(named) == 1 else f"none of the columns {', '.join(named)}"
+
+
+def silence_warnings(summaries: Summaries, charters: list[Charter], now: datetime) -> list[str]:
+    """Agents with tasks in their baseline and none in their recent window: one warning each, or
+    one for the source when no agent has a recent task (an export that stopped, or a `--now`
+    past the data), naming the newest day it holds."""
+    silent: list[tuple[str, str, int]] = []
+    heard = 0
+    for charter in charters:
+        windows = summaries.plan.windows.get(charter.id, {})
+        if RECENT not in windows or BASELINE not in windows:
+            continue
+        baseline = int(summaries.base(charter.id, BASELINE)["tasks"])
+        if summaries.base(charter.id, RECENT)["tasks"]:
+            heard += 1
+        elif baseline:
+            start, end = windows[RECENT]
+            silent.append((charter.id, _span(end - start), baseline))
+    if silent and not heard:
+        days = [d for d in (summaries.last_day(charter.id) for charter in charters) if d]
+        newest = max(days)
+        gap = (now.date() - newest).days
+        return [
+            f"no monitored agent has a task in its recent window: the newest event is from "
+            f"{newest.isoformat()}, {gap} day{'s' if gap != 1 else ''} before the run's time; is "
+            "the export still running (or is --now past the data)?"
+        ]
+    return [
+        f"{agent}: no task in its recent window ({span}) but {tasks:,} in its baseline: has it "
+        "stopped working, or stopped reporting?"
+        for agent, span, tasks in silent
+    ]
+
+
+def _span(length: timedelta) -> str:
+    days = length / timedelta(days=1)
+    return f"{days:g}d" if days == int(days) else f"{length.total_seconds() / 3600:g}h"
