@@ -13,6 +13,7 @@ whose `review.cadence` has come round.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -79,16 +80,19 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _figures(row: dict[str, float], hourly_rate: float) -> dict[str, Any]:
-    """The period's figures from its summed base figures (`monitor.engine.summaries.BASE`)."""
+def _figures(row: dict[str, float], hourly_rate: float, present: Collection[str]) -> dict[str, Any]:
+    """The period's figures from its summed base figures (`monitor.engine.summaries.BASE`). A
+    spend bucket whose column the events lack is unknown (None), not $0; the total adds the
+    buckets that are known, and is unknown when none is."""
     tasks, successes = int(row.get("tasks", 0)), int(row.get("successes", 0))
-    minutes = float(row.get("reviewer_minutes", 0.0))
-    cost = {
-        "inference": float(row.get("inference", 0.0)),
-        "tooling": float(row.get("tooling", 0.0)),
-        "human": human_cost_usd(minutes, hourly_rate),
+    minutes = float(row.get("reviewer_minutes", 0.0)) if "reviewer_minutes" in present else None
+    cost: dict[str, float | None] = {
+        "inference": float(row.get("inference", 0.0)) if "cost_usd" in present else None,
+        "tooling": float(row.get("tooling", 0.0)) if "tooling_cost_usd" in present else None,
+        "human": None if minutes is None else human_cost_usd(minutes, hourly_rate),
     }
-    cost["total"] = cost["inference"] + cost["tooling"] + cost["human"]
+    known = [value for value in cost.values() if value is not None]
+    cost["total"] = sum(known) if known else None
     feedback_n = row.get("feedback_n", 0)
     return {
         "tasks": tasks,
@@ -101,7 +105,7 @@ def _figures(row: dict[str, float], hourly_rate: float) -> dict[str, Any]:
         "customer_feedback_mean": _finite(_ratio(row.get("feedback_sum", 0.0), feedback_n)),
         "reviewer_minutes": minutes,
         "cost": cost,
-        "cost_per_successful_task": _ratio(cost["total"], successes),
+        "cost_per_successful_task": None if not known else _ratio(sum(known), successes),
     }
 
 
@@ -132,8 +136,8 @@ def period_figures(
         source.bad_rows(summaries.reason_counts(), summaries.valid_tasks(), MAX_BAD_FRACTION)
         return {
             c.id: (
-                _figures(summaries.base(c.id, CURRENT), rate),
-                _figures(summaries.base(c.id, PREVIOUS), rate),
+                _figures(summaries.base(c.id, CURRENT), rate, summaries.present),
+                _figures(summaries.base(c.id, PREVIOUS), rate, summaries.present),
             )
             for c in charters
         }
@@ -205,7 +209,7 @@ def build_reviews(
         variance = (
             None
             if budget is None
-            else {key: current["cost"][key] - budget[key] for key in (*BUCKETS, "total")}
+            else {key: _minus(current["cost"][key], budget[key]) for key in (*BUCKETS, "total")}
         )
         document = {
             "agent": charter.id,
@@ -218,6 +222,10 @@ def build_reviews(
         }
         reviews.append(Review(charter, period.strip(), document, previous))
     return reviews
+
+
+def _minus(actual: float | None, planned: float) -> float | None:
+    return None if actual is None else actual - planned
 
 
 def cost_shift(
@@ -233,12 +241,16 @@ def cost_shift(
         cost = figures.get("cost") or {}
         return Spend(
             figures.get("tasks") or 0,
-            cost.get("inference", 0.0),
-            cost.get("human", 0.0),
+            cost.get("inference") or 0.0,
+            cost.get("human") or 0.0,
             figures.get("successes"),
-            cost.get("tooling", 0.0),
+            cost.get("tooling") or 0.0,
         )
 
+    unknown = [f for f in (previous, current) if (f.get("cost") or {}).get("human", 0.0) is None
+               or (f.get("cost") or {}).get("inference", 0.0) is None]  # fmt: skip
+    if unknown:  # a shift between inference and human cost needs both
+        return None
     material = material_shift(
         spend(previous), spend(current), months=_months(current), settings=settings
     )

@@ -16,6 +16,11 @@ from playbook.core.costs import BUCKETS, DAYS_PER_MONTH, shift_rule
 from playbook.core.governance import Governance
 from playbook.core.markdown import escape
 
+_SPEND_COLUMNS = {
+    "inference": "cost_usd",
+    "tooling": "tooling_cost_usd",
+    "human": "reviewer_minutes",
+}
 _RATES = (
     ("task_success_rate", "Task success rate"),
     ("escalation_rate", "Escalation rate"),
@@ -92,7 +97,7 @@ def _cost_rows(document: dict[str, Any]) -> list[str]:
         label = bucket.capitalize() if bucket != "total" else "**Total**"
         planned = _usd(budget[bucket]) if budget else "n/a"
         over = _usd(variance[bucket], signed=True) if variance else "n/a"
-        if variance and variance[bucket] > 0:
+        if variance and (variance[bucket] or 0) > 0:
             over += " (over)"
         rows.append(f"| {label} | {_usd(cost[bucket])} | {planned} | {over} |")
     return rows
@@ -119,8 +124,10 @@ def _todos(document: dict[str, Any], shift: str | None) -> list[str]:
         for alert in document["alerts"]
     ]
     variance = document["variance"]
-    if variance and variance["total"] > 0:
+    if variance and (variance["total"] or 0) > 0:
         todos.append("- TODO: explain the spend over budget, and the plan to bring it back")
+    if None in document["cost"].values():
+        todos.append("- TODO: have the spend the events do not record (n/a above) added to them")
     if shift:
         todos.append("- TODO: account for the reviewer time that replaced inference spend")
     todos.append("- TODO: action, owner, due date")
@@ -137,6 +144,11 @@ def _cost_notes(governance: Governance, document: dict[str, Any], shift: str | N
             f"{DAYS_PER_MONTH}-day month (monthly × period days / {DAYS_PER_MONTH}). Human time "
             f"is priced at ${governance.organisation.human_hourly_rate_usd:,.2f} an hour."
         ]
+    unknown = [bucket for bucket in BUCKETS if document["cost"][bucket] is None]
+    if unknown:
+        notes += ["", f"**Not in the events:** {', '.join(unknown)} spend (n/a): the events have "
+                  f"no {' or '.join(f'`{_SPEND_COLUMNS[b]}`' for b in unknown)} column, so it is "
+                  "unknown, not $0; the total adds the spend that is known."]  # fmt: skip
     notes += ["", shift_rule(governance.monitor.costs, " (`costs:` in `monitor.yaml`)")]
     if shift:
         notes += ["", f"**Cost shifted to reviewers.** {shift}"]

@@ -29,7 +29,11 @@ from monitor.alerting.workforce import (
     uncharted_records,
 )
 from monitor.engine import metrics
-from monitor.engine.coverage import lacking_column_warnings, silence_warnings
+from monitor.engine.coverage import (
+    budget_warnings,
+    lacking_column_warnings,
+    silence_warnings,
+)
 from monitor.engine.drift import drift_findings, weekday_warnings
 from monitor.engine.events import BadRows
 from monitor.engine.series import Trend, agent_trends, trend_windows
@@ -159,6 +163,7 @@ def run_monitor(
         # Last: retired and deleted charters' alerts resolve, with the reason (agents that leave)
         conditions = departure_conditions(governance, conditions, state.alerts(status=FIRING))
         warnings = lacking_column_warnings(summaries)
+        warnings += budget_warnings(summaries, charters)
         warnings += silence_warnings(summaries, charters, options.now)
         warnings += weekday_warnings(charters, options.now)
         staged: list[StagedFile] = []

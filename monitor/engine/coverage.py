@@ -4,6 +4,7 @@ monitor cannot tell a paused agent from a broken export, so it says what it saw 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from monitor.engine.kinds import lacking
@@ -32,6 +33,41 @@ def lacking_column_warnings(summaries: Summaries) -> list[str]:
 def _columns(names: list[str]) -> str:
     named = [f"{n} (from reviewer_minutes)" if n == "human_cost_usd" else n for n in names]
     return f"no column {named[0]}" if len(named) == 1 else f"none of the columns {', '.join(named)}"
+
+
+SPEND_COLUMNS = {
+    "inference": "cost_usd",
+    "tooling": "tooling_cost_usd",
+    "human": "reviewer_minutes",
+}
+
+
+def budget_warnings(summaries: Summaries, charters: list[Charter]) -> list[str]:
+    """One warning per set of spend buckets that charters budget for but whose columns the
+    events lack: the monthly costs (the costs page, BudgetOverrun) can only count it as $0."""
+    by_buckets: dict[tuple[str, ...], list[str]] = {}
+    for charter in charters:
+        if charter.budget is None:
+            continue
+        planned = charter.budget.monthly_usd
+        unknown = tuple(
+            bucket
+            for bucket, column in SPEND_COLUMNS.items()
+            if getattr(planned, bucket) and column not in summaries.present
+        )
+        if unknown:
+            by_buckets.setdefault(unknown, []).append(charter.id)
+    return [
+        f"the events have no {_or(SPEND_COLUMNS[b] for b in buckets)} column: the monthly costs "
+        f"and BudgetOverrun count {_or(buckets, 'and')} spend as $0 for "
+        f"{', '.join(sorted(agents))}, whose budgets plan it"
+        for buckets, agents in sorted(by_buckets.items())
+    ]
+
+
+def _or(words: Iterable[str], joiner: str = "or") -> str:
+    listed = list(words)
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} {joiner} {listed[-1]}"
 
 
 def silence_warnings(summaries: Summaries, charters: list[Charter], now: datetime) -> list[str]:

@@ -227,6 +227,36 @@ def test_no_tasks_gives_nulls_and_no_budget_gives_null_budget(workspace, govkit,
     assert got["cost"] == {"inference": 0, "tooling": 0, "human": 0, "total": 0}
 
 
+def test_spend_the_events_do_not_record_is_unknown_not_zero(govkit, tmp_path):
+    """An export without `cost_usd` and `reviewer_minutes` says nothing about inference or human
+    spend: the review must not show $0 and a budget underspent by their whole amount."""
+    rows = [{k: v for k, v in row.items() if k not in ("cost_usd", "reviewer_minutes")}
+            for row in make_rows()]  # fmt: skip
+    path = tmp_path / "events.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=[c for c in COLUMNS if c in rows[0]])
+        writer.writeheader()
+        writer.writerows(rows)
+    got = as_json(review(govkit, path, "--period", "30d", "--format", "json"))
+    tooling = got["cost"]["tooling"]
+    assert tooling > 0
+    assert got["cost"] == {"inference": None, "tooling": tooling, "human": None, "total": tooling}
+    assert got["reviewer_minutes"] is None
+    assert got["cost_per_successful_task"] == pytest.approx(tooling / got["successes"])
+    assert got["variance"]["inference"] is None and got["variance"]["human"] is None
+    assert got["variance"]["tooling"] == pytest.approx(tooling - got["budget"]["tooling"])
+
+    text = review(govkit, path, "--period", "30d").stdout
+    assert "| Inference | n/a | $400.00 | n/a |" in text
+    assert "| Human time (reviewer minutes) | n/a | n/a |" in text
+    assert (
+        "**Not in the events:** inference, human spend (n/a): the events have no `cost_usd` or "
+        "`reviewer_minutes` column, so it is unknown, not $0; the total adds the spend that is "
+        "known."
+    ) in text
+    assert "- TODO: have the spend the events do not record (n/a above) added to them" in text
+
+
 def test_alerts_come_from_the_monitor_state(govkit, tmp_path):
     breach = write_events(tmp_path / "breach.parquet", rollback_rate=0.08)
     healthy = write_events(tmp_path / "healthy.parquet")

@@ -56,3 +56,22 @@ def test_an_agent_that_went_quiet_is_named_with_its_baseline(govkit, workspace):
 
 def test_a_healthy_source_has_no_such_warning(govkit, workspace):
     assert _warnings(govkit, write_events(workspace.root / "events.parquet")) == ([], [])
+
+
+def test_budgeted_spend_the_events_do_not_record_is_named(govkit, workspace):
+    """Without `tooling_cost_usd` the monthly costs can only count tooling as $0: a budget would
+    look underspent, so the run says which budgets that touches."""
+    full = write_events(workspace.root / "full.parquet")
+    events = workspace.root / "events.parquet"
+    duckdb.sql(
+        f"COPY (SELECT * EXCLUDE (tooling_cost_usd) FROM '{full}') TO '{events}' (FORMAT parquet)"
+    )
+    result = govkit("monitor", "run", "--events", str(events), "--state", "state/monitor.db",
+                    "--now", NOW, "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    budgets = [w for w in json.loads(result.stdout)["warnings"] if "BudgetOverrun" in w]
+    assert budgets == [
+        "the events have no tooling_cost_usd column: the monthly costs and BudgetOverrun count "
+        "tooling spend as $0 for dependency-updates, docs-qa, incident-summaries, "
+        "platform-onboarding, refunds, support-replies, ticket-triage, whose budgets plan it"
+    ]
