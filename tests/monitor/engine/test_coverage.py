@@ -1,10 +1,12 @@
-"""What a pass could not see: an agent that went quiet, or a source that stopped, is said on
-stderr and in the run's warnings (never silently `insufficient_data` everywhere)."""
+"""What a pass could not see: columns the events lack, an agent that went quiet, a source that
+stopped. Each is said on stderr and in the run's warnings, and a metric that cannot be measured
+is `insufficient_data`, never a reassuring 0."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -13,24 +15,90 @@ from tests.monitor.conftest import write_events
 NOW = "2026-11-24T12:00:00Z"
 
 
-def _warnings(govkit, events, now: str = NOW) -> tuple[list[str], list[str]]:
+def _export_without(workspace, *columns: str) -> Path:
+    """The refunds events of `write_events` (no `unauthorized_attempt`) without `columns`."""
+    full = write_events(workspace.root / "full.parquet")
+    events = workspace.root / "events.parquet"
+    dropped = ", ".join(columns)
+    duckdb.sql(f"COPY (SELECT * EXCLUDE ({dropped}) FROM '{full}') TO '{events}' (FORMAT parquet)")
+    return events
+
+
+def _run(govkit, events: Path, now: str = NOW):
     result = govkit("monitor", "run", "--events", str(events), "--state", "state/monitor.db",
                     "--now", now, "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.output
-    quiet = [w for w in json.loads(result.stdout)["warnings"] if "recent window" in w]
-    printed = [line for line in result.stderr.splitlines() if "recent window" in line]
-    return quiet, printed
+    return result
+
+
+def _warnings(result, about: str) -> list[str]:
+    """The run's warnings containing `about`, after checking stderr printed the same ones."""
+    found = [w for w in json.loads(result.stdout)["warnings"] if about in w]
+    printed = [line for line in result.stderr.splitlines() if about in line]
+    assert printed == [f"govkit: WARNING: {w}" for w in found]
+    return found
+
+
+def _snapshot_agent(workspace, agent: str) -> dict:
+    snapshot = json.loads((workspace.root / "state" / "monitor.json").read_text())
+    return snapshot["agents"][agent]
+
+
+def test_a_metric_whose_columns_the_events_lack_is_unmeasured_not_zero(govkit, workspace):
+    """An export without `reviewer_minutes` says nothing about reviewer time: the guardrail on it
+    must not pass with 0, and a count (unauthorised attempts) must not read as none; the run
+    names each such metric and its agents."""
+    workspace.edit(
+        "agents/refunds.yaml",
+        "    action: escalate\nwork:",
+        "    action: escalate\n  - metric: unauthorized_attempts\n    above: 5\n    window: 7d\n"
+        "    action: pause\nwork:",
+    )
+    result = _run(govkit, _export_without(workspace, "reviewer_minutes"))
+    assert _warnings(result, "cannot be measured") == [  # by metric, with every agent reading it
+        "the events have no column customer_feedback: customer_feedback cannot be measured for "
+        "support-replies (insufficient_data)",
+        "the events have no column reviewer_minutes: reviewer_minutes_per_task cannot be measured "
+        "for dependency-updates, platform-onboarding, refunds, ticket-triage (insufficient_data)",
+        "the events have no column unauthorized_attempt: unauthorized_attempts cannot be measured "
+        "for refunds (insufficient_data)",
+    ]
+    refunds = _snapshot_agent(workspace, "refunds")
+    checks = {(c["check"], c["metric"]): c for c in refunds["checks"]}
+    for key in [("guardrail", "reviewer_minutes_per_task"),
+                ("stop_condition", "unauthorized_attempts")]:  # fmt: skip
+        assert (checks[key]["status"], checks[key]["value"], checks[key]["n"]) == (
+            "insufficient_data", None, 0)  # fmt: skip
+    verdicts = {f["metric"]: f["verdict"] for f in refunds["findings"] if f["aspect"] == "center"}
+    assert verdicts["reviewer_minutes_per_task"] == "insufficient_data"
+    assert verdicts["rollback_rate"] == "ok"  # the columns it has are still measured
+    assert checks[("stop_condition", "rollback_rate")]["status"] == "ok"
+
+
+def test_a_spend_bucket_the_events_lack_is_zero_beside_the_others_and_its_budgets_are_named(
+    govkit, workspace
+):
+    """Without `tooling_cost_usd` the cost per task is still measured (tooling counts as 0), but
+    the monthly costs would show budgets underspent: the run says which budgets that touches."""
+    result = _run(govkit, _export_without(workspace, "tooling_cost_usd"))
+    assert _warnings(result, "cost_per") == []
+    months = _snapshot_agent(workspace, "refunds")["costs"]
+    assert months and all(month["tooling"] == 0 and month["inference"] > 0 for month in months)
+    assert _warnings(result, "BudgetOverrun") == [
+        "the events have no tooling_cost_usd column: the monthly costs and BudgetOverrun count "
+        "tooling spend as $0 for dependency-updates, docs-qa, incident-summaries, "
+        "platform-onboarding, refunds, support-replies, ticket-triage, whose budgets plan it"
+    ]
 
 
 def test_a_source_with_nothing_recent_says_how_old_its_newest_event_is(govkit, workspace):
     events = write_events(workspace.root / "events.parquet")  # refunds, up to 2026-11-24 12:00
-    quiet, printed = _warnings(govkit, events, now="2027-01-10T00:00:00Z")
-    assert quiet == [
+    result = _run(govkit, events, now="2027-01-10T00:00:00Z")
+    assert _warnings(result, "recent window") == [
         "no monitored agent has a task in its recent window: the newest event is from "
         "2026-11-24, 47 days before the run's time; is the export still running (or is --now "
         "past the data)?"
     ]
-    assert printed == [f"govkit: WARNING: {quiet[0]}"]
 
 
 def test_an_agent_that_went_quiet_is_named_with_its_baseline(govkit, workspace):
@@ -47,31 +115,13 @@ def test_an_agent_that_went_quiet_is_named_with_its_baseline(govkit, workspace):
         f"SELECT count(*) FROM '{refunds}' WHERE timestamp >= TIMESTAMPTZ '2026-09-07 00:00:00+00'"
         " AND timestamp < TIMESTAMPTZ '2026-10-05 00:00:00+00'"
     ).fetchall()[0][0]
-    quiet, _ = _warnings(govkit, events)
-    assert quiet == [
+    assert _warnings(_run(govkit, events), "recent window") == [
         f"refunds: no task in its recent window (7d) but {baseline:,} in its baseline: has it "
         "stopped working, or stopped reporting?"
     ]
 
 
 def test_a_healthy_source_has_no_such_warning(govkit, workspace):
-    assert _warnings(govkit, write_events(workspace.root / "events.parquet")) == ([], [])
-
-
-def test_budgeted_spend_the_events_do_not_record_is_named(govkit, workspace):
-    """Without `tooling_cost_usd` the monthly costs can only count tooling as $0: a budget would
-    look underspent, so the run says which budgets that touches."""
-    full = write_events(workspace.root / "full.parquet")
-    events = workspace.root / "events.parquet"
-    duckdb.sql(
-        f"COPY (SELECT * EXCLUDE (tooling_cost_usd) FROM '{full}') TO '{events}' (FORMAT parquet)"
-    )
-    result = govkit("monitor", "run", "--events", str(events), "--state", "state/monitor.db",
-                    "--now", NOW, "--format", "json")  # fmt: skip
-    assert result.exit_code == 0, result.output
-    budgets = [w for w in json.loads(result.stdout)["warnings"] if "BudgetOverrun" in w]
-    assert budgets == [
-        "the events have no tooling_cost_usd column: the monthly costs and BudgetOverrun count "
-        "tooling spend as $0 for dependency-updates, docs-qa, incident-summaries, "
-        "platform-onboarding, refunds, support-replies, ticket-triage, whose budgets plan it"
-    ]
+    result = _run(govkit, write_events(workspace.root / "events.parquet"))
+    for about in ("refunds", "recent window", "BudgetOverrun"):  # (it has no feedback column)
+        assert _warnings(result, about) == []
