@@ -27,6 +27,7 @@ from monitor.review_incidents import period_incidents, read_actions
 from playbook.core.charter import Charter
 from playbook.core.clock import WINDOW_PATTERN, iso, parse_instant, parse_window
 from playbook.core.costs import (
+    BUCKET_COLUMNS,
     BUCKETS,
     DAYS_PER_MONTH,
     Spend,
@@ -85,10 +86,11 @@ def _figures(row: dict[str, float], hourly_rate: float, present: Collection[str]
     spend bucket whose column the events lack is unknown (None), not $0; the total adds the
     buckets that are known, and is unknown when none is."""
     tasks, successes = int(row.get("tasks", 0)), int(row.get("successes", 0))
-    minutes = float(row.get("reviewer_minutes", 0.0)) if "reviewer_minutes" in present else None
+    recorded = {bucket for bucket, column in BUCKET_COLUMNS.items() if column in present}
+    minutes = float(row.get("reviewer_minutes", 0.0)) if "human" in recorded else None
     cost: dict[str, float | None] = {
-        "inference": float(row.get("inference", 0.0)) if "cost_usd" in present else None,
-        "tooling": float(row.get("tooling", 0.0)) if "tooling_cost_usd" in present else None,
+        "inference": float(row.get("inference", 0.0)) if "inference" in recorded else None,
+        "tooling": float(row.get("tooling", 0.0)) if "tooling" in recorded else None,
         "human": None if minutes is None else human_cost_usd(minutes, hourly_rate),
     }
     known = [value for value in cost.values() if value is not None]

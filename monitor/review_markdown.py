@@ -12,15 +12,10 @@ from typing import Any
 
 from monitor.review import Review, cost_shift
 from monitor.review_incidents import incident_lines
-from playbook.core.costs import BUCKETS, DAYS_PER_MONTH, shift_rule
+from playbook.core.costs import BUCKET_COLUMNS, BUCKETS, DAYS_PER_MONTH, shift_rule
 from playbook.core.governance import Governance
 from playbook.core.markdown import escape
 
-_SPEND_COLUMNS = {
-    "inference": "cost_usd",
-    "tooling": "tooling_cost_usd",
-    "human": "reviewer_minutes",
-}
 _RATES = (
     ("task_success_rate", "Task success rate"),
     ("escalation_rate", "Escalation rate"),
@@ -147,7 +142,7 @@ def _cost_notes(governance: Governance, document: dict[str, Any], shift: str | N
     unknown = [bucket for bucket in BUCKETS if document["cost"][bucket] is None]
     if unknown:
         notes += ["", f"**Not in the events:** {', '.join(unknown)} spend (n/a): the events have "
-                  f"no {' or '.join(f'`{_SPEND_COLUMNS[b]}`' for b in unknown)} column, so it is "
+                  f"no {' or '.join(f'`{BUCKET_COLUMNS[b]}`' for b in unknown)} column, so it is "
                   "unknown, not $0; the total adds the spend that is known."]  # fmt: skip
     notes += ["", shift_rule(governance.monitor.costs, " (`costs:` in `monitor.yaml`)")]
     if shift:

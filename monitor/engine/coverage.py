@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from monitor.engine.kinds import lacking
 from monitor.engine.summaries import Summaries
 from playbook.core.charter import Charter
+from playbook.core.costs import BUCKET_COLUMNS
 from playbook.core.windows import BASELINE, RECENT
 
 
@@ -35,13 +36,6 @@ def _columns(names: list[str]) -> str:
     return f"no column {named[0]}" if len(named) == 1 else f"none of the columns {', '.join(named)}"
 
 
-SPEND_COLUMNS = {
-    "inference": "cost_usd",
-    "tooling": "tooling_cost_usd",
-    "human": "reviewer_minutes",
-}
-
-
 def budget_warnings(summaries: Summaries, charters: list[Charter]) -> list[str]:
     """One warning per set of spend buckets that charters budget for but whose columns the
     events lack: the monthly costs (the costs page, BudgetOverrun) can only count it as $0."""
@@ -52,13 +46,13 @@ def budget_warnings(summaries: Summaries, charters: list[Charter]) -> list[str]:
         planned = charter.budget.monthly_usd
         unknown = tuple(
             bucket
-            for bucket, column in SPEND_COLUMNS.items()
+            for bucket, column in BUCKET_COLUMNS.items()
             if getattr(planned, bucket) and column not in summaries.present
         )
         if unknown:
             by_buckets.setdefault(unknown, []).append(charter.id)
     return [
-        f"the events have no {_or(SPEND_COLUMNS[b] for b in buckets)} column: the monthly costs "
+        f"the events have no {_or(BUCKET_COLUMNS[b] for b in buckets)} column: the monthly costs "
         f"and BudgetOverrun count {_or(buckets, 'and')} spend as $0 for "
         f"{', '.join(sorted(agents))}, whose budgets plan it"
         for buckets, agents in sorted(by_buckets.items())

@@ -29,6 +29,12 @@ from playbook.core.clock import parse_window
 from playbook.core.settings import CostSettings
 
 BUCKETS = ("inference", "tooling", "human")
+# The event column each bucket is read from (human: minutes, priced at the hourly rate)
+BUCKET_COLUMNS = {
+    "inference": "cost_usd",
+    "tooling": "tooling_cost_usd",
+    "human": "reviewer_minutes",
+}
 MINUTES_PER_HOUR = 60.0
 
 
