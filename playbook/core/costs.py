@@ -29,12 +29,8 @@ from playbook.core.clock import parse_window
 from playbook.core.settings import CostSettings
 
 BUCKETS = ("inference", "tooling", "human")
-# The event column each bucket is read from (human: minutes, priced at the hourly rate)
-BUCKET_COLUMNS = {
-    "inference": "cost_usd",
-    "tooling": "tooling_cost_usd",
-    "human": "reviewer_minutes",
-}
+SPEND_COLUMNS = ("cost_usd", "tooling_cost_usd", "reviewer_minutes")  # human: minutes, priced
+BUCKET_COLUMNS = dict(zip(BUCKETS, SPEND_COLUMNS, strict=True))  # each bucket's event column
 MINUTES_PER_HOUR = 60.0
 
 
