@@ -73,8 +73,8 @@ def parse_period(text: str) -> timedelta:
         raise UsageError(f"--period: {exc}") from None
 
 
-def _ratio(part: float, whole: float) -> float | None:
-    return part / whole if whole else None
+def _ratio(part: float | None, whole: float) -> float | None:
+    return part / whole if whole and part is not None else None
 
 
 def _finite(value: float | None) -> float | None:
@@ -107,7 +107,7 @@ def _figures(row: dict[str, float], hourly_rate: float, present: Collection[str]
         "customer_feedback_mean": _finite(_ratio(row.get("feedback_sum", 0.0), feedback_n)),
         "reviewer_minutes": minutes,
         "cost": cost,
-        "cost_per_successful_task": None if not known else _ratio(sum(known), successes),
+        "cost_per_successful_task": _ratio(cost["total"], successes),
     }
 
 
@@ -239,23 +239,23 @@ def cost_shift(
     JSON, or the same figures for any period); `current["period"]` ({from, to}) gives the length
     that turns the shift into dollars a month (30 days without it)."""
 
-    def spend(figures: dict[str, Any]) -> Spend:
+    def spend(figures: dict[str, Any]) -> Spend | None:
         cost = figures.get("cost") or {}
+        inference, human = cost.get("inference", 0.0), cost.get("human", 0.0)
+        if inference is None or human is None:  # a shift between the two needs both known
+            return None
         return Spend(
             figures.get("tasks") or 0,
-            cost.get("inference") or 0.0,
-            cost.get("human") or 0.0,
+            inference,
+            human,
             figures.get("successes"),
             cost.get("tooling") or 0.0,
         )
 
-    unknown = [f for f in (previous, current) if (f.get("cost") or {}).get("human", 0.0) is None
-               or (f.get("cost") or {}).get("inference", 0.0) is None]  # fmt: skip
-    if unknown:  # a shift between inference and human cost needs both
+    before, after = spend(previous), spend(current)
+    if before is None or after is None:
         return None
-    material = material_shift(
-        spend(previous), spend(current), months=_months(current), settings=settings
-    )
+    material = material_shift(before, after, months=_months(current), settings=settings)
     return None if material is None else shift_sentence(material)
 
 
