@@ -29,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from playbook import results
 from playbook.core.atomic import StagedFile, write_atomically
 from playbook.core.clock import utc_now
-from playbook.core.costs import BUCKETS, budget_status, charter_budget, month_key
+from playbook.core.costs import BUCKETS, budget_status, charter_budget, month_key, row_spend
 from playbook.core.errors import UsageError, display_path
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "govkit_budget_spend_usd": (
         ("agent", "bucket"),
         "Spend in the calendar month (UTC) up to the run's now, USD, by bucket (inference, "
-        "tooling, human).",
+        "tooling, human); no series for a bucket whose column the events lack.",
     ),
     "govkit_budget_monthly_usd": (
         ("agent", "bucket"),
@@ -99,7 +99,8 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "govkit_budget_projected_spend_usd": (
         ("agent",),
         "The month's spend projected linearly from the share elapsed, USD (once monitor.yaml "
-        "costs.projection_after of the month has passed).",
+        "costs.projection_after of the month has passed, and every bucket the budget plans is "
+        "recorded).",
     ),
     "govkit_budget_month_elapsed_ratio": (
         (),
@@ -170,16 +171,17 @@ def _budgets(gauges: dict[str, Gauge], governance: Governance, report: RunReport
     for charter in governance.agents:
         costs = report.trends.get(charter.id, {}).get("costs", [])
         row = next((row for row in costs if row["month"] == month), {})
-        spend = {bucket: float(row.get(bucket, 0.0)) for bucket in BUCKETS}
-        for bucket in BUCKETS:
-            gauges["govkit_budget_spend_usd"].labels(charter.id, bucket).set(spend[bucket])
+        spend = row_spend(row)
+        for bucket, amount in spend.items():
+            if amount is not None:  # a bucket the events do not record has no series
+                gauges["govkit_budget_spend_usd"].labels(charter.id, bucket).set(amount)
         budget = charter_budget(charter)
         if budget is None:
             continue
         status = budget_status(month, spend, budget, report.now, governance.monitor.costs)
         for bucket in BUCKETS:
             gauges["govkit_budget_monthly_usd"].labels(charter.id, bucket).set(budget[bucket])
-        if status.projected is not None:
+        if status.projected is not None and not status.unknown:
             gauges["govkit_budget_projected_spend_usd"].labels(charter.id).set(status.projected)
 
 

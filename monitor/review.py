@@ -27,13 +27,13 @@ from monitor.review_incidents import period_incidents, read_actions
 from playbook.core.charter import Charter
 from playbook.core.clock import WINDOW_PATTERN, iso, parse_instant, parse_window
 from playbook.core.costs import (
-    BUCKET_COLUMNS,
     BUCKETS,
     DAYS_PER_MONTH,
     Spend,
     human_cost_usd,
     material_shift,
     shift_sentence,
+    unrecorded,
 )
 from playbook.core.errors import UsageError
 from playbook.core.governance import Governance
@@ -86,11 +86,11 @@ def _figures(row: dict[str, float], hourly_rate: float, present: Collection[str]
     spend bucket whose column the events lack is unknown (None), not $0; the total adds the
     buckets that are known, and is unknown when none is."""
     tasks, successes = int(row.get("tasks", 0)), int(row.get("successes", 0))
-    recorded = {bucket for bucket, column in BUCKET_COLUMNS.items() if column in present}
-    minutes = float(row.get("reviewer_minutes", 0.0)) if "human" in recorded else None
+    missing = unrecorded(present)
+    minutes = None if "human" in missing else float(row.get("reviewer_minutes", 0.0))
     cost: dict[str, float | None] = {
-        "inference": float(row.get("inference", 0.0)) if "inference" in recorded else None,
-        "tooling": float(row.get("tooling", 0.0)) if "tooling" in recorded else None,
+        "inference": None if "inference" in missing else float(row.get("inference", 0.0)),
+        "tooling": None if "tooling" in missing else float(row.get("tooling", 0.0)),
         "human": None if minutes is None else human_cost_usd(minutes, hourly_rate),
     }
     known = [value for value in cost.values() if value is not None]

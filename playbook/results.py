@@ -124,12 +124,14 @@ class Point(Record):
 
 
 class MonthCost(Record):
+    """A calendar month's tasks and spend by bucket, USD (None: the events lack its column)."""
+
     month: str  # YYYY-MM
     tasks: int
     successes: int
-    inference: float
-    tooling: float
-    human: float
+    inference: float | None
+    tooling: float | None
+    human: float | None
 
 
 class Span(Record):

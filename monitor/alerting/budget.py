@@ -25,9 +25,11 @@ from monitor.engine.summaries import Summaries
 from playbook.core.charter import Charter
 from playbook.core.clock import iso
 from playbook.core.costs import (
+    BUCKET_WORDS,
     BUCKETS,
     OVER,
     PROJECTED_OVER,
+    UNKNOWN,
     BudgetStatus,
     budget_status,
     charter_budget,
@@ -36,29 +38,33 @@ from playbook.core.costs import (
     month_key,
     month_name,
     signed_share,
+    unrecorded,
     window_words,
 )
 from playbook.core.governance import Governance
 
 BUDGET_OVERRUN = "BudgetOverrun"
 WARNING, CRITICAL = "warning", "critical"
-BUCKET_WORDS = {"inference": "inference", "tooling": "tooling", "human": "human time"}
 
 
 def month_to_date(
     summaries: Summaries, charters: list[Charter], now: datetime
 ) -> dict[str, dict[str, float]]:
-    """Each charter's spend by bucket in the calendar month of `now`, up to `now`."""
-    month = month_key(now)
-    spend = {}
+    """Each charter's spend by bucket in the calendar month of `now`, up to `now`; None for a
+    bucket whose column the events lack."""
+    month, missing = month_key(now), unrecorded(summaries.present)
+    spend: dict[str, dict[str, float | None]] = {}
     for charter in charters:
         figures = summaries.months(charter.id).get(month, {})
-        spend[charter.id] = {bucket: float(figures.get(bucket, 0.0)) for bucket in BUCKETS}
+        spend[charter.id] = {
+            bucket: None if bucket in missing else float(figures.get(bucket, 0.0))
+            for bucket in BUCKETS
+        }
     return spend
 
 
 def budget_conditions(
-    governance: Governance, spend: dict[str, dict[str, float]], now: datetime
+    governance: Governance, spend: dict[str, dict[str, float | None]], now: datetime
 ) -> list[Condition]:
     """A warning and a critical condition per charter (see the module docstring)."""
     month = month_key(now)
@@ -70,7 +76,7 @@ def budget_conditions(
                 _cleared(governance, charter, severity) for severity in (WARNING, CRITICAL)
             ]
             continue
-        mine = spend.get(charter.id) or dict.fromkeys(BUCKETS, 0.0)
+        mine: dict[str, float | None] = spend.get(charter.id) or dict.fromkeys(BUCKETS, 0.0)
         status = budget_status(month, mine, budget, now, governance.monitor.costs)
         conditions.append(_condition(governance, charter, status, now, WARNING))
         conditions.append(_condition(governance, charter, status, now, CRITICAL))
@@ -99,17 +105,24 @@ def _condition(
     active = status.state == (OVER if severity == CRITICAL else PROJECTED_OVER)
     name = month_name(status.month)
     budget = status.budget_total
+    floor = "at least " if status.unknown else ""
     if status.state == OVER:
         summary = (
-            f"Spent {dollars(status.total)} in {name} so far, "
+            f"Spent {floor}{dollars(status.total)} in {name} so far, "
             f"{_over_by(status.total, budget)} over the monthly budget of {dollars(budget)} "
             "\u2014 cut the spend or raise the budget"
         )
     elif status.state == PROJECTED_OVER:
         summary = (
-            f"Spend on course for {dollars(status.projected or 0.0)} in {name}, "
+            f"Spend on course for {floor}{dollars(status.projected or 0.0)} in {name}, "
             f"{_over_by(status.projected or 0.0, budget)} over the monthly budget of "
             f"{dollars(budget)}: {dollars(status.total)} spent in the first {_days(status)}"
+        )
+    elif status.state == UNKNOWN:
+        summary = (
+            f"Spend in {name} cannot be judged against the monthly budget of {dollars(budget)}: "
+            f"the events do not record {_words(status.unknown)} spend "
+            f"({dollars(status.total)} in the other buckets so far)"
         )
     else:
         summary = f"Spend in {name} within the monthly budget of {dollars(budget)}"
@@ -137,25 +150,24 @@ def _days(status: BudgetStatus) -> str:
 def _description(
     governance: Governance, charter: Charter, status: BudgetStatus, now: datetime
 ) -> str:
-    buckets = ", ".join(
-        f"{BUCKET_WORDS[b]} {dollars(status.spend[b])} of {dollars(status.budget[b])}"
-        + (" (over)" if status.spend[b] > status.budget[b] else "")
-        for b in BUCKETS
-    )
+    buckets = ", ".join(_bucket(status, bucket) for bucket in BUCKETS)
     rate = governance.organisation.human_hourly_rate_usd
+    floor = "at least " if status.unknown else ""
     text = (
-        f"{charter.name}: {dollars(status.total)} spent in {month_name(status.month)} up to "
+        f"{charter.name}: {floor}{dollars(status.total)} spent in {month_name(status.month)} up to "
         f"{iso(now)} ({_days(status)}), against a monthly budget of "
         f"{dollars(status.budget_total)}: {buckets}. Reviewer time is priced at "
         f"{dollars(rate)} an hour."
     )
     projected = status.projected
     if projected is not None:
-        verdict = "over" if projected > status.budget_total else "under"
+        standing = f"{'over' if projected > status.budget_total else 'under'} the budget"
+        if status.unknown and projected <= status.budget_total:
+            standing = f"below the budget before any {_words(status.unknown)} spend (not recorded)"
         text += (
             f" Projected linearly to the whole month: {dollars(status.total)} / "
             f"{status.elapsed:.1%} of the month = {dollars(projected)}, "
-            f"{_over_by(projected, status.budget_total)} {verdict} the budget."
+            f"{_over_by(projected, status.budget_total)} {standing}."
         )
     elif status.elapsed < 1.0:
         text += (
@@ -163,6 +175,19 @@ def _description(
             f"{window_words(governance.monitor.costs.projection_after)}."
         )
     return text
+
+
+def _bucket(status: BudgetStatus, bucket: str) -> str:
+    """`tooling $120 of $100 (over)`, or `tooling not recorded, $100 budgeted`."""
+    amount, planned = status.spend[bucket], dollars(status.budget[bucket])
+    if amount is None:
+        return f"{BUCKET_WORDS[bucket]} not recorded, {planned} budgeted"
+    over = " (over)" if amount > status.budget[bucket] else ""
+    return f"{BUCKET_WORDS[bucket]} {dollars(amount)} of {planned}{over}"
+
+
+def _words(buckets: tuple[str, ...]) -> str:
+    return " or ".join(BUCKET_WORDS[bucket] for bucket in buckets)
 
 
 def _statistics(status: BudgetStatus) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from monitor.engine.kinds import lacking
 from monitor.engine.summaries import Summaries
 from playbook.core.charter import Charter
-from playbook.core.costs import BUCKET_COLUMNS
+from playbook.core.costs import BUCKET_COLUMNS, unrecorded
 from playbook.core.windows import BASELINE, RECENT
 
 
@@ -38,23 +38,21 @@ def _columns(names: list[str]) -> str:
 
 def budget_warnings(summaries: Summaries, charters: list[Charter]) -> list[str]:
     """One warning per set of spend buckets that charters budget for but whose columns the
-    events lack: the monthly costs (the costs page, BudgetOverrun) can only count it as $0."""
+    events lack: their monthly spend is unknown, so no month can be shown within budget."""
+    missing = unrecorded(summaries.present)
     by_buckets: dict[tuple[str, ...], list[str]] = {}
     for charter in charters:
         if charter.budget is None:
             continue
         planned = charter.budget.monthly_usd
-        unknown = tuple(
-            bucket
-            for bucket, column in BUCKET_COLUMNS.items()
-            if getattr(planned, bucket) and column not in summaries.present
-        )
+        unknown = tuple(bucket for bucket in missing if getattr(planned, bucket))
         if unknown:
             by_buckets.setdefault(unknown, []).append(charter.id)
     return [
-        f"the events have no {_or(BUCKET_COLUMNS[b] for b in buckets)} column: the monthly costs "
-        f"and BudgetOverrun count {_or(buckets, 'and')} spend as $0 for "
-        f"{', '.join(sorted(agents))}, whose budgets plan it"
+        f"the events have no {_or(BUCKET_COLUMNS[b] for b in buckets)} column: "
+        f"{_or(buckets, 'and')} spend is unknown, so the costs page and BudgetOverrun cannot "
+        f"show {', '.join(sorted(agents))} within the budgets that plan it (over budget still "
+        "shows)"
         for buckets, agents in sorted(by_buckets.items())
     ]
 

@@ -8,6 +8,7 @@ the drift windows. Published in the monitor's snapshot as `series`, `costs` and 
 - `costs`: per calendar month (UTC) of the agent's events before `now`, from the month of its first
   event to the month of `now` (a month without tasks is listed with zeros). Unlike the metrics, an
   empty cost cell counts as 0 here: these are totals of what was recorded, not per-task figures.
+  A bucket whose column the events lack is null in every month: unknown, not $0.
 - `windows`: the baseline and recent windows, half-open [from, to), as ISO 8601 UTC (`...Z`);
   `baseline` is null for a charter without a monitor section.
 
@@ -23,6 +24,7 @@ from typing import Any
 from monitor.engine.summaries import BASE, Summaries
 from playbook.core.charter import Charter
 from playbook.core.clock import iso
+from playbook.core.costs import BUCKETS, unrecorded
 from playbook.core.governance import Governance
 from playbook.core.windows import BASELINE, RECENT, charter_windows
 
@@ -78,25 +80,30 @@ def daily_series(
 
 def monthly_costs(summaries: Summaries, charter: Charter, now: datetime) -> list[dict[str, Any]]:
     """`[{"month": "YYYY-MM", "tasks", "successes", "inference", "tooling", "human"}]` over every
-    event before `now`, from the month of the first to the month of `now`; empty cells count 0."""
+    event before `now`, from the month of the first to the month of `now`; empty cells count 0,
+    a bucket the events do not record is None."""
     found = summaries.months(charter.id)
     if not found:
         return []
+    missing = unrecorded(summaries.present)
     return [
-        _month_row(month, found.get(month)) for month in _months(min(found), _month(now.date()))
+        _month_row(month, found.get(month), missing)
+        for month in _months(min(found), _month(now.date()))
     ]
 
 
-def _month_row(month: str, figures: dict[str, float] | None) -> dict[str, Any]:
+def _month_row(
+    month: str, figures: dict[str, float] | None, missing: tuple[str, ...]
+) -> dict[str, Any]:
     figures = figures or dict.fromkeys(BASE, 0.0)
-    return {
+    row: dict[str, Any] = {
         "month": month,
         "tasks": int(figures["tasks"]),
         "successes": int(figures["successes"]),
-        "inference": round(figures["inference"], COST_DECIMALS),
-        "tooling": round(figures["tooling"], COST_DECIMALS),
-        "human": round(figures["human"], COST_DECIMALS),
     }
+    for bucket in BUCKETS:
+        row[bucket] = None if bucket in missing else round(figures[bucket], COST_DECIMALS)
+    return row
 
 
 def _month(day: date) -> str:

@@ -18,8 +18,8 @@ successful task, and both the saving and the rise are above a floor in dollars a
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,22 @@ from playbook.core.settings import CostSettings
 BUCKETS = ("inference", "tooling", "human")
 SPEND_COLUMNS = ("cost_usd", "tooling_cost_usd", "reviewer_minutes")  # human: minutes, priced
 BUCKET_COLUMNS = dict(zip(BUCKETS, SPEND_COLUMNS, strict=True))  # each bucket's event column
+BUCKET_WORDS = {"inference": "inference", "tooling": "tooling", "human": "human time"}
 MINUTES_PER_HOUR = 60.0
+
+
+def unrecorded(present: Collection[str]) -> tuple[str, ...]:
+    """The buckets whose event column is not among `present`: their spend is unknown, not $0."""
+    return tuple(bucket for bucket, column in BUCKET_COLUMNS.items() if column not in present)
+
+
+def row_spend(row: Mapping[str, Any]) -> dict[str, float | None]:
+    """A snapshot cost row's spend by bucket: a null bucket stays unknown (not recorded), a
+    bucket the row lacks (an older snapshot) is $0."""
+    return {
+        bucket: None if bucket in row and row[bucket] is None else float(row.get(bucket, 0.0))
+        for bucket in BUCKETS
+    }
 
 
 def human_cost_usd(reviewer_minutes: float, hourly_rate_usd: float) -> float:
@@ -46,6 +61,7 @@ def human_cost_sql(minutes: str, hourly_rate_usd: float) -> str:
 
 DAYS_PER_MONTH = 30  # a review period's budget and a shift's dollars a month use a 30-day month
 OVER, PROJECTED_OVER, UNDER = "over", "projected_over", "under"
+UNKNOWN = "unknown"  # not over, but a bucket the budget plans is not recorded: under is unproven
 MINUS = "\u2212"  # a real minus sign in figures people read
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")  # fmt: skip
@@ -219,17 +235,28 @@ def month_name(month: str) -> str:
 @dataclass(frozen=True)
 class BudgetStatus:
     """A month's spend against its budget at some moment: finished, or in progress and (once
-    `projection_after` has passed) projected linearly to the whole month."""
+    `projection_after` has passed) projected linearly to the whole month. A bucket whose spend
+    is None is not recorded: the total adds the others, so it is a floor, and a month cannot be
+    shown under a budget that plans the missing bucket (`UNKNOWN`); over it still can."""
 
     month: str
-    spend: dict[str, float]  # by bucket
+    spend: dict[str, float | None]  # by bucket
     budget: dict[str, float]  # by bucket
     elapsed: float  # share of the month passed, 0 to 1 (1: the month is over)
     projecting: bool  # a projection is made (the month is in progress and old enough)
 
     @property
     def total(self) -> float:
-        return sum(self.spend.values())
+        return sum(amount for amount in self.spend.values() if amount is not None)
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The buckets the budget plans (above $0) whose spend is not recorded."""
+        return tuple(
+            bucket
+            for bucket, amount in self.spend.items()
+            if amount is None and self.budget.get(bucket, 0.0) > 0
+        )
 
     @property
     def budget_total(self) -> float:
@@ -250,13 +277,14 @@ class BudgetStatus:
 
     @property
     def state(self) -> str:
-        """OVER: spend passed the budget; PROJECTED_OVER: on course to pass it; else UNDER."""
+        """OVER: spend passed the budget; PROJECTED_OVER: on course to pass it; else UNKNOWN
+        when a bucket the budget plans is not recorded, UNDER when all are."""
         if self.total > self.budget_total:
             return OVER
         projected = self.projected
         if projected is not None and projected > self.budget_total:
             return PROJECTED_OVER
-        return UNDER
+        return UNKNOWN if self.unknown else UNDER
 
     @staticmethod
     def relative(amount: float, budget: float) -> float | None:
@@ -266,7 +294,7 @@ class BudgetStatus:
 
 def budget_status(
     month: str,
-    spend: dict[str, float],
+    spend: dict[str, float | None],
     budget: dict[str, float],
     now: datetime,
     settings: CostSettings | None = None,
@@ -285,114 +313,3 @@ def charter_budget(charter: Charter | None) -> dict[str, float] | None:
         return None
     monthly = charter.budget.monthly_usd
     return {bucket: getattr(monthly, bucket) for bucket in BUCKETS}
-
-
-@dataclass(frozen=True)
-class Month:
-    month: str
-    tasks: int
-    successes: int
-    spend: dict[str, float]  # by bucket
-    budget: dict[str, float] | None  # monthly budget by bucket, when the charter has one
-
-    @property
-    def total(self) -> float:
-        return sum(self.spend.values())
-
-    def per_success(self, bucket: str | None = None) -> float | None:
-        if not self.successes:
-            return None
-        amount = self.total if bucket is None else self.spend[bucket]
-        return amount / self.successes
-
-    @property
-    def spend_of_tasks(self) -> Spend:
-        return Spend(self.tasks, self.spend["inference"], self.spend["human"], self.successes,
-                     self.spend["tooling"])  # fmt: skip
-
-    @property
-    def variance(self) -> float | None:
-        return None if self.budget is None else self.total - sum(self.budget.values())
-
-    def status(self, now: datetime, settings: CostSettings | None = None) -> BudgetStatus | None:
-        """The month against its budget at `now` (None without a budget)."""
-        if self.budget is None:
-            return None
-        return budget_status(self.month, self.spend, self.budget, now, settings)
-
-    def months_long(self, now: datetime | None) -> float:
-        """How much of a month these figures cover: the elapsed share for the month of `now`."""
-        if now is None or month_key(now) != self.month:
-            return 1.0
-        start, end = month_bounds(self.month)
-        return min(max((now - start) / (end - start), 0.0), 1.0)
-
-
-def months_for(charter: Charter | None, costs: list[dict[str, Any]]) -> list[Month]:
-    budget = charter_budget(charter)
-    return [
-        Month(
-            row["month"],
-            int(row.get("tasks", 0)),
-            int(row.get("successes", 0)),
-            {bucket: float(row.get(bucket, 0.0) or 0.0) for bucket in BUCKETS},
-            budget,
-        )
-        for row in sorted(costs, key=lambda r: r["month"])
-    ]
-
-
-def organisation_months(per_agent: list[list[Month]]) -> list[Month]:
-    """All agents together, month by month (budgets added up where every agent has one)."""
-    by_month: dict[str, list[Month]] = {}
-    for months in per_agent:
-        for month in months:
-            by_month.setdefault(month.month, []).append(month)
-    combined = []
-    for name in sorted(by_month):
-        rows = by_month[name]
-        budgets = [row.budget for row in rows]
-        budget = (
-            {b: sum(x[b] for x in budgets) for b in BUCKETS}  # type: ignore[index]
-            if all(x is not None for x in budgets)
-            else None
-        )
-        combined.append(
-            Month(
-                name,
-                sum(r.tasks for r in rows),
-                sum(r.successes for r in rows),
-                {b: sum(r.spend[b] for r in rows) for b in BUCKETS},
-                budget,
-            )
-        )
-    return combined
-
-
-def month_shift(
-    previous: Month,
-    current: Month,
-    settings: CostSettings | None = None,
-    now: datetime | None = None,
-) -> str | None:
-    """The cost page's warning when a cheaper model only moved the cost onto reviewers, and the
-    shift is material (`material_shift`); the month of `now` counts as the part of it elapsed."""
-    material = material_shift(
-        previous.spend_of_tasks,
-        current.spend_of_tasks,
-        months=current.months_long(now),
-        settings=settings,
-    )
-    if material is None:
-        return None
-    return f"Cost-shifting in {current.month}: {shift_sentence(material)}"
-
-
-def shifts(
-    months: list[Month], settings: CostSettings | None = None, now: datetime | None = None
-) -> list[str]:
-    return [
-        warning
-        for previous, current in itertools.pairwise(months)
-        if (warning := month_shift(previous, current, settings, now))
-    ]

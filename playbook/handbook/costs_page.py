@@ -18,21 +18,23 @@ import jinja2
 from playbook.core import markdown
 from playbook.core.clock import parse_instant
 from playbook.core.costs import (
+    BUCKET_COLUMNS,
+    BUCKET_WORDS,
     BUCKETS,
     OVER,
     PROJECTED_OVER,
+    UNKNOWN,
     BudgetStatus,
-    Month,
     dollars,
     month_bounds,
     month_key,
     month_name,
     per_task_usd,
     shift_rule,
-    shifts,
     signed_share,
     window_words,
 )
+from playbook.core.months import Month, shifts
 from playbook.core.settings import CostSettings
 from playbook.handbook.pages import agent_page
 
@@ -42,6 +44,7 @@ FLAGS = {  # state -> (words, badge tone)
     PROJECTED_OVER: ("on course to exceed", "warning"),
 }
 UNDER_FLAG = ("under budget", "ok")
+UNKNOWN_FLAG = ("not known", "neutral")
 
 
 def _now(context: Context) -> datetime | None:
@@ -74,10 +77,14 @@ def _relative(amount: float, budget: float) -> str:
 
 def variance_cell(context: Context, status: BudgetStatus | None) -> str:
     """How a month stands against its budget, flagged first: over budget, on course to exceed
-    it, or under budget; then by how much (the projection for the month in progress)."""
+    it, under budget, or not known (a bucket the budget plans is not recorded); then by how
+    much (the projection for the month in progress)."""
     if status is None:
         return "no budget"
     budget, state, projected = status.budget_total, status.state, status.projected
+    if state == UNKNOWN:
+        flag = _flag(context, *UNKNOWN_FLAG)
+        return f"{flag}: {_bucket_words(status.unknown)} spend not recorded"
     flag = _flag(context, *FLAGS.get(state, UNDER_FLAG))
     if state == OVER:
         gap = f"by {dollars(status.total - budget)}{_relative(status.total, budget)}"
@@ -104,13 +111,13 @@ def cost_table(context: Context, months: list[Month]) -> markdown.Markup:
         cells = [
             month.month,
             f"{month.tasks:,}",
-            _usd(month.per_success()),
-            dollars(month.total) + (" so far" if running else ""),
+            _partial(_usd(month.per_success()), month),
+            _partial(dollars(month.total), month) + (" so far" if running else ""),
             budget,
             variance_cell(context, status),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    return markdown.Markup("\n".join(lines))
+    return markdown.Markup("\n".join(lines + _unrecorded_note(months)))
 
 
 def bucket_table(months: list[Month]) -> markdown.Markup:
@@ -121,7 +128,7 @@ def bucket_table(months: list[Month]) -> markdown.Markup:
     ]
     for month in months:
         cells = [month.month, f"{month.successes:,}"]
-        cells += [_usd(month.per_success(bucket)) for bucket in BUCKETS]
+        cells += [_bucket_usd(month, bucket) for bucket in BUCKETS]
         lines.append("| " + " | ".join(cells) + " |")
     return markdown.Markup("\n".join(lines))
 
@@ -145,7 +152,8 @@ def budget_overview(
             continue
         status = current.status(now, settings)
         budget = "-" if current.budget is None else dollars(sum(current.budget.values()))
-        cells = [name, dollars(current.total), budget, variance_cell(context, status)]
+        spent = _partial(dollars(current.total), current)
+        cells = [name, spent, budget, variance_cell(context, status)]
         lines.append("| " + " | ".join(cells) + " |")
     return markdown.Markup("\n".join(lines))
 
@@ -191,6 +199,34 @@ def cost_rules(context: Context) -> markdown.Markup:
 
 def _usd(value: float | None) -> str:
     return "-" if value is None else per_task_usd(value)
+
+
+def _bucket_usd(month: Month, bucket: str) -> str:
+    return "n/a" if bucket in month.unknown else _usd(month.per_success(bucket))
+
+
+def _bucket_words(buckets: tuple[str, ...]) -> str:
+    return ", ".join(BUCKET_WORDS[bucket] for bucket in buckets)
+
+
+def _partial(amount: str, month: Month) -> str:
+    """`$1,234 + tooling n/a`: a total that adds only the buckets the events record."""
+    if amount == "-" or not month.unknown:
+        return amount
+    return f"{amount} + {_bucket_words(month.unknown)} n/a"
+
+
+def _unrecorded_note(months: list[Month]) -> list[str]:
+    """The line under a table whose months lack a bucket: which column is missing."""
+    missing = sorted({bucket for month in months for bucket in month.unknown}, key=BUCKETS.index)
+    if not missing:
+        return []
+    columns = ", ".join(f"`{BUCKET_COLUMNS[bucket]}`" for bucket in missing)
+    return [
+        "",
+        f"*n/a*: the events have no {columns} column, so {_bucket_words(tuple(missing))} spend "
+        "is unknown; spend and cost per success add the buckets that are recorded.",
+    ]
 
 
 GLOBALS: dict[str, Any] = {

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from playbook import results
-from playbook.core import costs
+from playbook.core import costs, months
 from playbook.core.clock import midnight, parse_instant, parse_interval
 from playbook.core.rollout_status import PhaseStatus, late_phases
 from playbook.core.settings import MonitorSettings
@@ -93,9 +93,11 @@ class BudgetLine:
 
     @property
     def summary(self) -> str:
-        """`$5,683 so far of $12,640; $7,104 projected`."""
+        """`$5,683 so far of $12,640; $7,104 projected` (`at least $5,683 ...` while a budgeted
+        bucket is not recorded)."""
         total = self.total
-        text = f"{costs.dollars(total.total)}{'' if total.finished else ' so far'} of "
+        floor = "at least " if total.unknown else ""
+        text = f"{floor}{costs.dollars(total.total)}{'' if total.finished else ' so far'} of "
         text += costs.dollars(total.budget_total)
         projected = total.projected
         return text + (f"; {costs.dollars(projected)} projected" if projected is not None else "")
@@ -104,11 +106,14 @@ class BudgetLine:
     def flags(self) -> list[tuple[str, str]]:
         """(words, badge tone), worst first, by the costs page's rule (`BudgetStatus.state`): the
         organisation over its budget or on course to exceed it, then how many agents are;
-        `within budget` when none is."""
+        `within budget` when none is, unless spend a budget plans is not recorded."""
         flags = []
         if self.total.state in FLAGS:
             words, tone = FLAGS[self.total.state]
             flags.append((f"organisation {words}", tone))
+        elif self.total.state == costs.UNKNOWN:
+            missing = ", ".join(costs.BUCKET_WORDS[bucket] for bucket in self.total.unknown)
+            flags.append((f"{missing} spend not recorded", "neutral"))
         for state, names in ((costs.OVER, self.over), (costs.PROJECTED_OVER, self.projected_over)):
             if names:
                 words, tone = FLAGS[state]
@@ -121,7 +126,7 @@ def budget_line(governance: Any, view: MonitorView) -> BudgetLine | None:
     as of the run; None without any budgeted spend that month."""
     now = parse_instant(view.now)
     month, settings = costs.month_key(now), governance.monitor.costs
-    spend = dict.fromkeys(costs.BUCKETS, 0.0)
+    spend: dict[str, float | None] = dict.fromkeys(costs.BUCKETS, 0.0)
     budget = dict.fromkeys(costs.BUCKETS, 0.0)
     over: list[str] = []
     projected_over: list[str] = []
@@ -129,13 +134,14 @@ def budget_line(governance: Any, view: MonitorView) -> BudgetLine | None:
     for charter in governance.agents:
         result = view.agents.get(charter.id)
         rows = [cost.to_json() for cost in result.costs] if result else []
-        current = [m for m in costs.months_for(charter, rows) if m.month == month]
+        current = [m for m in months.months_for(charter, rows) if m.month == month]
         status = current[0].status(now, settings) if current else None
         if status is None:
             continue
         budgeted += 1
         for bucket in costs.BUCKETS:
-            spend[bucket] += status.spend[bucket]
+            known, amount = spend[bucket], status.spend[bucket]
+            spend[bucket] = None if known is None or amount is None else known + amount
             budget[bucket] += status.budget[bucket]
         named = {costs.OVER: over, costs.PROJECTED_OVER: projected_over}.get(status.state)
         if named is not None:

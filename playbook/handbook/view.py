@@ -131,15 +131,15 @@ def monitor_context(
     governance: Any, view: MonitorView | None, charts: dict[tuple[str, str], str]
 ) -> dict[str, Any]:
     """What the monitor pages and the agent pages need from the latest run."""
-    from playbook.core import costs
+    from playbook.core.months import Month, months_for, organisation_months
 
-    agent_months: list[tuple[str, list[costs.Month]]] = []
+    agent_months: list[tuple[str, list[Month]]] = []
     if view is not None:
         for agent in governance.agents:
             result = view.agents.get(agent.id)
-            months = costs.months_for(agent, [m.to_json() for m in result.costs] if result else [])
-            agent_months.append((agent.id, months))
-    org_months = costs.organisation_months([months for _, months in agent_months])
+            rows = [m.to_json() for m in result.costs] if result else []
+            agent_months.append((agent.id, months_for(agent, rows)))
+    org_months = organisation_months([months for _, months in agent_months])
     review_pages = []
     if view is not None:
         for agent_id, files in sorted(view.reviews.items()):

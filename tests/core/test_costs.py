@@ -11,7 +11,7 @@ from playbook.core.costs import (
     OVER,
     PROJECTED_OVER,
     UNDER,
-    Month,
+    UNKNOWN,
     Spend,
     budget_status,
     dollars,
@@ -20,8 +20,9 @@ from playbook.core.costs import (
     month_key,
     month_name,
     shift_rule,
-    shifts,
+    unrecorded,
 )
+from playbook.core.months import Month, shifts
 from playbook.core.settings import CostSettings
 
 BUDGET = {"inference": 300.0, "tooling": 100.0, "human": 600.0}  # $1,000 a month
@@ -116,6 +117,22 @@ def test_month_rows_report_their_status_only_with_a_budget():
     assert month.months_long(at(21)) == pytest.approx(20 / 30)
     assert month.months_long(at(1, month=12)) == 1.0
     assert Month("2026-11", 100, 90, spend(800), None).status(at(21)) is None
+
+
+def test_a_budgeted_bucket_not_recorded_leaves_the_month_unknown_unless_over():
+    no_tooling = {**spend(800), "tooling": None}  # $720 known; the budget plans $100 tooling
+    finished = budget_status("2026-10", no_tooling, BUDGET, at(24))
+    assert (finished.total, finished.unknown, finished.state) == (720, ("tooling",), UNKNOWN)
+    assert budget_status("2026-10", {**spend(1200), "tooling": None}, BUDGET, at(24)).state == OVER
+    running = budget_status("2026-11", {**spend(800), "tooling": None}, BUDGET, at(21))
+    assert running.state == PROJECTED_OVER  # $720 known projects to $1,080
+    unplanned = budget_status("2026-10", no_tooling, {**BUDGET, "tooling": 0.0}, at(24))
+    assert (unplanned.unknown, unplanned.state) == ((), UNDER)  # nothing planned, nothing unknown
+
+
+def test_the_buckets_a_source_does_not_record():
+    assert unrecorded({"cost_usd", "reviewer_minutes", "agent"}) == ("tooling",)
+    assert unrecorded(set()) == ("inference", "tooling", "human")
 
 
 def test_dollars_are_whole_from_a_hundred():

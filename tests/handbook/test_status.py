@@ -177,13 +177,16 @@ def test_strip_counts_agents_alerts_budget_and_late_phases(governance):
     assert "projected" in budget.summary  # 24 days into November: old enough to project
 
 
-def _spending(refunds_usd: float, support_usd: float) -> MonitorView:
+def _spending(refunds_usd: float, support_usd: float, tooling: float | None = 0.0) -> MonitorView:
     """The view, with this month's spend of refunds (budget $6,000 a month) and support-replies
-    ($3,600): on 24 November 12:00 (78.3% of the month) spend is projected to the month's end."""
+    ($3,600): on 24 November 12:00 (78.3% of the month) spend is projected to the month's end.
+    `tooling` None: the events do not record tooling spend."""
 
     def month(usd: float) -> list[MonthCost]:
         return [
-            MonthCost(month="2026-11", tasks=10, successes=9, inference=0, tooling=0, human=usd)
+            MonthCost(
+                month="2026-11", tasks=10, successes=9, inference=0, tooling=tooling, human=usd
+            )
         ]
 
     view = _view()
@@ -234,6 +237,18 @@ def test_home_strip_says_the_organisation_is_on_course_to_exceed_its_budget(gove
         '<span class="govkit-badge govkit-badge--critical">organisation over budget</span>' in line
     )
     assert "within budget" in budget_line(_spending(100.0, 100.0))
+
+
+def test_home_strip_never_calls_spend_it_cannot_see_within_budget(governance):
+    home = _render(governance, _spending(100.0, 100.0, tooling=None))["index.md"]
+    line = home[home.index("**Budget 2026-11**") :].split("\n\n", 1)[0]
+    assert "at least $200 so far of $9,600" in line
+    assert (
+        '<span class="govkit-badge govkit-badge--neutral">tooling spend not recorded</span>' in line
+    )
+    assert "within budget" not in line
+    over = status_strip(governance, _spending(6400.0, 3500.0, tooling=None), [], TODAY).budget
+    assert over is not None and over.flags[0] == ("organisation over budget", "critical")
 
 
 def test_strip_without_a_monitor_run_still_lists_late_phases(governance):

@@ -168,6 +168,24 @@ def test_the_metrics_file_holds_the_runs_figures(run_output):
             assert name.startswith("govkit_") and f"# HELP {name} " in text
 
 
+def test_spend_the_events_do_not_record_has_no_series(govkit, workspace):
+    """Without `tooling_cost_usd`, tooling spend is unknown: no `bucket="tooling"` sample (a 0
+    would read as none spent), and no projection for a budget that plans tooling."""
+    full = write_events(workspace.root / "full.parquet", now=DEMO_NOW, rollback_rate=0.05)
+    events = workspace.root / "events.parquet"
+    duckdb.sql(f"COPY (SELECT * EXCLUDE (tooling_cost_usd) FROM '{full}') TO '{events}'")
+    metrics_file = workspace.root / "govkit.prom"
+    result = govkit("monitor", "run", "--events", str(events), "--state", "state/monitor.db",
+                    "--now", NOW, "--format", "json", "--metrics-file", str(metrics_file))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    snapshot = json.loads((workspace.root / "state" / "monitor.json").read_text())
+    found = samples(metrics_file.read_text(encoding="utf-8"))
+    check_against_run(found, json.loads(result.stdout), snapshot)
+    assert value(found, "govkit_budget_spend_usd", agent="refunds", bucket="inference") > 0
+    assert value(found, "govkit_budget_spend_usd", agent="refunds", bucket="tooling") is None
+    assert value(found, "govkit_budget_projected_spend_usd", agent="refunds") is None
+
+
 def test_a_failed_run_keeps_the_last_success_and_counts_the_failure(run_output, govkit, tmp_path):
     report, snapshot, first_file, _ = run_output
     metrics_file = tmp_path / "textfile" / "govkit.prom"

@@ -75,6 +75,39 @@ def test_critical_once_the_spend_has_passed_the_budget(governance):
     )
 
 
+def unrecorded_tooling(total: float) -> dict[str, dict[str, float | None]]:
+    """`spend(total)` from events without `tooling_cost_usd`: tooling is unknown."""
+    return {AGENT: {**spend(total)[AGENT], "tooling": None}}
+
+
+def test_spend_not_recorded_is_never_called_within_budget(governance):
+    # inference $400 + human $3,400 known, tooling unknown: projects to $5,700, under $6,000.
+    found = {c.labels["severity"]: c for c in budget_conditions(
+        governance, unrecorded_tooling(4000), at(21)) if c.labels["agent"] == AGENT}  # fmt: skip
+    assert not found["warning"].active and not found["critical"].active
+    notes = found["critical"].annotations
+    assert notes["summary"] == (
+        "Spend in November 2026 cannot be judged against the monthly budget of $6,000: the "
+        "events do not record tooling spend ($3,800 in the other buckets so far)"
+    )
+    assert notes["description"].startswith("Refunds: at least $3,800 spent")
+    assert "tooling not recorded, $200 budgeted" in notes["description"]
+    assert notes["description"].endswith(
+        "= $5,700, $300 (\u22125%) below the budget before any tooling spend (not recorded)."
+    )
+
+
+def test_the_buckets_recorded_can_still_pass_the_budget(governance):
+    over = {c.labels["severity"]: c for c in budget_conditions(
+        governance, unrecorded_tooling(7000), at(21)) if c.labels["agent"] == AGENT}  # fmt: skip
+    assert over["critical"].active and not over["warning"].active
+    assert (
+        over["critical"]
+        .annotations["summary"]
+        .startswith("Spent at least $6,650 in November 2026 so far, $650 (+11%) over")
+    )
+
+
 def test_labels_identify_the_alert_whatever_the_figures(governance):
     first = conditions_of(governance, 4200, at(21))
     later = conditions_of(governance, 9000, at(28))

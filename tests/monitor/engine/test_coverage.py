@@ -75,19 +75,19 @@ def test_a_metric_whose_columns_the_events_lack_is_unmeasured_not_zero(govkit, w
     assert checks[("stop_condition", "rollback_rate")]["status"] == "ok"
 
 
-def test_a_spend_bucket_the_events_lack_is_zero_beside_the_others_and_its_budgets_are_named(
-    govkit, workspace
-):
-    """Without `tooling_cost_usd` the cost per task is still measured (tooling counts as 0), but
-    the monthly costs would show budgets underspent: the run says which budgets that touches."""
+def test_a_spend_bucket_the_events_lack_is_unknown_in_the_monthly_costs(govkit, workspace):
+    """Without `tooling_cost_usd` the cost per task is still measured (tooling counts as 0
+    beside the buckets recorded), but a month's tooling spend is unknown: null in the snapshot,
+    and the run says which budgets that touches."""
     result = _run(govkit, _export_without(workspace, "tooling_cost_usd"))
     assert _warnings(result, "cost_per") == []
     months = _snapshot_agent(workspace, "refunds")["costs"]
-    assert months and all(month["tooling"] == 0 and month["inference"] > 0 for month in months)
+    assert months and all(month["tooling"] is None and month["inference"] > 0 for month in months)
     assert _warnings(result, "BudgetOverrun") == [
-        "the events have no tooling_cost_usd column: the monthly costs and BudgetOverrun count "
-        "tooling spend as $0 for dependency-updates, docs-qa, incident-summaries, "
-        "platform-onboarding, refunds, support-replies, ticket-triage, whose budgets plan it"
+        "the events have no tooling_cost_usd column: tooling spend is unknown, so the costs "
+        "page and BudgetOverrun cannot show dependency-updates, docs-qa, incident-summaries, "
+        "platform-onboarding, refunds, support-replies, ticket-triage within the budgets that "
+        "plan it (over budget still shows)"
     ]
 
 
