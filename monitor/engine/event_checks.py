@@ -160,6 +160,33 @@ def _from_epoch(seconds: Any, convert: Callable[[Any], Any]) -> Any:
     return convert(inside.ifelse((seconds * 1000).round() / 1000, ibis.null(dt.float64)))
 
 
+EPOCH_UNITS = (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9))
+
+
+def epoch_numbers(raw: Any) -> Any | None:
+    """The raw `timestamp` as a number (numeric columns, or text that holds one), or None when
+    the column holds times: what a hint about the epoch's unit looks at."""
+    column, kind = raw["timestamp"], raw.schema()["timestamp"]
+    if kind.is_numeric():
+        return column.cast(dt.float64)
+    return _lenient(column, dt.float64) if kind.is_string() else None
+
+
+def epoch_unit_hint(low: float | None, high: float | None) -> str | None:
+    """When numbers too large for epoch seconds all fall inside the calendar in a finer unit:
+    `the timestamps look like epoch milliseconds (1732450000000 is 2024-11-24T12:26:40Z); ...`."""
+    if low is None or high is None:
+        return None
+    for unit, per_second in EPOCH_UNITS:
+        if FIRST.timestamp() <= low / per_second and high / per_second < AFTER.timestamp():
+            moment = datetime.fromtimestamp(high / per_second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return (
+                f"the timestamps look like epoch {unit} ({high:.0f} is {moment} in {unit}); "
+                f"govkit reads epoch seconds: divide them by {per_second:,.0f}, or write ISO 8601"
+            )
+    return None
+
+
 def _out_of_range(value: Any) -> Any:
     """NaN, infinite, or beyond +-MAX_MAGNITUDE. One comparison: both engines order NaN above
     every number, so `NaN <= bound` is false (separate NaN and infinity tests cost a 10M-row

@@ -22,7 +22,14 @@ import ibis.expr.datatypes as dt
 import numpy as np
 
 from monitor.engine.engines import Engine
-from monitor.engine.event_checks import REASONS, checked, typed_events
+from monitor.engine.event_checks import (
+    AFTER,
+    REASONS,
+    checked,
+    epoch_numbers,
+    epoch_unit_hint,
+    typed_events,
+)
 from monitor.engine.sql import literal
 from playbook.core.atomic import StagedFile
 from playbook.core.errors import UsageError
@@ -64,6 +71,7 @@ class Events:
     def __init__(self, engine: Engine, raw: Any, agents: Any, rate: float, custom: set[str]):
         self.engine = engine
         self.description = raw.description
+        self._raw = raw.table
         columns = set(raw.table.columns)
         self.present = {name for name in columns if not name.startswith("_") and "__" not in name}
         if "reviewer_minutes" in self.present:
@@ -108,8 +116,19 @@ class Events:
             bad.examples |= self._examples()
         bad.examples = dict(sorted(bad.examples.items(), key=lambda item: REASONS.index(item[0])))
         if bad.total and bad.invalid / bad.total > max_fraction:
-            raise UsageError(_too_many_bad_rows(self.description, bad, max_fraction))
+            hint = self._epoch_hint() if "bad_timestamp" in by_reason else None
+            raise UsageError(_too_many_bad_rows(self.description, bad, max_fraction, hint))
         return bad
+
+    def _epoch_hint(self) -> str | None:
+        """Why timestamps failed, when they are numbers in a finer unit than epoch seconds."""
+        numbers = epoch_numbers(self._raw)
+        if numbers is None:
+            return None
+        large = self._raw.select(number=numbers).filter(lambda t: t.number >= AFTER.timestamp())
+        found = self.run(large.aggregate(low=large.number.min(), high=large.number.max()))
+        row = found.to_pylist()[0]
+        return epoch_unit_hint(row["low"], row["high"])
 
     def check(self, max_fraction: float = 1.0) -> BadRows:
         """Only the row checks, without a summary pass: one `GROUP BY reason` over the source."""
@@ -176,13 +195,14 @@ def _with_progress(engine: Any, query: Callable[[], Any], progress: Any) -> Any:
         reporter.join()
 
 
-def _too_many_bad_rows(description: str, bad: BadRows, limit: float) -> str:
+def _too_many_bad_rows(description: str, bad: BadRows, limit: float, hint: str | None) -> str:
     parts = ", ".join(f"{reason} {count}" for reason, count in bad.by_reason.items())
     examples = "; ".join(f"{reason}: {', '.join(rows)}" for reason, rows in bad.examples.items())
     return (
         f"{description}: {bad.invalid} of {bad.total} rows are invalid "
         f"({bad.invalid / bad.total:.1%}), more than --max-bad-fraction {limit:g}; "
         f"nothing was changed. By reason: {parts}. Examples: {examples}"
+        + (f". Hint: {hint}" if hint else "")
     )
 
 

@@ -59,6 +59,44 @@ def test_each_bad_row_is_counted_by_reason_with_its_row(tmp_path):
     assert store.query("SELECT count(*) FROM events").fetchone() == (4,)
 
 
+EPOCH_2026_11_20 = 1795132800  # 2026-11-20T00:00:00Z in epoch seconds
+
+
+@pytest.mark.parametrize(
+    ("name", "stamps", "hint"),
+    [
+        ("ms.csv", [EPOCH_2026_11_20 * 1000 + i * 60_000 for i in range(40)],
+         "Hint: the timestamps look like epoch milliseconds (1795135140000 is "
+         "2026-11-20T00:39:00Z in milliseconds); govkit reads epoch seconds: divide them by "
+         "1,000, or write ISO 8601"),
+        ("us.parquet", [EPOCH_2026_11_20 * 10**6] * 40,
+         "Hint: the timestamps look like epoch microseconds (1795132800000000 is "
+         "2026-11-20T00:00:00Z in microseconds); govkit reads epoch seconds: divide them by "
+         "1,000,000, or write ISO 8601"),
+        ("ns.csv", [str(EPOCH_2026_11_20 * 10**9)] * 40, "epoch nanoseconds"),
+        ("far.csv", [str(10**20)] * 40, None),  # past 2999 in every unit
+        ("words.csv", ["yesterday"] * 40, None),
+    ],
+)  # fmt: skip
+def test_epoch_timestamps_in_a_finer_unit_are_named(tmp_path, name, stamps, hint):
+    """Epoch milliseconds (JavaScript's Date.now()) and finer are bad_timestamp, as the contract
+    says; the refusal says which unit they look like and what to do."""
+    path = tmp_path / name
+    values = ", ".join(f"({stamp!r})" for stamp in stamps)
+    duckdb.sql(
+        f"COPY (SELECT col0 AS timestamp, 'refunds' AS agent, 'success' AS outcome "
+        f"FROM (VALUES {values})) TO '{path}'"
+    )
+    with pytest.raises(UsageError) as caught:
+        load(path, max_bad_fraction=0.01)
+    message = str(caught.value)
+    assert "40 of 40 rows are invalid (100.0%)" in message
+    if hint is None:
+        assert "Hint" not in message
+    else:
+        assert hint in message
+
+
 def test_at_most_five_examples_per_reason(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text(HEADER + BAD["bad_outcome"] * 8)
