@@ -187,6 +187,15 @@ def epoch_unit_hint(low: float | None, high: float | None) -> str | None:
     return None
 
 
+def timestamp_hint(where: str, text: str | None) -> str:
+    """What the first bad timestamp reads, and what a timestamp must be."""
+    shown = "nothing" if text is None or not text.strip() else repr(text[:60])
+    return (
+        f"the first bad timestamp ({where}) reads {shown}; a timestamp is ISO 8601 with an "
+        "offset (2026-11-20T10:00:00Z) or epoch seconds, from 1970 to 2999"
+    )
+
+
 def _out_of_range(value: Any) -> Any:
     """NaN, infinite, or beyond +-MAX_MAGNITUDE. One comparison: both engines order NaN above
     every number, so `NaN <= bound` is false (separate NaN and infinity tests cost a 10M-row

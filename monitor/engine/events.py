@@ -28,6 +28,7 @@ from monitor.engine.event_checks import (
     checked,
     epoch_numbers,
     epoch_unit_hint,
+    timestamp_hint,
     typed_events,
 )
 from monitor.engine.sql import literal
@@ -116,12 +117,19 @@ class Events:
             bad.examples |= self._examples()
         bad.examples = dict(sorted(bad.examples.items(), key=lambda item: REASONS.index(item[0])))
         if bad.total and bad.invalid / bad.total > max_fraction:
-            hint = self._epoch_hint() if "bad_timestamp" in by_reason else None
+            hint = self._timestamp_hint() if "bad_timestamp" in by_reason else None
             raise UsageError(_too_many_bad_rows(self.description, bad, max_fraction, hint))
         return bad
 
+    def _timestamp_hint(self) -> str | None:
+        """Why timestamps failed: numbers in a finer unit than epoch seconds, or else what the
+        first bad one reads (only on the refusal path; a hint that cannot be had is no hint)."""
+        try:
+            return self._epoch_hint() or self._first_bad_timestamp()
+        except UsageError:
+            return None
+
     def _epoch_hint(self) -> str | None:
-        """Why timestamps failed, when they are numbers in a finer unit than epoch seconds."""
         numbers = epoch_numbers(self._raw)
         if numbers is None:
             return None
@@ -129,6 +137,19 @@ class Events:
         found = self.run(large.aggregate(low=large.number.min(), high=large.number.max()))
         row = found.to_pylist()[0]
         return epoch_unit_hint(row["low"], row["high"])
+
+    def _first_bad_timestamp(self) -> str | None:
+        table = self.checked
+        bad = table.filter(table.reason == "bad_timestamp").order_by(["_file", "_row"]).limit(1)
+        located = self.run(bad.select("_file", "_row")).to_pylist()
+        if not located or located[0]["_row"] is None or "_row" not in self._raw.columns:
+            return None
+        file_name, row = located[0]["_file"], located[0]["_row"]
+        raw = self._raw.filter(self._raw._file == file_name, self._raw._row == row)
+        texts = self.run(raw.select(text=raw.timestamp.cast(dt.string)).limit(1)).to_pylist()
+        text = texts[0]["text"] if texts else None
+        where = f"{Path(file_name).name}:{row}" if file_name else f"row {row}"
+        return timestamp_hint(where, text)
 
     def check(self, max_fraction: float = 1.0) -> BadRows:
         """Only the row checks, without a summary pass: one `GROUP BY reason` over the source."""
