@@ -32,7 +32,7 @@ import csv
 import glob
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,7 @@ def resolve_source(spec: str) -> Source:
         parts = tuple(_read_json(f"[{literal(match)}]") for match in matches)
         return Source(_read_json(files), spec, "json", parts=parts)
     if suffix == ".parquet":
-        relation = f"read_parquet({files}, filename=true, file_row_number=true)"
+        relation = f"read_parquet({files}, filename=true, file_row_number=true, union_by_name=true)"
         return Source(relation, spec, "parquet", row_number="file_row_number + 1")
     raise UsageError(
         f"{spec}: unsupported events format {suffix!r}; expected .csv, .tsv, .jsonl, .json, "
@@ -188,9 +188,12 @@ def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec
     source = resolve_source(spec)
     if source.attach:
         connection.execute(f"ATTACH {literal(source.attach)} AS src (READ_ONLY)")
+    part_columns = _part_columns(connection, source)
     columns = source_columns(connection, source)
+    for found in part_columns:  # CSV files of one glob: every column any of them has
+        columns |= {name: SourceColumn(name, "VARCHAR") for name in found if name not in columns}
     require_columns(source.description, set(columns) - set(READER_COLUMNS))
-    select = _raw_select(source, columns)
+    select = _raw_select(source, columns, part_columns)
     connection.execute(f"CREATE VIEW {RAW} AS {select}")
     if source.parts:  # text: read once, typed, by `store` (the checks' typed relation)
         stored = RawEvents(
@@ -225,20 +228,42 @@ def _store(connection: duckdb.DuckDBPyConnection, backend: Any, relation: Any) -
     return backend.table(name)
 
 
-def _raw_select(source: Source, columns: dict[str, SourceColumn]) -> str:
+def _part_columns(connection: duckdb.DuckDBPyConnection, source: Source) -> list[set[str]]:
+    """The columns of each CSV file of a source: files exported at different times may not have
+    the same columns (the source has all of them; a file without one reads it as empty)."""
+    if source.kind != "csv":
+        return []
+    return [set(source_columns(connection, replace(source, relation=p))) for p in source.parts]
+
+
+def _raw_select(
+    source: Source, columns: dict[str, SourceColumn], part_columns: list[set[str]]
+) -> str:
     """The uniform raw relation's SELECT: a text source's files each numbered as read (in order:
-    `_in_file_order`), a columnar one as its reader numbers it."""
+    `_in_file_order`), a columnar one as its reader numbers it (a Parquet glob by column name,
+    so files written before a column was added, or with a wider type, line up)."""
     if source.kind == "json":
         select = _json_select(columns)
     else:
         hidden = {*READER_COLUMNS, "_row"}
-        kept = ", ".join(identifier(name) for name in columns if name not in hidden)
+        kept = [name for name in columns if name not in hidden]
 
-        def select(row: str, part: str) -> str:
-            return f"SELECT {kept}, {source.file_name} AS _file, {row} AS _row FROM {part}"
+        def select(row: str, part: str, has: set[str] | None = None) -> str:
+            fields = ", ".join(
+                identifier(name) if has is None or name in has
+                else f"CAST(NULL AS VARCHAR) AS {identifier(name)}"
+                for name in kept
+            )  # fmt: skip
+            return f"SELECT {fields}, {source.file_name} AS _file, {row} AS _row FROM {part}"
 
     if source.parts:
-        return " UNION ALL ".join(select("row_number() OVER ()", part) for part in source.parts)
+        numbered = "row_number() OVER ()"
+        if part_columns:
+            return " UNION ALL ".join(
+                select(numbered, part, has)
+                for part, has in zip(source.parts, part_columns, strict=True)
+            )
+        return " UNION ALL ".join(select(numbered, part) for part in source.parts)
     return select(source.row_number or "CAST(NULL AS BIGINT)", source.relation)
 
 

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from monitor.engine.raw import RawEvents, require_columns
 from playbook.core.errors import UsageError
 
@@ -22,6 +24,8 @@ NOT_FOR_SPARK = (".csv", ".tsv", ".jsonl", ".json", ".ndjson", ".duckdb", ".db")
 
 
 def open_spark_source(engine: Any, spec: str) -> RawEvents:
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
     from pyspark.sql import functions as F
     from pyspark.sql.utils import AnalysisException
 
@@ -36,7 +40,7 @@ def open_spark_source(engine: Any, spec: str) -> RawEvents:
     try:
         if _is_files(spec):
             paths = _parquet_paths(spec)
-            frame = session.read.parquet(*paths)
+            frame = session.read.option("mergeSchema", "true").parquet(*paths)
             frame = frame.select(
                 "*",
                 F.col("_metadata.file_path").alias("_file"),
@@ -55,9 +59,44 @@ def open_spark_source(engine: Any, spec: str) -> RawEvents:
     except AnalysisException as exc:
         first = str(exc).strip().splitlines()[0]
         raise UsageError(f"{spec}: cannot read events with Spark: {first}") from None
+    except (Py4JJavaError, PySparkException) as exc:
+        if "CANNOT_MERGE" not in str(exc):
+            raise
+        conflict = _type_conflict(_parquet_paths(spec)) if "://" not in spec else None
+        raise UsageError(
+            f"{spec}: the files do not agree on a column's type"
+            f"{f' ({conflict})' if conflict else ''}; the spark engine reads one type per column "
+            "across the files: rewrite them with one type, or use --engine duckdb, which widens "
+            "them"
+        ) from None
     require_columns(spec, [c for c in frame.columns if not c.startswith("_")])
     frame.createOrReplaceTempView(RAW)
     return RawEvents(engine.backend.table(RAW), spec)
+
+
+def _type_conflict(paths: list[str]) -> str | None:
+    """`column 'latency_s' is INTEGER in a.parquet but DOUBLE in b.parquet`: the first column two
+    files type differently (DuckDB reads the footers), or None."""
+    seen: dict[str, tuple[str, str]] = {}
+    connection = duckdb.connect()
+    try:
+        for path in paths:
+            files = f"{path}/**/*.parquet" if Path(path).is_dir() else path
+            described = connection.execute(
+                "DESCRIBE SELECT * FROM read_parquet(?, union_by_name=true)", [files]
+            ).fetchall()
+            for name, kind, *_ in described:
+                first_kind, first_path = seen.setdefault(name, (kind, path))
+                if first_kind != kind:
+                    return (
+                        f"column {name!r} is {first_kind} in {Path(first_path).name} but {kind} "
+                        f"in {Path(path).name}"
+                    )
+    except duckdb.Error:
+        return None
+    finally:
+        connection.close()
+    return None
 
 
 def _is_files(spec: str) -> bool:

@@ -248,6 +248,41 @@ def test_columns_the_events_lack_are_unmeasured_alike_on_both_engines(
     assert [c["status"] for c in duck["checks"]] == [c["status"] for c in sparked["checks"]]
 
 
+def test_parquet_files_that_gained_a_column_are_read_alike(spark, tmp_path):
+    select = ("SELECT TIMESTAMPTZ '2026-11-20 10:00:00+00' AS timestamp, 'refunds' AS agent, "
+              "'success' AS outcome, 2.5 AS latency_s{more} FROM range({rows})")  # fmt: skip
+    duckdb.sql(f"COPY ({select.format(more='', rows=3)}) TO '{tmp_path / 'a.parquet'}'")
+    newer = select.format(more=", 4.5::DOUBLE AS reviewer_minutes", rows=2)
+    duckdb.sql(f"COPY ({newer}) TO '{tmp_path / 'b.parquet'}'")
+    sums = []
+    for engine in (open_engine("duckdb"), spark):
+        events = open_events(str(tmp_path / "*.parquet"), engine, agents={"refunds"},
+                             hourly_rate=60.0, custom=set())  # fmt: skip
+        valid = events.valid()
+        (found,) = events.run(
+            valid.aggregate(n=valid.count(), minutes=valid.reviewer_minutes.sum())
+        ).to_pylist()
+        sums.append(found)
+    assert sums[0] == sums[1] == {"n": 5, "minutes": 9.0}
+
+
+def test_spark_names_the_column_whose_type_the_files_disagree_on(spark, tmp_path):
+    from playbook.core.errors import UsageError
+
+    select = ("SELECT TIMESTAMPTZ '2026-11-20 10:00:00+00' AS timestamp, 'refunds' AS agent, "
+              "'success' AS outcome, {latency} AS latency_s")  # fmt: skip
+    duckdb.sql(f"COPY ({select.format(latency='2')}) TO '{tmp_path / 'a.parquet'}'")
+    duckdb.sql(f"COPY ({select.format(latency='2.75::DOUBLE')}) TO '{tmp_path / 'b.parquet'}'")
+    spec = str(tmp_path / "*.parquet")
+    with pytest.raises(UsageError) as caught:
+        open_events(spec, spark, agents={"refunds"}, hourly_rate=60.0, custom=set())
+    assert str(caught.value) == (
+        f"{spec}: the files do not agree on a column's type (column 'latency_s' is INTEGER in "
+        "a.parquet but DOUBLE in b.parquet); the spark engine reads one type per column across "
+        "the files: rewrite them with one type, or use --engine duckdb, which widens them"
+    )
+
+
 def test_spark_reads_a_table_by_name(spark, demo_events):
     spark.session.read.parquet(str(demo_events)).createOrReplaceTempView("agent_events")
     duck = open_events(str(demo_events), open_engine("duckdb"), agents={"refunds"},

@@ -98,6 +98,31 @@ def test_a_refusal_for_bad_timestamps_says_what_they_look_like(tmp_path, name, s
     assert hint in message and message.count("Hint") == 1
 
 
+EXPORTS = (
+    "SELECT TIMESTAMPTZ '2026-11-20 10:00:00+00' AS timestamp, 'refunds' AS agent, "
+    "'success' AS outcome, {latency} AS latency_s{more} FROM range({rows})"
+)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+@pytest.mark.parametrize("older_first", [True, False])
+def test_files_of_one_glob_line_up_by_column_name(tmp_path, suffix, older_first):
+    """Daily exports gain a column, or a wider type, over time: a glob over them reads every
+    column any file has (empty where a file lacks it) and every value in full (before, the
+    first file's columns won: a later column vanished, 2.75 s read as 3 s)."""
+    older = EXPORTS.format(latency="CAST(2 AS INTEGER)", more="", rows=3)
+    newer = EXPORTS.format(latency="2.75::DOUBLE", more=", 4.5::DOUBLE AS reviewer_minutes", rows=2)
+    names = ["a", "b"] if older_first else ["b", "a"]
+    for name, select in zip(names, [older, newer], strict=True):
+        duckdb.sql(f"COPY ({select}) TO '{tmp_path / (name + suffix)}'")
+    loaded = load(tmp_path / f"*{suffix}")
+    assert loaded.bad_rows.by_reason == {}
+    rows = loaded.query(
+        "SELECT latency_s, reviewer_minutes FROM events ORDER BY latency_s, reviewer_minutes"
+    ).fetchall()
+    assert rows == [(2.0, None)] * 3 + [(2.75, 4.5)] * 2
+
+
 def test_at_most_five_examples_per_reason(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text(HEADER + BAD["bad_outcome"] * 8)
