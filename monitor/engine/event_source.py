@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import glob
+import gzip
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ from playbook.core.errors import UsageError
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 CSV_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+GZIP = ".gz"
 REJECTS_TABLE = "govkit_rejects"
 REJECTS_SCANS = "govkit_rejects_scans"
 _NESTED_JSON = "('OBJECT', 'ARRAY')"
@@ -100,7 +102,7 @@ def resolve_source(spec: str) -> Source:
     directories = [match for match in matches if not Path(match).is_file()]
     if directories:
         raise UsageError(f"{directories[0]}: expected an events file but this is a directory")
-    suffixes = {Path(match).suffix.lower() for match in matches}
+    suffixes = {events_format(match) for match in matches}
     if len(suffixes) > 1:
         raise UsageError(f"{spec}: expected files of one format but found {sorted(suffixes)}")
     suffix = suffixes.pop()
@@ -117,15 +119,26 @@ def resolve_source(spec: str) -> Source:
         relation = f"read_parquet({files}, filename=true, file_row_number=true, union_by_name=true)"
         return Source(relation, spec, "parquet", row_number="file_row_number + 1")
     raise UsageError(
-        f"{spec}: unsupported events format {suffix!r}; expected .csv, .tsv, .jsonl, .json, "
-        ".parquet or a .duckdb database"
+        f"{spec}: unsupported events format {suffix!r}; expected .csv, .tsv, .jsonl, .json "
+        "(each may be gzipped: .csv.gz), .parquet or a .duckdb database"
     )
+
+
+def events_format(path: str) -> str:
+    """The format a file's name says: `.csv` for `events.csv` and for `events.csv.gz` (text
+    exports are often gzipped; DuckDB reads them as they are)."""
+    name = Path(path)
+    suffix = name.suffix.lower()
+    if suffix == GZIP and Path(name.stem).suffix.lower() in {*CSV_DELIMITERS, *JSON_SUFFIXES}:
+        return Path(name.stem).suffix.lower()
+    return suffix
 
 
 def _refuse_repeated_columns(path: str, delimiter: str) -> None:
     """A CSV header naming a column twice is refused: DuckDB would read the second as `NAME_1`
     (names compare case-insensitively), and which one counted would be a guess."""
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+    opener = gzip.open if Path(path).suffix.lower() == GZIP else open
+    with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as file:
         header = next(csv.reader(file, delimiter=delimiter), [])
     seen: dict[str, int] = {}
     for position, name in enumerate(header, 1):

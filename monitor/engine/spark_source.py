@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from monitor.engine.event_source import events_format
 from monitor.engine.raw import RawEvents, require_columns
 from playbook.core.errors import UsageError
 
@@ -30,7 +31,7 @@ def open_spark_source(engine: Any, spec: str) -> RawEvents:
     from pyspark.sql.utils import AnalysisException
 
     session = engine.session
-    suffix = Path(spec).suffix.lower()
+    suffix = events_format(spec)
     if suffix in NOT_FOR_SPARK:
         raise UsageError(
             f"{spec}: the spark engine reads Parquet files, directories or globs and tables, not "

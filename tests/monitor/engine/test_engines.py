@@ -283,6 +283,16 @@ def test_spark_names_the_column_whose_type_the_files_disagree_on(spark, tmp_path
     )
 
 
+def test_spark_refuses_a_gzipped_csv_by_its_format(spark, tmp_path):
+    from playbook.core.errors import UsageError
+
+    zipped = tmp_path / "events.csv.gz"
+    zipped.write_bytes(b"")
+    with pytest.raises(UsageError, match=r"reads Parquet files, directories or globs and tables, "
+                       r"not \.csv files; use --engine duckdb"):  # fmt: skip
+        open_events(str(zipped), spark, agents={"refunds"}, hourly_rate=60.0, custom=set())
+
+
 def test_spark_reads_a_table_by_name(spark, demo_events):
     spark.session.read.parquet(str(demo_events)).createOrReplaceTempView("agent_events")
     duck = open_events(str(demo_events), open_engine("duckdb"), agents={"refunds"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -121,6 +122,41 @@ def test_files_of_one_glob_line_up_by_column_name(tmp_path, suffix, older_first)
         "SELECT latency_s, reviewer_minutes FROM events ORDER BY latency_s, reviewer_minutes"
     ).fetchall()
     assert rows == [(2.0, None)] * 3 + [(2.75, 4.5)] * 2
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".json"])
+def test_a_gzipped_text_export_is_read_as_it_is(tmp_path, suffix):
+    plain = tmp_path / f"events{suffix}"
+    options = {".csv": "HEADER", ".tsv": "HEADER, DELIMITER '\t'"}.get(suffix, "FORMAT json")
+    rows = [GOOD, BAD["bad_outcome"], GOOD]
+    source = tmp_path / "source.csv"
+    source.write_text(HEADER + "".join(rows))
+    duckdb.sql(
+        f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) TO '{plain}' ({options})"
+    )
+    zipped = tmp_path / f"events{suffix}.gz"
+    zipped.write_bytes(gzip.compress(plain.read_bytes()))
+    read = load(zipped)
+    assert read.bad_rows.by_reason == {"bad_outcome": 1}
+    assert read.bad_rows.examples == {"bad_outcome": [f"events{suffix}.gz:2"]}
+    assert read.query("SELECT count(*), sum(latency_s) FROM events").fetchall() == [(2, 3.0)]
+
+
+def test_a_gzipped_csv_header_is_checked_too(tmp_path):
+    zipped = tmp_path / "events.csv.gz"
+    zipped.write_bytes(gzip.compress(b"timestamp,agent,outcome,Agent\n" + GOOD.encode()))
+    with pytest.raises(UsageError, match="the header names column 'agent' twice"):
+        load(zipped)
+
+
+def test_an_unsupported_compressed_file_says_what_is_read(tmp_path):
+    (tmp_path / "events.parquet.gz").write_bytes(b"")
+    with pytest.raises(UsageError) as caught:
+        load(tmp_path / "events.parquet.gz")
+    assert str(caught.value).endswith(
+        "unsupported events format '.gz'; expected .csv, .tsv, .jsonl, .json (each may be "
+        "gzipped: .csv.gz), .parquet or a .duckdb database"
+    )
 
 
 def test_at_most_five_examples_per_reason(tmp_path):
