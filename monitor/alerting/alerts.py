@@ -26,6 +26,7 @@ from monitor.alerting.rules import BREACHED, GUARDRAIL, STOP_CONDITION, Check
 from playbook.core.charter import DEFAULT_RECENT, Charter
 from playbook.core.clock import iso
 from playbook.core.costs import window_words
+from playbook.core.errors import close_matches
 from playbook.core.governance import Governance
 from playbook.core.model import Metric
 from playbook.results import DRIFT, AlertRecord
@@ -325,11 +326,19 @@ def check_condition(governance: Governance, charter: Charter, check: Check) -> C
     )
 
 
+def _meant(name: str, ids: list[str]) -> str:
+    """`; did you mean 'refunds'?` for an id close to a charter's (ids are case-sensitive)."""
+    close = close_matches(name, ids)
+    return f"; did you mean {' or '.join(repr(i) for i in close)}?" if close else ""
+
+
 def unknown_agents_condition(
     governance: Governance, *, share: float, rows: int, names: dict[str, int]
 ) -> Condition:
     """Active when more than UNKNOWN_AGENTS_SHARE of the well-formed rows have no charter."""
-    listed = ", ".join(f"{name} ({count:,})" for name, count in names.items()) or "none"
+    ids = [charter.id for charter in governance.agents]
+    listed = ", ".join(f"{name} ({count:,}{_meant(name, ids)})" for name, count in names.items())
+    listed = listed or "none"
     base = governance.monitor.handbook_url
     return Condition(
         {"alertname": UNKNOWN_AGENTS, "severity": "warning"},

@@ -21,6 +21,7 @@ from monitor.engine.uncharted import UNCHARTED_WINDOW, Seen
 from playbook.core.charter import Charter
 from playbook.core.clock import iso
 from playbook.core.costs import window_words
+from playbook.core.errors import did_you_mean
 from playbook.core.governance import Governance
 from playbook.core.review_due import review_due
 from playbook.results import UnchartedRecord
@@ -77,10 +78,11 @@ def _uncharted(governance: Governance, item: Seen) -> Condition:
         f"Agent {item.agent} ran {item.tasks:,} task{'s' if item.tasks != 1 else ''} without a "
         f"charter ({item.recent_tasks:,} in the last {window}): nobody is named as its owner"
     )
+    close = did_you_mean(item.agent, [charter.id for charter in governance.agents])
     description = (
         f"The events name the agent {item.agent!r}, which no charter has: {item.tasks:,} tasks "
-        f"from {first} to {last}. Write its charter (govkit charter new), map a traced name to a "
-        "charter id in sources.yaml, or stop the agent."
+        f"from {first} to {last}.{close} Write its charter (govkit charter new), map a traced "
+        "name to a charter id in sources.yaml, or stop the agent."
     )
     notes = {
         "summary": summary,

@@ -98,10 +98,15 @@ def display_path(path: Path) -> str:
     return str(Path(path).absolute()) if relative.startswith("..") else relative
 
 
+def close_matches(value: object, choices: Iterable[object]) -> list[str]:
+    """Up to three choices close to `value`, closest first."""
+    names = [str(choice) for choice in choices]
+    return difflib.get_close_matches(str(value), names, n=3, cutoff=0.6)
+
+
 def did_you_mean(value: object, choices: Iterable[object]) -> str:
     """` Did you mean 'x'?` for the closest choice, or an empty string when nothing is close."""
-    names = [str(choice) for choice in choices]
-    close = difflib.get_close_matches(str(value), names, n=3, cutoff=0.6)
+    close = close_matches(value, choices)
     if not close:
         return ""
     quoted = " or ".join(repr(name) for name in close)

@@ -83,6 +83,29 @@ def test_an_uncharted_agent_fires_once_with_tasks_and_first_and_last_seen(worksp
     ]  # fmt: skip
 
 
+def test_an_id_close_to_a_charters_is_named_as_the_likely_meaning(workspace):
+    """`Refunds` is not `refunds` (ids are case-sensitive), but it is most likely meant: both the
+    agent's alert and the warning that most events have no charter say so."""
+    events = workspace.root / "events.jsonl"
+    rows = [{"timestamp": f"2026-11-{day}T10:00:00Z", "agent": "Refunds", "outcome": "success"}
+            for day in range(10, 24)]  # fmt: skip
+    events.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    report = run(workspace, events)
+    [alert] = named(report, "UnchartedAgent")
+    assert alert.annotations["description"] == (
+        "The events name the agent 'Refunds', which no charter has: 14 tasks from "
+        "2026-11-10T10:00:00Z to 2026-11-23T10:00:00Z. Did you mean 'refunds'? Write its charter "
+        "(govkit charter new), map a traced name to a charter id in sources.yaml, or stop the "
+        "agent."
+    )
+    [unknown] = named(report, "UnknownAgents")
+    description = unknown.annotations["description"]
+    assert "(most frequent: Refunds (14; did you mean 'refunds'?))" in description
+    later = named(run(workspace, write_events(workspace.root / "shadow.jsonl")), "UnchartedAgent")
+    [shadow] = [alert for alert in later if alert.labels["agent"] == SHADOW]
+    assert "Did you mean" not in shadow.annotations["description"]
+
+
 def test_it_resolves_when_a_charter_names_the_agent(workspace):
     events = write_events(workspace.root / "events.jsonl")
     run(workspace, events)
