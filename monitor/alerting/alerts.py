@@ -37,6 +37,7 @@ STOP = "StopCondition"
 UNKNOWN_AGENTS = "UnknownAgents"
 # More than this share of the well-formed rows belonging to agents without a charter means the
 # monitor is looking at the wrong data (or the charters are missing): it must not look healthy.
+AGENT_ID_CUTOFF = 0.8  # `support-bot` is not `support-replies` (0.69)
 UNKNOWN_AGENTS_SHARE = 0.5
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's "not set" for endsAt
 
@@ -326,19 +327,27 @@ def check_condition(governance: Governance, charter: Charter, check: Check) -> C
     )
 
 
-def _meant(name: str, ids: list[str]) -> str:
-    """`; did you mean 'refunds'?` for an id close to a charter's (ids are case-sensitive)."""
-    close = close_matches(name, ids)
-    return f"; did you mean {' or '.join(repr(i) for i in close)}?" if close else ""
+def likely_meant(agent: str, governance: Governance) -> list[str]:
+    """Charter ids an unknown agent id most likely means: `Refunds`, `refunds-v2` for `refunds`
+    (closer than `did_you_mean`'s rule: a new agent's id often shares a word with another's)."""
+    return close_matches(agent, [charter.id for charter in governance.agents], AGENT_ID_CUTOFF)
+
+
+def _meant(names: dict[str, int], governance: Governance) -> str:
+    """` Close to a charter's id: 'Refunds' (did you mean 'refunds'?).` or nothing."""
+    hints = [
+        f"{name!r} (did you mean {' or '.join(repr(i) for i in close)}?)"
+        for name in names
+        if (close := likely_meant(name, governance))
+    ]
+    return f" Close to a charter's id: {', '.join(hints)}." if hints else ""
 
 
 def unknown_agents_condition(
     governance: Governance, *, share: float, rows: int, names: dict[str, int]
 ) -> Condition:
     """Active when more than UNKNOWN_AGENTS_SHARE of the well-formed rows have no charter."""
-    ids = [charter.id for charter in governance.agents]
-    listed = ", ".join(f"{name} ({count:,}{_meant(name, ids)})" for name, count in names.items())
-    listed = listed or "none"
+    listed = ", ".join(f"{name} ({count:,})" for name, count in names.items()) or "none"
     base = governance.monitor.handbook_url
     return Condition(
         {"alertname": UNKNOWN_AGENTS, "severity": "warning"},
@@ -346,8 +355,9 @@ def unknown_agents_condition(
             "summary": f"{share:.0%} of the events belong to agents without a charter",
             "description": (
                 f"{rows:,} well-formed rows name an agent no charter has (most frequent: "
-                f"{listed}); the monitor cannot watch them. Map traced names to charter ids in "
-                "sources.yaml, fix the events' agent column, or write their charters."
+                f"{listed}); the monitor cannot watch them.{_meant(names, governance)} Map traced "
+                "names to charter ids in sources.yaml, fix the events' agent column, or write "
+                "their charters."
             ),
             "action": "investigate",
             "handbook_url": f"{base.rstrip('/')}/monitor/" if base else "monitor/",

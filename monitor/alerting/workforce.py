@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from monitor.alerting.alerts import Alert, Condition, agent_annotations
+from monitor.alerting.alerts import Alert, Condition, agent_annotations, likely_meant
 from monitor.engine.uncharted import UNCHARTED_WINDOW, Seen
 from playbook.core.charter import Charter
 from playbook.core.clock import iso
 from playbook.core.costs import window_words
-from playbook.core.errors import did_you_mean
 from playbook.core.governance import Governance
 from playbook.core.review_due import review_due
 from playbook.results import UnchartedRecord
@@ -78,7 +77,8 @@ def _uncharted(governance: Governance, item: Seen) -> Condition:
         f"Agent {item.agent} ran {item.tasks:,} task{'s' if item.tasks != 1 else ''} without a "
         f"charter ({item.recent_tasks:,} in the last {window}): nobody is named as its owner"
     )
-    close = did_you_mean(item.agent, [charter.id for charter in governance.agents])
+    meant = likely_meant(item.agent, governance)
+    close = f" Did you mean {' or '.join(repr(i) for i in meant)}?" if meant else ""
     description = (
         f"The events name the agent {item.agent!r}, which no charter has: {item.tasks:,} tasks "
         f"from {first} to {last}.{close} Write its charter (govkit charter new), map a traced "

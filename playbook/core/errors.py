@@ -98,10 +98,10 @@ def display_path(path: Path) -> str:
     return str(Path(path).absolute()) if relative.startswith("..") else relative
 
 
-def close_matches(value: object, choices: Iterable[object]) -> list[str]:
-    """Up to three choices close to `value`, closest first."""
+def close_matches(value: object, choices: Iterable[object], cutoff: float = 0.6) -> list[str]:
+    """Up to three choices close to `value` (difflib's ratio at least `cutoff`), closest first."""
     names = [str(choice) for choice in choices]
-    return difflib.get_close_matches(str(value), names, n=3, cutoff=0.6)
+    return difflib.get_close_matches(str(value), names, n=3, cutoff=cutoff)
 
 
 def did_you_mean(value: object, choices: Iterable[object]) -> str:

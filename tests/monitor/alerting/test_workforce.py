@@ -100,7 +100,10 @@ def test_an_id_close_to_a_charters_is_named_as_the_likely_meaning(workspace):
     )
     [unknown] = named(report, "UnknownAgents")
     description = unknown.annotations["description"]
-    assert "(most frequent: Refunds (14; did you mean 'refunds'?))" in description
+    assert (
+        "(most frequent: Refunds (14)); the monitor cannot watch them. Close to a charter's "
+        "id: 'Refunds' (did you mean 'refunds'?). Map traced names" in description
+    )
     later = named(run(workspace, write_events(workspace.root / "shadow.jsonl")), "UnchartedAgent")
     [shadow] = [alert for alert in later if alert.labels["agent"] == SHADOW]
     assert "Did you mean" not in shadow.annotations["description"]
