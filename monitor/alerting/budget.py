@@ -31,14 +31,15 @@ from playbook.core.costs import (
     PROJECTED_OVER,
     UNKNOWN,
     BudgetStatus,
+    bucket_words,
     budget_status,
     charter_budget,
     dollars,
     month_bounds,
     month_key,
     month_name,
+    recorded_spend,
     signed_share,
-    unrecorded,
     window_words,
 )
 from playbook.core.governance import Governance
@@ -49,18 +50,14 @@ WARNING, CRITICAL = "warning", "critical"
 
 def month_to_date(
     summaries: Summaries, charters: list[Charter], now: datetime
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     """Each charter's spend by bucket in the calendar month of `now`, up to `now`; None for a
     bucket whose column the events lack."""
-    month, missing = month_key(now), unrecorded(summaries.present)
-    spend: dict[str, dict[str, float | None]] = {}
-    for charter in charters:
-        figures = summaries.months(charter.id).get(month, {})
-        spend[charter.id] = {
-            bucket: None if bucket in missing else float(figures.get(bucket, 0.0))
-            for bucket in BUCKETS
-        }
-    return spend
+    month = month_key(now)
+    return {
+        charter.id: recorded_spend(summaries.months(charter.id).get(month, {}), summaries.present)
+        for charter in charters
+    }
 
 
 def budget_conditions(
@@ -121,7 +118,7 @@ def _condition(
     elif status.state == UNKNOWN:
         summary = (
             f"Spend in {name} cannot be judged against the monthly budget of {dollars(budget)}: "
-            f"the events do not record {_words(status.unknown)} spend "
+            f"the events do not record {bucket_words(status.unknown, ' or ')} spend "
             f"({dollars(status.total)} in the other buckets so far)"
         )
     else:
@@ -163,7 +160,8 @@ def _description(
     if projected is not None:
         standing = f"{'over' if projected > status.budget_total else 'under'} the budget"
         if status.unknown and projected <= status.budget_total:
-            standing = f"below the budget before any {_words(status.unknown)} spend (not recorded)"
+            missing = bucket_words(status.unknown, " or ")
+            standing = f"below the budget before any {missing} spend (not recorded)"
         text += (
             f" Projected linearly to the whole month: {dollars(status.total)} / "
             f"{status.elapsed:.1%} of the month = {dollars(projected)}, "
@@ -184,10 +182,6 @@ def _bucket(status: BudgetStatus, bucket: str) -> str:
         return f"{BUCKET_WORDS[bucket]} not recorded, {planned} budgeted"
     over = " (over)" if amount > status.budget[bucket] else ""
     return f"{BUCKET_WORDS[bucket]} {dollars(amount)} of {planned}{over}"
-
-
-def _words(buckets: tuple[str, ...]) -> str:
-    return " or ".join(BUCKET_WORDS[bucket] for bucket in buckets)
 
 
 def _statistics(status: BudgetStatus) -> str:

@@ -202,9 +202,11 @@ def open_duckdb_source(connection: duckdb.DuckDBPyConnection, backend: Any, spec
     if source.attach:
         connection.execute(f"ATTACH {literal(source.attach)} AS src (READ_ONLY)")
     part_columns = _part_columns(connection, source)
-    columns = source_columns(connection, source)
-    for found in part_columns:  # CSV files of one glob: every column any of them has
-        columns |= {name: SourceColumn(name, "VARCHAR") for name in found if name not in columns}
+    columns = (  # CSV files of one glob: every column any of them has
+        {name: column for found in part_columns.values() for name, column in found.items()}
+        if part_columns
+        else source_columns(connection, source)
+    )
     require_columns(source.description, set(columns) - set(READER_COLUMNS))
     select = _raw_select(source, columns, part_columns)
     connection.execute(f"CREATE VIEW {RAW} AS {select}")
@@ -241,16 +243,21 @@ def _store(connection: duckdb.DuckDBPyConnection, backend: Any, relation: Any) -
     return backend.table(name)
 
 
-def _part_columns(connection: duckdb.DuckDBPyConnection, source: Source) -> list[set[str]]:
-    """The columns of each CSV file of a source: files exported at different times may not have
-    the same columns (the source has all of them; a file without one reads it as empty)."""
+def _part_columns(
+    connection: duckdb.DuckDBPyConnection, source: Source
+) -> dict[str, dict[str, SourceColumn]]:
+    """The columns of each CSV file of a source, by its relation: files exported at different
+    times may not have the same columns (the source has all of them; a file without one reads it
+    as empty)."""
     if source.kind != "csv":
-        return []
-    return [set(source_columns(connection, replace(source, relation=p))) for p in source.parts]
+        return {}
+    return {p: source_columns(connection, replace(source, relation=p)) for p in source.parts}
 
 
 def _raw_select(
-    source: Source, columns: dict[str, SourceColumn], part_columns: list[set[str]]
+    source: Source,
+    columns: dict[str, SourceColumn],
+    part_columns: dict[str, dict[str, SourceColumn]],
 ) -> str:
     """The uniform raw relation's SELECT: a text source's files each numbered as read (in order:
     `_in_file_order`), a columnar one as its reader numbers it (a Parquet glob by column name,
@@ -261,7 +268,8 @@ def _raw_select(
         hidden = {*READER_COLUMNS, "_row"}
         kept = [name for name in columns if name not in hidden]
 
-        def select(row: str, part: str, has: set[str] | None = None) -> str:
+        def select(row: str, part: str) -> str:
+            has = part_columns.get(part)
             fields = ", ".join(
                 identifier(name) if has is None or name in has
                 else f"CAST(NULL AS VARCHAR) AS {identifier(name)}"
@@ -270,13 +278,7 @@ def _raw_select(
             return f"SELECT {fields}, {source.file_name} AS _file, {row} AS _row FROM {part}"
 
     if source.parts:
-        numbered = "row_number() OVER ()"
-        if part_columns:
-            return " UNION ALL ".join(
-                select(numbered, part, has)
-                for part, has in zip(source.parts, part_columns, strict=True)
-            )
-        return " UNION ALL ".join(select(numbered, part) for part in source.parts)
+        return " UNION ALL ".join(select("row_number() OVER ()", part) for part in source.parts)
     return select(source.row_number or "CAST(NULL AS BIGINT)", source.relation)
 
 

@@ -139,10 +139,12 @@ class Events:
         return epoch_unit_hint(row["low"], row["high"])
 
     def _first_bad_timestamp(self) -> str | None:
+        if "_row" not in self._raw.columns:
+            return None
         table = self.checked
         bad = table.filter(table.reason == "bad_timestamp").order_by(["_file", "_row"]).limit(1)
         located = self.run(bad.select("_file", "_row")).to_pylist()
-        if not located or located[0]["_row"] is None or "_row" not in self._raw.columns:
+        if not located or located[0]["_row"] is None:
             return None
         file_name, row = located[0]["_file"], located[0]["_row"]
         raw = self._raw.filter(self._raw._file == file_name, self._raw._row == row)

@@ -18,13 +18,14 @@ All of it is added up from the engine's summary pass (`monitor.engine.summaries`
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
 from monitor.engine.summaries import BASE, Summaries
 from playbook.core.charter import Charter
 from playbook.core.clock import iso
-from playbook.core.costs import BUCKETS, unrecorded
+from playbook.core.costs import recorded_spend
 from playbook.core.governance import Governance
 from playbook.core.windows import BASELINE, RECENT, charter_windows
 
@@ -85,25 +86,23 @@ def monthly_costs(summaries: Summaries, charter: Charter, now: datetime) -> list
     found = summaries.months(charter.id)
     if not found:
         return []
-    missing = unrecorded(summaries.present)
     return [
-        _month_row(month, found.get(month), missing)
+        _month_row(month, found.get(month), summaries.present)
         for month in _months(min(found), _month(now.date()))
     ]
 
 
 def _month_row(
-    month: str, figures: dict[str, float] | None, missing: tuple[str, ...]
+    month: str, figures: dict[str, float] | None, present: Collection[str]
 ) -> dict[str, Any]:
     figures = figures or dict.fromkeys(BASE, 0.0)
-    row: dict[str, Any] = {
+    spend = recorded_spend(figures, present)
+    return {
         "month": month,
         "tasks": int(figures["tasks"]),
         "successes": int(figures["successes"]),
-    }
-    for bucket in BUCKETS:
-        row[bucket] = None if bucket in missing else round(figures[bucket], COST_DECIMALS)
-    return row
+    } | {bucket: None if amount is None else round(amount, COST_DECIMALS)
+         for bucket, amount in spend.items()}  # fmt: skip
 
 
 def _month(day: date) -> str:

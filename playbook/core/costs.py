@@ -19,7 +19,7 @@ successful task, and both the saving and the rise are above a floor in dollars a
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,22 @@ MINUTES_PER_HOUR = 60.0
 def unrecorded(present: Collection[str]) -> tuple[str, ...]:
     """The buckets whose event column is not among `present`: their spend is unknown, not $0."""
     return tuple(bucket for bucket, column in BUCKET_COLUMNS.items() if column not in present)
+
+
+def bucket_words(buckets: Iterable[str], joiner: str = ", ") -> str:
+    """`inference, human time`: buckets as people read them."""
+    return joiner.join(BUCKET_WORDS[bucket] for bucket in buckets)
+
+
+def recorded_spend(
+    figures: Mapping[str, float], present: Collection[str]
+) -> dict[str, float | None]:
+    """Spend by bucket from summed figures (`monitor.engine.summaries.BASE`); None for a bucket
+    whose event column is not among `present`."""
+    missing = unrecorded(present)
+    return {
+        bucket: None if bucket in missing else float(figures.get(bucket, 0.0)) for bucket in BUCKETS
+    }
 
 
 def row_spend(row: Mapping[str, Any]) -> dict[str, float | None]:

@@ -19,12 +19,12 @@ from playbook.core import markdown
 from playbook.core.clock import parse_instant
 from playbook.core.costs import (
     BUCKET_COLUMNS,
-    BUCKET_WORDS,
     BUCKETS,
     OVER,
     PROJECTED_OVER,
     UNKNOWN,
     BudgetStatus,
+    bucket_words,
     dollars,
     month_bounds,
     month_key,
@@ -84,7 +84,7 @@ def variance_cell(context: Context, status: BudgetStatus | None) -> str:
     budget, state, projected = status.budget_total, status.state, status.projected
     if state == UNKNOWN:
         flag = _flag(context, *UNKNOWN_FLAG)
-        return f"{flag}: {_bucket_words(status.unknown)} spend not recorded"
+        return f"{flag}: {bucket_words(status.unknown)} spend not recorded"
     flag = _flag(context, *FLAGS.get(state, UNDER_FLAG))
     if state == OVER:
         gap = f"by {dollars(status.total - budget)}{_relative(status.total, budget)}"
@@ -205,15 +205,11 @@ def _bucket_usd(month: Month, bucket: str) -> str:
     return "n/a" if bucket in month.unknown else _usd(month.per_success(bucket))
 
 
-def _bucket_words(buckets: tuple[str, ...]) -> str:
-    return ", ".join(BUCKET_WORDS[bucket] for bucket in buckets)
-
-
 def _partial(amount: str, month: Month) -> str:
     """`$1,234 + tooling n/a`: a total that adds only the buckets the events record."""
     if amount == "-" or not month.unknown:
         return amount
-    return f"{amount} + {_bucket_words(month.unknown)} n/a"
+    return f"{amount} + {bucket_words(month.unknown)} n/a"
 
 
 def _unrecorded_note(months: list[Month]) -> list[str]:
@@ -224,7 +220,7 @@ def _unrecorded_note(months: list[Month]) -> list[str]:
     columns = ", ".join(f"`{BUCKET_COLUMNS[bucket]}`" for bucket in missing)
     return [
         "",
-        f"*n/a*: the events have no {columns} column, so {_bucket_words(tuple(missing))} spend "
+        f"*n/a*: the events have no {columns} column, so {bucket_words(tuple(missing))} spend "
         "is unknown; spend and cost per success add the buckets that are recorded.",
     ]
 

@@ -112,8 +112,9 @@ class BudgetLine:
             words, tone = FLAGS[self.total.state]
             flags.append((f"organisation {words}", tone))
         elif self.total.state == costs.UNKNOWN:
-            missing = ", ".join(costs.BUCKET_WORDS[bucket] for bucket in self.total.unknown)
-            flags.append((f"{missing} spend not recorded", "neutral"))
+            flags.append(
+                (f"{costs.bucket_words(self.total.unknown)} spend not recorded", "neutral")
+            )
         for state, names in ((costs.OVER, self.over), (costs.PROJECTED_OVER, self.projected_over)):
             if names:
                 words, tone = FLAGS[state]
@@ -126,11 +127,9 @@ def budget_line(governance: Any, view: MonitorView) -> BudgetLine | None:
     as of the run; None without any budgeted spend that month."""
     now = parse_instant(view.now)
     month, settings = costs.month_key(now), governance.monitor.costs
-    spend: dict[str, float | None] = dict.fromkeys(costs.BUCKETS, 0.0)
-    budget = dict.fromkeys(costs.BUCKETS, 0.0)
+    budgeted: list[months.Month] = []
     over: list[str] = []
     projected_over: list[str] = []
-    budgeted = 0
     for charter in governance.agents:
         result = view.agents.get(charter.id)
         rows = [cost.to_json() for cost in result.costs] if result else []
@@ -138,18 +137,16 @@ def budget_line(governance: Any, view: MonitorView) -> BudgetLine | None:
         status = current[0].status(now, settings) if current else None
         if status is None:
             continue
-        budgeted += 1
-        for bucket in costs.BUCKETS:
-            known, amount = spend[bucket], status.spend[bucket]
-            spend[bucket] = None if known is None or amount is None else known + amount
-            budget[bucket] += status.budget[bucket]
+        budgeted.append(current[0])
         named = {costs.OVER: over, costs.PROJECTED_OVER: projected_over}.get(status.state)
         if named is not None:
             named.append(charter.name)
     if not budgeted:
         return None
-    total = costs.budget_status(month, spend, budget, now, settings)
-    return BudgetLine(total, over, projected_over, budgeted)
+    (together,) = months.organisation_months([[m] for m in budgeted])
+    total = together.status(now, settings)
+    assert total is not None  # every month added has a budget
+    return BudgetLine(total, over, projected_over, len(budgeted))
 
 
 @dataclass(frozen=True)
