@@ -177,8 +177,11 @@ def metric_columns(governance: Any, present: list[str]) -> list[str]:
 # --- events --------------------------------------------------------------------------------------
 
 
-def generate(governance: Any, events: float, seed: int, paths: list[Path]) -> int:
-    """Simulate about `events` events in one go and write them to each of `paths`."""
+def generate(
+    governance: Any, events: float, seed: int, paths: list[Path], first_task: int = 1
+) -> int:
+    """Simulate about `events` events in one go and write them to each of `paths`, task ids
+    from `first_task`."""
     from monitor.simulate import simulate, write_events
 
     started = time.perf_counter()
@@ -187,7 +190,7 @@ def generate(governance: Any, events: float, seed: int, paths: list[Path]) -> in
     rows = len(columns["ts"])
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_events(columns, [c.id for c in governance.agents], path)
+        write_events(columns, [c.id for c in governance.agents], path, first_task=first_task)
     size = sum(p.stat().st_size for p in paths) / 2**20
     print(f"  {rows:,} events -> {', '.join(p.name for p in paths)} ({size:,.0f} MB) in "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
@@ -196,11 +199,13 @@ def generate(governance: Any, events: float, seed: int, paths: list[Path]) -> in
 
 def generate_large(governance: Any, events: int, seed: int, folder: Path) -> int:
     """Chunks of at most CHUNK events, each a full 35 days for every agent, with its own seed:
-    the union has the per-agent rates of one big file. task_id repeats across chunks (the
-    monitor does not require it unique)."""
+    the union has the per-agent rates of one big file. Task ids are unique across chunks (a
+    chunk holds fewer than 2 x CHUNK events), as in one export: ids repeated across files are
+    what the monitor warns about (overlapping exports)."""
     chunks = math.ceil(events / CHUNK)
     return sum(generate(governance, events / chunks, seed + 1 + i,
-                        [folder / f"part-{i:03d}.parquet"]) for i in range(chunks))  # fmt: skip
+                        [folder / f"part-{i:03d}.parquet"], first_task=1 + i * 2 * CHUNK)
+               for i in range(chunks))  # fmt: skip
 
 
 # --- measuring -----------------------------------------------------------------------------------

@@ -150,6 +150,7 @@ def run_command(
             max_bad_fraction=max_bad_fraction,
             lock_timeout=lock_timeout,
             engine=engine,
+            clock=now is None,
         )
         return governance, run_monitor(governance, options, progress=_progress_printer()), source
 

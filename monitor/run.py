@@ -29,6 +29,7 @@ from monitor.alerting.workforce import (
     uncharted_records,
 )
 from monitor.engine import metrics
+from monitor.engine.ahead import ahead_warning
 from monitor.engine.coverage import (
     budget_warnings,
     lacking_column_warnings,
@@ -61,6 +62,7 @@ class RunOptions:
     engine: str | None = None  # duckdb or spark; default: monitor.yaml's, else duckdb
     alertmanagers: list[str] = field(default_factory=list)  # base URLs, beside monitor.yaml's
     interval: timedelta | None = None  # the schedule's; default: monitor.yaml's `every`
+    clock: bool = False  # `now` is the clock's time (no --now): events after it are misdated
 
 
 @dataclass
@@ -166,6 +168,10 @@ def run_monitor(
         warnings += budget_warnings(summaries, charters)
         warnings += silence_warnings(summaries, charters, options.now)
         warnings += weekday_warnings(charters, options.now)
+        if options.clock:
+            warnings += ahead_warning(summaries.groups, options.now)
+        if summaries.repeats:
+            warnings.append(summaries.repeats.warning())
         staged: list[StagedFile] = []
         push_alerts = _alertmanager_pushes(governance, options, started)
 

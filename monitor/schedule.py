@@ -117,6 +117,7 @@ class MonitorScheduler:
             engine=self.engine,
             alertmanagers=self.alertmanagers,
             interval=longest_gap(self.trigger, now),
+            clock=True,
         )
         report = run_monitor(governance, options)
         LOG.info(

@@ -349,8 +349,11 @@ def simulate(
     return columns, plants, start
 
 
-def write_events(columns: dict[str, np.ndarray], agents: list[str], out: Path) -> None:
-    """COPY the columns to `out` (format by extension) via a temporary file and a rename."""
+def write_events(
+    columns: dict[str, np.ndarray], agents: list[str], out: Path, *, first_task: int = 1
+) -> None:
+    """COPY the columns to `out` (format by extension) via a temporary file and a rename; task
+    ids count from `first_task` (files written in parts keep them unique)."""
     suffix = out.suffix.lower()
     timestamp = "to_timestamp(ts)"  # TIMESTAMPTZ in Parquet, ISO 8601 with offset in text
     if suffix != ".parquet":
@@ -370,7 +373,8 @@ def write_events(columns: dict[str, np.ndarray], agents: list[str], out: Path) -
             *(f'"{flag}"' for flag in flags),
         ]
     )
-    frame = {**columns, "seq": np.arange(1, len(columns["ts"]) + 1, dtype=np.int64)}
+    rows = len(columns["ts"])
+    frame = {**columns, "seq": np.arange(first_task, first_task + rows, dtype=np.int64)}
     # Agent ids are validated (model.AGENT_ID_PATTERN) and quoted; the rest is ours.
     copy_frame(frame, select, out)
 

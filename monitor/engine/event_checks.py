@@ -205,7 +205,8 @@ def _out_of_range(value: Any) -> Any:
 
 def typed_events(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]) -> Any:
     """The raw relation typed: the contract's columns (numbers as float64, flags as booleans,
-    the catalog's custom columns as numbers, the time as UTC), with what the checks need to know
+    the catalog's custom columns as numbers, the time as UTC, `task_id` as text when there is
+    one), with what the checks need to know
     about the raw values (`_bad_json`, `_agent_nested`, `_bad_value`), `_file` and `_row`.
     `from_epoch`: the engine's conversion of epoch seconds.
 
@@ -226,6 +227,7 @@ def typed_events(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]
         outcome=columns.text("outcome"),
         **converted,
         **texts,
+        **({"task_id": columns.text("task_id")} if columns.has("task_id") else {}),
         _bad_json=raw["_bad_json"].fill_null(True) if columns.has("_bad_json") else False,
         _agent_nested=columns.nested("agent"),
         _misshapen=_misshapen(columns, [*REQUIRED, "task_id", *converted]),

@@ -81,6 +81,7 @@ class Events:
         if raw.store is not None:
             typed = self._engine_call(lambda: raw.store(typed))
         self.rejected = raw.rejected()  # known now that the source has been read
+        self.typed = typed  # every row as read, before the checks
         self.checked = checked(typed, agents=agents, hourly_rate=rate)
 
     def run(self, expression: Any, *, progress: Any = None) -> Any:

@@ -14,6 +14,7 @@ from datetime import datetime
 from monitor.engine.engines import open_engine
 from monitor.engine.events import BadRows, open_events
 from monitor.engine.plan import Plan, windows_table
+from monitor.engine.repeats import repeated_tasks
 from monitor.engine.summaries import HISTORY, Progress, Summaries, summarise
 from monitor.engine.summary import WindowSummary
 from playbook.core.charter import Charter
@@ -92,6 +93,9 @@ def measure(
     try:
         summaries = summarise(source, planned, progress=progress)
         bad = source.bad_rows(summaries.reason_counts(), summaries.valid_tasks(), max_bad_fraction)
+        if "task_id" in source.present:
+            progress("looking for tasks read more than once (task_id)")
+            summaries.repeats = repeated_tasks(source, bad.total)
     finally:
         source.close()
     return summaries, bad

@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from monitor.engine.ahead import ahead_aggregates
 from monitor.engine.histograms import histograms
 from monitor.engine.kinds import KINDS, Columns, count_if, equals, part
 from monitor.engine.plan import Plan, distinct, window_mask
+from monitor.engine.repeats import Repeats
 from monitor.engine.summary import WindowSummary
 from monitor.engine.uncharted import seen_aggregates
 from playbook.core.model import Metric
@@ -66,6 +68,7 @@ class Summaries:
         self.present = frozenset(present)  # the event columns the source has
         self.groups = groups
         self.histograms = histograms  # (agent, label, metric id) -> Histogram
+        self.repeats: Repeats | None = None  # rows that repeat a task_id, when worth saying
         self.bits = {label: 1 << index for index, label in enumerate(plan.labels)}
         self.valid = np.array([reason is None for reason in groups["reason"]], dtype=bool)
         self._by_agent: dict[str, np.ndarray] = {}
@@ -278,6 +281,7 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     joined = table.mutate(_mask=mask, _day=day)
     columns = Columns(joined, events.present)
     aggregates = base_aggregates(joined) | seen_aggregates(joined, plan.now)
+    aggregates |= ahead_aggregates(joined, plan.now)
     for metric in distinct(plan.metrics.values()):
         aggregates |= KINDS[metric.kind].aggregates(metric, columns)
     computed, copies = _distinct(aggregates)

@@ -70,7 +70,10 @@ def uncharted(groups: dict[str, np.ndarray]) -> list[Seen]:
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         agent = str(groups["agent"][row])
-        first, last = _instant(groups["first_seen"][row]), _instant(groups["last_seen"][row])
+        first, last = (
+            engine_instant(groups["first_seen"][row]),
+            engine_instant(groups["last_seen"][row]),
+        )
         totals = found.setdefault(agent, {"tasks": 0, "recent": 0, "first": first, "last": last})
         totals["tasks"] += int(groups["seen_tasks"][row])
         totals["recent"] += int(np.nan_to_num(float(groups["seen_recent"][row])))
@@ -82,7 +85,7 @@ def uncharted(groups: dict[str, np.ndarray]) -> list[Seen]:
     return sorted(seen, key=lambda item: (-item.tasks, item.agent))
 
 
-def _instant(value: Any) -> datetime:
+def engine_instant(value: Any) -> datetime:
     """A timestamp the engine returned (numpy datetime64 in UTC, or a datetime) as aware UTC."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

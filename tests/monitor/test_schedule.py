@@ -159,3 +159,29 @@ def test_monitor_yaml_every_is_checked_as_an_interval(workspace, govkit):
     result = govkit("monitor", "schedule", "--events", "events.csv")
     assert result.exit_code == 2
     assert "expected an interval such as 30m, 1h or 1d but received '15x'" in result.output
+
+
+def test_a_scheduled_run_warns_of_events_dated_after_the_clock(workspace, monkeypatch, caplog):
+    """The schedule runs on the clock's time: events after it are misdated, and its log says so."""
+    import duckdb
+
+    from tests.monitor.conftest import NOW
+
+    monkeypatch.setattr("monitor.schedule.utc_now", lambda: NOW)
+    refunds = write_events(workspace.root / "refunds.parquet")
+    events = workspace.root / "events.parquet"
+    duckdb.sql(
+        f"COPY (SELECT timestamp, agent, outcome FROM '{refunds}' UNION ALL "
+        "SELECT TIMESTAMPTZ '2026-11-24 13:30:00+00', 'refunds', 'success') "
+        f"TO '{events}' (FORMAT parquet)"
+    )
+    scheduler = MonitorScheduler(
+        governance_dir=workspace.root / "governance", events=str(events),
+        state=workspace.root / "state" / "monitor.db", trigger=parse_trigger(every="1h", cron=None),
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        scheduler.monitor_once()
+    assert (
+        "1 event is dated after now (2026-11-24T12:00:00Z, the clock's time), the latest "
+        "2026-11-24T13:30:00Z, 1 h 30 min ahead: it counts in no window." in caplog.text
+    )

@@ -125,3 +125,71 @@ def test_a_healthy_source_has_no_such_warning(govkit, workspace):
     result = _run(govkit, write_events(workspace.root / "events.parquet"))
     for about in ("refunds", "recent window", "BudgetOverrun"):  # (it has no feedback column)
         assert _warnings(result, about) == []
+
+
+def _local_time_export(workspace, hours: int) -> tuple[Path, int, str]:
+    """The refunds events written as local time `hours` east of UTC without an offset, as an
+    export from a machine set to that zone writes them: (the CSV, how many fall more than five
+    minutes after NOW once read as UTC, the latest of them as read)."""
+    events = write_events(workspace.root / "utc.parquet")
+    local = workspace.root / "events.csv"
+    shifted = f"timestamp + INTERVAL {hours} HOUR"
+    duckdb.sql(
+        f"COPY (SELECT * REPLACE (strftime({shifted}, '%Y-%m-%d %H:%M:%S') AS timestamp) "
+        f"FROM '{events}') TO '{local}' (HEADER)"
+    )
+    ahead, latest = duckdb.sql(
+        f"SELECT count(*), strftime(max({shifted}), '%Y-%m-%dT%H:%M:%SZ') FROM '{events}' "
+        f"WHERE {shifted} >= TIMESTAMPTZ '{NOW}' + INTERVAL 5 MINUTE"
+    ).fetchall()[0]
+    return local, ahead, latest
+
+
+def test_events_dated_after_the_clock_are_named_with_the_likely_cause(
+    govkit, workspace, monkeypatch
+):
+    """A run on the clock's time (no --now) over an export written in local time, three hours
+    east of UTC, without offsets: its last three hours read as the future and count in no
+    window. The run says how many, how far ahead, and what to fix."""
+    monkeypatch.setattr("monitor.cli.utc_now", lambda: datetime.fromisoformat(NOW))
+    events, ahead, latest = _local_time_export(workspace, hours=3)
+    assert 0 < ahead < 100  # about three hours of a hundred tasks a day
+    result = govkit("monitor", "run", "--events", str(events), "--state", "state/monitor.db",
+                    "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lead = datetime.fromisoformat(latest) - datetime.fromisoformat(NOW)
+    hours, minutes = divmod(int(lead.total_seconds()) // 60, 60)
+    assert _warnings(result, "dated after now") == [
+        f"{ahead:,} events are dated after now (2026-11-24T12:00:00Z, the clock's time), the "
+        f"latest {latest}, {hours} h {minutes} min ahead: they count in no window. A timestamp "
+        "without an offset is read as UTC: if the export writes local time, add its offset "
+        f"({latest[:19]}+03:00, say); otherwise the clock of what logs these tasks runs ahead"
+    ]
+    dashboard = json.loads((workspace.root / "state" / "monitor.json").read_text())["warnings"]
+    assert any("dated after now" in warning for warning in dashboard)
+
+
+def test_events_after_an_explicit_now_are_a_replay_not_a_warning(govkit, workspace):
+    """--now in the past replays it: the events after it are expected, and not warned about."""
+    events, ahead, _ = _local_time_export(workspace, hours=3)
+    assert ahead
+    assert _warnings(_run(govkit, events), "dated after now") == []
+    assert _warnings(_run(govkit, events, now="2026-11-20T00:00:00Z"), "dated after now") == []
+
+
+def test_events_a_few_minutes_after_the_clock_are_clock_skew_not_a_warning(
+    govkit, workspace, monkeypatch
+):
+    """Machines' clocks differ by seconds: an event up to five minutes ahead is not misdated."""
+    monkeypatch.setattr("monitor.cli.utc_now", lambda: datetime.fromisoformat(NOW))
+    refunds = write_events(workspace.root / "refunds.parquet")
+    events = workspace.root / "events.parquet"
+    duckdb.sql(
+        f"COPY (SELECT timestamp, agent, outcome FROM '{refunds}' UNION ALL "
+        f"SELECT TIMESTAMPTZ '{NOW}' + INTERVAL 4 MINUTE, 'refunds', 'success') "
+        f"TO '{events}' (FORMAT parquet)"
+    )
+    result = govkit("monitor", "run", "--events", str(events), "--state", "state/monitor.db",
+                    "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert _warnings(result, "dated after now") == []

@@ -406,3 +406,35 @@ def test_a_monitor_pass_on_duckdb_never_imports_pandas(demo_events):
                           cwd=root, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("sample_rows", [200_000, 2_000])
+def test_tasks_read_twice_are_found_alike_on_both_engines(
+    spark, governance, demo_events, tmp_path, monkeypatch, sample_rows
+):
+    """Overlapping exports: every id counted exactly on both engines (the same warning), or, past
+    the sample size, estimated on each from its own hash sample, both close to the truth."""
+    monkeypatch.setattr("monitor.engine.repeats.SAMPLE_ROWS", sample_rows)
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    duckdb.sql(f"COPY (SELECT * FROM '{demo_events}') TO '{folder}/a.parquet' (FORMAT parquet)")
+    last_week = f"timestamp >= TIMESTAMPTZ '{(NOW - timedelta(days=7)).isoformat()}'"
+    duckdb.sql(f"COPY (SELECT * FROM '{demo_events}' WHERE {last_week}) "
+               f"TO '{folder}/b.parquet' (FORMAT parquet)")  # fmt: skip
+    repeated = duckdb.sql(f"SELECT count(*) FROM '{folder}/b.parquet'").fetchall()[0][0]
+    found = {}
+    for engine in ("duckdb", "spark"):
+        summaries, _ = measure(f"{folder}/*.parquet", governance, governance.agents, NOW,
+                               engine=engine)  # fmt: skip
+        found[engine] = summaries.repeats
+    duck, sparked = found["duckdb"], found["spark"]
+    assert duck.rows == sparked.rows == repeated + len(pq.read_table(demo_events))
+    if duck.every == 1:
+        assert duck == sparked
+        assert duck.repeated == repeated
+        row = int(duck.task_id[1:])  # the smallest id read twice: the first of b.parquet
+        assert duck.places == [f"a.parquet:{row}", "b.parquet:1"]
+    else:
+        assert duck.every == sparked.every > 1
+        for estimate in (duck.repeated, sparked.repeated):
+            assert abs(estimate - repeated) < 0.25 * repeated
