@@ -65,7 +65,12 @@ def _or(words: Iterable[str], joiner: str = "or") -> str:
 def silence_warnings(summaries: Summaries, charters: list[Charter], now: datetime) -> list[str]:
     """Agents with tasks in their baseline and none in their recent window: one warning each, or
     one for the source when no agent has a recent task (an export that stopped, or a `--now`
-    past the data), naming the newest day it holds."""
+    past the data), naming the newest day it holds; or one for a source with no rows at all."""
+    if not len(summaries.groups["tasks"]):
+        return [
+            "the events have no rows at all: every metric is insufficient_data and no stop "
+            "condition can fire; did the job that exports them fail (a header and nothing else)?"
+        ]
     silent: list[tuple[str, str, int]] = []
     heard = 0
     for charter in charters:

@@ -193,3 +193,15 @@ def test_events_a_few_minutes_after_the_clock_are_clock_skew_not_a_warning(
                     "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert _warnings(result, "dated after now") == []
+
+
+def test_a_source_with_no_rows_at_all_says_so(govkit, workspace):
+    """An export job that failed after its header: nothing is measured, and nothing looks fine."""
+    events = workspace.root / "events.csv"
+    events.write_text("timestamp,agent,outcome,latency_s,cost_usd\n", encoding="utf-8")
+    result = _run(govkit, events)
+    assert _warnings(result, "no rows") == [
+        "the events have no rows at all: every metric is insufficient_data and no stop condition "
+        "can fire; did the job that exports them fail (a header and nothing else)?"
+    ]
+    assert _warnings(result, "recent window") == []
