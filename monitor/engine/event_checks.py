@@ -27,6 +27,7 @@ import ibis.expr.datatypes as dt
 from monitor.engine.raw import REQUIRED
 from playbook.core.clock import EARLIEST_DATE, LATEST_DATE
 from playbook.core.costs import MINUTES_PER_HOUR
+from playbook.core.errors import close_matches
 
 OUTCOMES = ("success", "failure", "escalated")
 NON_NEGATIVE = ("latency_s", "cost_usd", "tooling_cost_usd", "reviewer_minutes")
@@ -196,6 +197,21 @@ def timestamp_hint(where: str, text: str | None) -> str:
     )
 
 
+def outcome_hint(counts: list[tuple[str | None, int]]) -> str:
+    """The outcomes most often refused, with how many rows and the outcome each may mean:
+    `the outcomes govkit cannot read are 'succeeded' (1,234 rows; did you mean 'success'?)`."""
+    read = []
+    for value, rows in counts:
+        shown = "none" if value is None or not value.strip() else repr(value[:40])
+        close = close_matches(value, OUTCOMES) if value else []
+        meant = f"; did you mean {close[0]!r}?" if close else ""
+        read.append(f"{shown} ({rows:,} row{'s' if rows != 1 else ''}{meant})")
+    return (
+        f"the outcomes govkit cannot read are {', '.join(read)}; an outcome is success, "
+        "failure or escalated, in any case"
+    )
+
+
 def _out_of_range(value: Any) -> Any:
     """NaN, infinite, or beyond +-MAX_MAGNITUDE. One comparison: both engines order NaN above
     every number, so `NaN <= bound` is false (separate NaN and infinity tests cost a 10M-row
@@ -206,8 +222,8 @@ def _out_of_range(value: Any) -> Any:
 def typed_events(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]) -> Any:
     """The raw relation typed: the contract's columns (numbers as float64, flags as booleans,
     the catalog's custom columns as numbers, the time as UTC, `task_id` as text when there is
-    one), with what the checks need to know
-    about the raw values (`_bad_json`, `_agent_nested`, `_bad_value`), `_file` and `_row`.
+    one), with what the checks need to know about the raw values (`_bad_json`, `_agent_nested`,
+    `_bad_value`), `_file` and `_row`.
     `from_epoch`: the engine's conversion of epoch seconds.
 
     Two steps, so that each value is converted once: the conversions (with the text they came

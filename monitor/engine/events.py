@@ -28,6 +28,7 @@ from monitor.engine.event_checks import (
     checked,
     epoch_numbers,
     epoch_unit_hint,
+    outcome_hint,
     timestamp_hint,
     typed_events,
 )
@@ -118,8 +119,9 @@ class Events:
             bad.examples |= self._examples()
         bad.examples = dict(sorted(bad.examples.items(), key=lambda item: REASONS.index(item[0])))
         if bad.total and bad.invalid / bad.total > max_fraction:
-            hint = self._timestamp_hint() if "bad_timestamp" in by_reason else None
-            raise UsageError(_too_many_bad_rows(self.description, bad, max_fraction, hint))
+            hints = [self._timestamp_hint() if "bad_timestamp" in by_reason else None,
+                     self._outcome_hint() if "bad_outcome" in by_reason else None]  # fmt: skip
+            raise UsageError(_too_many_bad_rows(self.description, bad, max_fraction, hints))
         return bad
 
     def _timestamp_hint(self) -> str | None:
@@ -138,6 +140,18 @@ class Events:
         found = self.run(large.aggregate(low=large.number.min(), high=large.number.max()))
         row = found.to_pylist()[0]
         return epoch_unit_hint(row["low"], row["high"])
+
+    def _outcome_hint(self) -> str | None:
+        """The refused outcomes, most frequent first (only on the refusal path)."""
+        table = self.checked
+        bad = table.filter(table.reason == "bad_outcome")
+        counted = bad.group_by(value=bad.outcome).aggregate(n=bad.count())
+        top = counted.order_by([ibis.desc("n"), "value"]).limit(MAX_EXAMPLES)
+        try:
+            rows = self.run(top).to_pylist()
+        except UsageError:
+            return None
+        return outcome_hint([(row["value"], row["n"]) for row in rows]) if rows else None
 
     def _first_bad_timestamp(self) -> str | None:
         if "_row" not in self._raw.columns:
@@ -219,14 +233,16 @@ def _with_progress(engine: Any, query: Callable[[], Any], progress: Any) -> Any:
         reporter.join()
 
 
-def _too_many_bad_rows(description: str, bad: BadRows, limit: float, hint: str | None) -> str:
+def _too_many_bad_rows(
+    description: str, bad: BadRows, limit: float, hints: list[str | None]
+) -> str:
     parts = ", ".join(f"{reason} {count}" for reason, count in bad.by_reason.items())
     examples = "; ".join(f"{reason}: {', '.join(rows)}" for reason, rows in bad.examples.items())
     return (
         f"{description}: {bad.invalid} of {bad.total} rows are invalid "
         f"({bad.invalid / bad.total:.1%}), more than --max-bad-fraction {limit:g}; "
         f"nothing was changed. By reason: {parts}. Examples: {examples}"
-        + (f". Hint: {hint}" if hint else "")
+        + "".join(f". Hint: {hint}" for hint in hints if hint)
     )
 
 

@@ -438,3 +438,20 @@ def test_tasks_read_twice_are_found_alike_on_both_engines(
         assert duck.every == sparked.every > 1
         for estimate in (duck.repeated, sparked.repeated):
             assert abs(estimate - repeated) < 0.25 * repeated
+
+
+def test_a_refusal_gives_the_same_hints_on_both_engines(spark, text_parquet):
+    """Too many bad rows: the same counts, examples and hints (the first bad timestamp, the
+    outcomes that could not be read) whichever engine read them."""
+    from playbook.core.errors import UsageError
+
+    messages = []
+    for engine in (open_engine("duckdb"), spark):
+        events = open_events(str(text_parquet), engine, agents={"refunds"}, hourly_rate=60.0,
+                             custom=set())  # fmt: skip
+        with pytest.raises(UsageError) as caught:
+            events.check(max_fraction=0.01)
+        messages.append(str(caught.value).split(":", 1)[1])
+    assert messages[0] == messages[1]
+    assert "Hint: the first bad timestamp (events.parquet:4) reads 'yesterday'" in messages[0]
+    assert "Hint: the outcomes govkit cannot read are 'maybe' (3 rows)" in messages[0]
