@@ -32,6 +32,7 @@ import csv
 import glob
 import gzip
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,6 +47,7 @@ from playbook.core.errors import UsageError
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 CSV_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 GZIP = ".gz"
+EXCEL_SEPARATOR = re.compile(r"sep=(.)")  # Excel's first line naming the delimiter: sep=;
 REJECTS_TABLE = "govkit_rejects"
 REJECTS_SCANS = "govkit_rejects_scans"
 _NESTED_JSON = "('OBJECT', 'ARRAY')"
@@ -108,10 +110,12 @@ def resolve_source(spec: str) -> Source:
     suffix = suffixes.pop()
     files = "[" + ", ".join(literal(match) for match in matches) + "]"
     if suffix in CSV_DELIMITERS:
-        for match in matches:
-            _refuse_repeated_columns(match, CSV_DELIMITERS[suffix])
-        parts = tuple(_read_csv(f"[{literal(match)}]", suffix) for match in matches)
-        return Source(_read_csv(files, suffix), spec, "csv", parts=parts)
+        layouts = [_csv_layout(match, CSV_DELIMITERS[suffix]) for match in matches]
+        for match, (delimiter, skip) in zip(matches, layouts, strict=True):
+            _refuse_repeated_columns(match, delimiter, skip)
+        parts = tuple(_read_csv(f"[{literal(match)}]", *layout)
+                      for match, layout in zip(matches, layouts, strict=True))  # fmt: skip
+        return Source(_read_csv(files, CSV_DELIMITERS[suffix], 0), spec, "csv", parts=parts)
     if suffix in JSON_SUFFIXES:
         parts = tuple(_read_json(f"[{literal(match)}]") for match in matches)
         return Source(_read_json(files), spec, "json", parts=parts)
@@ -134,19 +138,36 @@ def events_format(path: str) -> str:
     return suffix
 
 
-def _refuse_repeated_columns(path: str, delimiter: str) -> None:
+def _text_file(path: str) -> Any:
+    opener = gzip.open if Path(path).suffix.lower() == GZIP else open
+    return opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace")
+
+
+def _csv_layout(path: str, delimiter: str) -> tuple[str, int]:
+    """(delimiter, lines before the header) of one CSV file: a file Excel saved may start with a
+    `sep=;` line naming its delimiter, then the header."""
+    with _text_file(path) as file:
+        first = file.readline(64).rstrip("\r\n")
+    named = EXCEL_SEPARATOR.fullmatch(first)
+    return (named.group(1), 1) if named else (delimiter, 0)
+
+
+def _refuse_repeated_columns(path: str, delimiter: str, skip: int) -> None:
     """A CSV header naming a column twice is refused: DuckDB would read the second as `NAME_1`
     (names compare case-insensitively), and which one counted would be a guess."""
-    opener = gzip.open if Path(path).suffix.lower() == GZIP else open
-    with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as file:
-        header = next(csv.reader(file, delimiter=delimiter), [])
+    with _text_file(path) as file:
+        lines = csv.reader(file, delimiter=delimiter)
+        for _ in range(skip):
+            next(lines, None)
+        header = next(lines, [])
     seen: dict[str, int] = {}
     for position, name in enumerate(header, 1):
         if (first := seen.setdefault(name.lower(), position)) != position:
+            named = header[first - 1]
+            spelled = "" if named == name else f", as {name!r}"
             raise UsageError(
-                f"{path}:1: the header names column {header[first - 1]!r} twice (columns {first} "
-                f"and {position}{'' if header[first - 1] == name else f', as {name!r}'}); "
-                "expected each column once"
+                f"{path}:{skip + 1}: the header names column {named!r} twice (columns {first} "
+                f"and {position}{spelled}); expected each column once"
             )
 
 
@@ -157,10 +178,10 @@ def _read_json(files: str) -> str:
     )
 
 
-def _read_csv(files: str, suffix: str) -> str:
+def _read_csv(files: str, delimiter: str, skip: int) -> str:
     return (
         f"read_csv({files}, header=true, all_varchar=true, filename=true, "
-        f"delim={literal(CSV_DELIMITERS[suffix])}, "
+        f"delim={literal(delimiter)}, skip={skip}, "
         f"store_rejects=true, rejects_table={literal(REJECTS_TABLE)}, "
         f"rejects_scan={literal(REJECTS_SCANS)})"
     )

@@ -142,6 +142,41 @@ def test_files_of_one_glob_line_up_by_column_name(tmp_path, suffix, older_first)
     assert rows == [(2.0, None)] * 3 + [(2.75, 4.5)] * 2
 
 
+def test_a_csv_excel_saved_with_its_sep_line_is_read_by_it(tmp_path):
+    """Excel (in a locale whose lists use ';') saves `sep=;` above the header: the file is read
+    with that delimiter, beside a plain CSV of the same glob; a line that does not parse is
+    still named by its line in the file (the sep line counts)."""
+    (tmp_path / "a-excel.csv").write_text(
+        "sep=;\r\ntimestamp;agent;outcome;latency_s\r\n"
+        "2026-11-20T10:00:00Z;refunds;success;1,5\r\n"  # a decimal comma: bad_value
+        "2026-11-20T11:00:00Z;refunds;failure;2\r\n"
+        "2026-11-20T12:00:00Z;refunds;success;3;extra\r\n",  # a column too many: bad_csv
+        encoding="utf-8-sig",
+    )
+    (tmp_path / "b-plain.csv").write_text(
+        "timestamp,agent,outcome,latency_s\n2026-11-21T10:00:00Z,refunds,success,4\n"
+    )
+    loaded = load(tmp_path / "*.csv")
+    assert loaded.bad_rows.by_reason == {"bad_csv": 1, "bad_value": 1}
+    assert loaded.bad_rows.examples == {
+        "bad_csv": ["a-excel.csv:line 5"], "bad_value": ["a-excel.csv:1"]
+    }  # fmt: skip
+    assert loaded.query("SELECT outcome, latency_s FROM events ORDER BY 2").fetchall() == [
+        ("failure", 2.0), ("success", 4.0)
+    ]  # fmt: skip
+
+
+def test_a_sep_line_does_not_hide_a_header_naming_a_column_twice(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("sep=,\ntimestamp,agent,outcome,Agent\n2026-11-20T10:00:00Z,a,success,b\n")
+    with pytest.raises(UsageError) as caught:
+        load(path)
+    assert str(caught.value) == (
+        f"{path}:2: the header names column 'agent' twice (columns 2 and 4, as 'Agent'); "
+        "expected each column once"
+    )
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".json"])
 def test_a_gzipped_text_export_is_read_as_it_is(tmp_path, suffix):
     plain = tmp_path / f"events{suffix}"
