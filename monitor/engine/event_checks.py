@@ -188,11 +188,14 @@ def epoch_unit_hint(low: float | None, high: float | None) -> str | None:
     return None
 
 
-def timestamp_hint(where: str, text: str | None) -> str:
-    """What the first bad timestamp reads, and what a timestamp must be."""
-    shown = "nothing" if text is None or not text.strip() else repr(text[:60])
+def timestamp_hint(where: str, text: str | None, *, nested: bool = False) -> str:
+    """What the first bad timestamp reads (a JSON object such as MongoDB's `{"$date": ...}`, or
+    a list, is said as such), and what a timestamp must be."""
+    shown = "reads nothing" if text is None or not text.strip() else f"reads {text[:60]!r}"
+    if nested:
+        shown = "holds a JSON object or list, not a time"
     return (
-        f"the first bad timestamp ({where}) reads {shown}; a timestamp is ISO 8601 with an "
+        f"the first bad timestamp ({where}) {shown}; a timestamp is ISO 8601 with an "
         "offset (2026-11-20T10:00:00Z) or epoch seconds, from 1970 to 2999"
     )
 

@@ -163,10 +163,12 @@ class Events:
             return None
         file_name, row = located[0]["_file"], located[0]["_row"]
         raw = self._raw.filter(self._raw._file == file_name, self._raw._row == row)
-        texts = self.run(raw.select(text=raw.timestamp.cast(dt.string)).limit(1)).to_pylist()
+        nested = raw["timestamp__nested"] if "timestamp__nested" in raw.columns else False
+        found = raw.select(text=raw.timestamp.cast(dt.string), nested=nested).limit(1)
+        texts = self.run(found).to_pylist()
         text = texts[0]["text"] if texts else None
         where = f"{Path(file_name).name}:{row}" if file_name else f"row {row}"
-        return timestamp_hint(where, text)
+        return timestamp_hint(where, text, nested=bool(texts and texts[0]["nested"]))
 
     def check(self, max_fraction: float = 1.0) -> BadRows:
         """Only the row checks, without a summary pass: one `GROUP BY reason` over the source."""

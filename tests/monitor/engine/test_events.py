@@ -117,6 +117,21 @@ def test_a_refusal_for_bad_outcomes_names_them_with_what_they_may_mean(tmp_path)
     )
 
 
+def test_a_timestamp_that_is_a_json_object_is_said_to_be_one(tmp_path):
+    """MongoDB's extended JSON writes a date as {"$date": ...}: not a time govkit reads."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"timestamp": {"$date": "2026-11-20T10:00:00Z"}, "agent": "refunds", "outcome": "success"}\n'
+    )
+    with pytest.raises(UsageError) as caught:
+        load(path, max_bad_fraction=0.01)
+    assert str(caught.value).endswith(
+        "Hint: the first bad timestamp (events.jsonl:1) holds a JSON object or list, not a time; "
+        "a timestamp is ISO 8601 with an offset (2026-11-20T10:00:00Z) or epoch seconds, from "
+        "1970 to 2999"
+    )
+
+
 EXPORTS = (
     "SELECT TIMESTAMPTZ '2026-11-20 10:00:00+00' AS timestamp, 'refunds' AS agent, "
     "'success' AS outcome, {latency} AS latency_s{more} FROM range({rows})"
