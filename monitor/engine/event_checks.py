@@ -99,11 +99,14 @@ class _Columns:
         if kind.is_boolean():
             return self.raw[name]
         if kind.is_numeric():
-            value = self.raw[name]
-            return ibis.cases((value == 1, True), (value == 0, False), else_=ibis.null(dt.boolean))
+            return _one_or_zero(self.raw[name])
         if kind.is_string():
+            # pandas writes a flag column with gaps as floats: 1.0, 0.0 and empty
             text = self.raw[name]
-            return text.try_cast(dt.boolean).coalesce(text.strip().lower().try_cast(dt.boolean))
+            as_number = _one_or_zero(text.strip().try_cast(dt.float64))
+            return text.try_cast(dt.boolean).coalesce(
+                text.strip().lower().try_cast(dt.boolean), as_number
+            )
         return ibis.null(dt.boolean)
 
     def custom(self, name: str) -> Any:
@@ -171,6 +174,11 @@ def epoch_numbers(raw: Any) -> Any | None:
     if kind.is_numeric():
         return column.cast(dt.float64)
     return _lenient(column, dt.float64) if kind.is_string() else None
+
+
+def _one_or_zero(value: Any) -> Any:
+    """A number read as a flag: 1 is true, 0 false, anything else unreadable (null)."""
+    return ibis.cases((value == 1, True), (value == 0, False), else_=ibis.null(dt.boolean))
 
 
 def epoch_unit_hint(low: float | None, high: float | None) -> str | None:

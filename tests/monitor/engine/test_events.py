@@ -265,6 +265,24 @@ def test_timestamps_with_offsets_and_epoch_seconds(tmp_path):
     assert times == [(1795168800.0,), (1795168800.0,)]
 
 
+def test_flags_as_pandas_writes_them_are_read(tmp_path):
+    """pandas writes a flag column with gaps as floats (1.0, 0.0, empty): read as true, false
+    and unknown; a number other than 1 or 0 is still a bad value."""
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "timestamp,agent,outcome,reworked,rolled_back\n"
+        "2026-11-20T10:00:00Z,refunds,success,1.0,0.0\n"
+        "2026-11-20T11:00:00Z,refunds,success,0.0,\n"
+        "2026-11-20T12:00:00Z,refunds,success, 1 ,TRUE\n"
+        "2026-11-20T13:00:00Z,refunds,success,2.0,0\n"
+    )
+    loaded = load(path)
+    assert loaded.bad_rows.by_reason == {"bad_value": 1}
+    assert loaded.bad_rows.examples == {"bad_value": ["events.csv:4"]}
+    rows = loaded.query("SELECT reworked, rolled_back FROM events ORDER BY ts").fetchall()
+    assert rows == [(True, False), (False, None), (True, True)]
+
+
 def test_missing_required_column_is_a_usage_error(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text("timestamp,agent\n2026-11-20T10:00:00Z,refunds\n")
