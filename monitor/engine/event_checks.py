@@ -27,7 +27,6 @@ import ibis.expr.datatypes as dt
 from monitor.engine.raw import REQUIRED
 from playbook.core.clock import EARLIEST_DATE, LATEST_DATE
 from playbook.core.costs import MINUTES_PER_HOUR
-from playbook.core.errors import close_matches
 
 OUTCOMES = ("success", "failure", "escalated")
 NON_NEGATIVE = ("latency_s", "cost_usd", "tooling_cost_usd", "reviewer_minutes")
@@ -164,9 +163,6 @@ def _from_epoch(seconds: Any, convert: Callable[[Any], Any]) -> Any:
     return convert(inside.ifelse((seconds * 1000).round() / 1000, ibis.null(dt.float64)))
 
 
-EPOCH_UNITS = (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9))
-
-
 def epoch_numbers(raw: Any) -> Any | None:
     """The raw `timestamp` as a number (numeric columns, or text that holds one), or None when
     the column holds times: what a hint about the epoch's unit looks at."""
@@ -179,48 +175,6 @@ def epoch_numbers(raw: Any) -> Any | None:
 def _one_or_zero(value: Any) -> Any:
     """A number read as a flag: 1 is true, 0 false, anything else unreadable (null)."""
     return ibis.cases((value == 1, True), (value == 0, False), else_=ibis.null(dt.boolean))
-
-
-def epoch_unit_hint(low: float | None, high: float | None) -> str | None:
-    """When numbers too large for epoch seconds all fall inside the calendar in a finer unit:
-    `the timestamps look like epoch milliseconds (1732450000000 is 2024-11-24T12:26:40Z); ...`."""
-    if low is None or high is None:
-        return None
-    for unit, per_second in EPOCH_UNITS:
-        if FIRST.timestamp() <= low / per_second and high / per_second < AFTER.timestamp():
-            moment = datetime.fromtimestamp(high / per_second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            return (
-                f"the timestamps look like epoch {unit} ({high:.0f} is {moment} in {unit}); "
-                f"govkit reads epoch seconds: divide them by {per_second:,.0f}, or write ISO 8601"
-            )
-    return None
-
-
-def timestamp_hint(where: str, text: str | None, *, nested: bool = False) -> str:
-    """What the first bad timestamp reads (a JSON object such as MongoDB's `{"$date": ...}`, or
-    a list, is said as such), and what a timestamp must be."""
-    shown = "reads nothing" if text is None or not text.strip() else f"reads {text[:60]!r}"
-    if nested:
-        shown = "holds a JSON object or list, not a time"
-    return (
-        f"the first bad timestamp ({where}) {shown}; a timestamp is ISO 8601 with an "
-        "offset (2026-11-20T10:00:00Z) or epoch seconds, from 1970 to 2999"
-    )
-
-
-def outcome_hint(counts: list[tuple[str | None, int]]) -> str:
-    """The outcomes most often refused, with how many rows and the outcome each may mean:
-    `the outcomes govkit cannot read are 'succeeded' (1,234 rows; did you mean 'success'?)`."""
-    read = []
-    for value, rows in counts:
-        shown = "none" if value is None or not value.strip() else repr(value[:40])
-        close = close_matches(value, OUTCOMES) if value else []
-        meant = f"; did you mean {close[0]!r}?" if close else ""
-        read.append(f"{shown} ({rows:,} row{'s' if rows != 1 else ''}{meant})")
-    return (
-        f"the outcomes govkit cannot read are {', '.join(read)}; an outcome is success, "
-        "failure or escalated, in any case"
-    )
 
 
 def _out_of_range(value: Any) -> Any:
@@ -242,6 +196,39 @@ def typed_events(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]
     that converts a text column once per use (`view()` keeps them apart), and an engine does
     not share a conversion between the branches of a CASE: on 10M rows of CSV text, several
     times the cost of the whole pass."""
+    first, texts, problems = _converted(raw, custom, from_epoch)
+    bad = first._misshapen
+    for problem in problems.values():
+        bad = bad | problem
+    kept = [name for name in first.columns if name not in texts and name != "_misshapen"]
+    return first.select(*kept, _bad_value=bad)
+
+
+def value_problems(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]) -> Any:
+    """For the refusal's hint, per row of `raw` (a few rows): for each value column, whether its
+    value is bad (`<name>__bad`: unreadable text, out of range, an object or a list), what it
+    reads (`<name>__reads`) and whether it is nested, by the same conversions as `typed_events`."""
+    columns = _Columns(raw)
+    names = ["agent", *NUMERIC, *BOOLEAN, *sorted(custom)]
+    nested = {f"{n}__nested": columns.nested(n) for n in dict.fromkeys(names) if columns.has(n)}
+    if columns.has("_agent_not_text"):
+        nested["agent__nested"] = nested["agent__nested"] | raw["_agent_not_text"].fill_null(False)
+    first, texts, problems = _converted(raw, custom, from_epoch, keep=nested)
+    shown = {}
+    for name in ["agent", *problems]:
+        flag = first[f"{name}__nested"] if f"{name}__nested" in nested else ibis.literal(False)
+        problem = problems.get(name, ibis.literal(False)) | flag
+        text = first[_text_of(name)] if _text_of(name) in texts else first[name].cast(dt.string)
+        shown |= {f"{name}__bad": problem.fill_null(False), f"{name}__reads": text,
+                  f"{name}__nested": flag}  # fmt: skip
+    return first.select(**shown)
+
+
+def _converted(
+    raw: Any, custom: set[str], from_epoch: Callable[[Any], Any], keep: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """(the conversions as a view, with `keep` beside; their source texts by `_text_of` name;
+    each value column's problem: unreadable text or out of range)."""
     columns = _Columns(raw)
     extra = sorted(n for n in custom if columns.has(n) and n not in {*NUMERIC, *BOOLEAN, *REQUIRED})
     converted = {name: columns.number(name) for name in NUMERIC}
@@ -260,16 +247,17 @@ def typed_events(raw: Any, *, custom: set[str], from_epoch: Callable[[Any], Any]
         _misshapen=_misshapen(columns, [*REQUIRED, "task_id", *converted]),
         _file=raw["_file"].cast(dt.string),
         _row=raw["_row"].cast(dt.int64),
+        **(keep or {}),
     ).view()
-    bad = first._misshapen
+    problems: dict[str, Any] = {}
     for name in converted:
         if _text_of(name) in texts:
-            bad = bad | _unreadable(first[name], first[_text_of(name)])
+            problems[name] = _unreadable(first[name], first[_text_of(name)])
     for name in [*NUMERIC, *extra]:
         if columns.has(name):
-            bad = bad | _out_of_range(first[name])
-    kept = [name for name in first.columns if name not in texts and name != "_misshapen"]
-    return first.select(*kept, _bad_value=bad)
+            out = _out_of_range(first[name])
+            problems[name] = problems[name] | out if name in problems else out
+    return first, texts, problems
 
 
 def _text_of(name: str) -> str:

@@ -22,16 +22,8 @@ import ibis.expr.datatypes as dt
 import numpy as np
 
 from monitor.engine.engines import Engine
-from monitor.engine.event_checks import (
-    AFTER,
-    REASONS,
-    checked,
-    epoch_numbers,
-    epoch_unit_hint,
-    outcome_hint,
-    timestamp_hint,
-    typed_events,
-)
+from monitor.engine.event_checks import REASONS, checked, typed_events
+from monitor.engine.hints import refusal_hints
 from monitor.engine.sql import literal
 from playbook.core.atomic import StagedFile
 from playbook.core.errors import UsageError
@@ -73,7 +65,8 @@ class Events:
     def __init__(self, engine: Engine, raw: Any, agents: Any, rate: float, custom: set[str]):
         self.engine = engine
         self.description = raw.description
-        self._raw = raw.table
+        self.raw = raw.table  # the source's columns as they are, for the refusal's hints
+        self.custom = custom
         columns = set(raw.table.columns)
         self.present = {name for name in columns if not name.startswith("_") and "__" not in name}
         if "reviewer_minutes" in self.present:
@@ -119,56 +112,9 @@ class Events:
             bad.examples |= self._examples()
         bad.examples = dict(sorted(bad.examples.items(), key=lambda item: REASONS.index(item[0])))
         if bad.total and bad.invalid / bad.total > max_fraction:
-            hints = [self._timestamp_hint() if "bad_timestamp" in by_reason else None,
-                     self._outcome_hint() if "bad_outcome" in by_reason else None]  # fmt: skip
+            hints = refusal_hints(self, set(by_reason))
             raise UsageError(_too_many_bad_rows(self.description, bad, max_fraction, hints))
         return bad
-
-    def _timestamp_hint(self) -> str | None:
-        """Why timestamps failed: numbers in a finer unit than epoch seconds, or else what the
-        first bad one reads (only on the refusal path; a hint that cannot be had is no hint)."""
-        try:
-            return self._epoch_hint() or self._first_bad_timestamp()
-        except UsageError:
-            return None
-
-    def _epoch_hint(self) -> str | None:
-        numbers = epoch_numbers(self._raw)
-        if numbers is None:
-            return None
-        large = self._raw.select(number=numbers).filter(lambda t: t.number >= AFTER.timestamp())
-        found = self.run(large.aggregate(low=large.number.min(), high=large.number.max()))
-        row = found.to_pylist()[0]
-        return epoch_unit_hint(row["low"], row["high"])
-
-    def _outcome_hint(self) -> str | None:
-        """The refused outcomes, most frequent first (only on the refusal path)."""
-        table = self.checked
-        bad = table.filter(table.reason == "bad_outcome")
-        counted = bad.group_by(value=bad.outcome).aggregate(n=bad.count())
-        top = counted.order_by([ibis.desc("n"), "value"]).limit(MAX_EXAMPLES)
-        try:
-            rows = self.run(top).to_pylist()
-        except UsageError:
-            return None
-        return outcome_hint([(row["value"], row["n"]) for row in rows]) if rows else None
-
-    def _first_bad_timestamp(self) -> str | None:
-        if "_row" not in self._raw.columns:
-            return None
-        table = self.checked
-        bad = table.filter(table.reason == "bad_timestamp").order_by(["_file", "_row"]).limit(1)
-        located = self.run(bad.select("_file", "_row")).to_pylist()
-        if not located or located[0]["_row"] is None:
-            return None
-        file_name, row = located[0]["_file"], located[0]["_row"]
-        raw = self._raw.filter(self._raw._file == file_name, self._raw._row == row)
-        nested = raw["timestamp__nested"] if "timestamp__nested" in raw.columns else False
-        found = raw.select(text=raw.timestamp.cast(dt.string), nested=nested).limit(1)
-        texts = self.run(found).to_pylist()
-        text = texts[0]["text"] if texts else None
-        where = f"{Path(file_name).name}:{row}" if file_name else f"row {row}"
-        return timestamp_hint(where, text, nested=bool(texts and texts[0]["nested"]))
 
     def check(self, max_fraction: float = 1.0) -> BadRows:
         """Only the row checks, without a summary pass: one `GROUP BY reason` over the source."""
@@ -235,16 +181,14 @@ def _with_progress(engine: Any, query: Callable[[], Any], progress: Any) -> Any:
         reporter.join()
 
 
-def _too_many_bad_rows(
-    description: str, bad: BadRows, limit: float, hints: list[str | None]
-) -> str:
+def _too_many_bad_rows(description: str, bad: BadRows, limit: float, hints: list[str]) -> str:
     parts = ", ".join(f"{reason} {count}" for reason, count in bad.by_reason.items())
     examples = "; ".join(f"{reason}: {', '.join(rows)}" for reason, rows in bad.examples.items())
     return (
         f"{description}: {bad.invalid} of {bad.total} rows are invalid "
         f"({bad.invalid / bad.total:.1%}), more than --max-bad-fraction {limit:g}; "
         f"nothing was changed. By reason: {parts}. Examples: {examples}"
-        + "".join(f". Hint: {hint}" for hint in hints if hint)
+        + "".join(f". Hint: {hint}" for hint in hints)
     )
 
 

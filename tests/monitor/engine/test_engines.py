@@ -458,3 +458,6 @@ def test_a_refusal_gives_the_same_hints_on_both_engines(spark, text_parquet):
     assert messages[0] == messages[1]
     assert "Hint: the first bad timestamp (events.parquet:4) reads 'yesterday'" in messages[0]
     assert "Hint: the outcomes govkit cannot read are 'maybe' (3 rows)" in messages[0]
+    assert messages[0].endswith(
+        "Hint: the first bad value (events.parquet:6): latency_s reads 'fast'"
+    )
