@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -28,15 +28,24 @@ from monitor.engine.event_checks import (
 )
 from playbook.core.errors import UsageError, close_matches
 
-if TYPE_CHECKING:
-    from monitor.engine.events import Events
+
+class RefusedSource(Protocol):
+    """What a hint reads of a refused source (`monitor.engine.events.Events`)."""
+
+    raw: Any  # the source's columns as they are
+    checked: Any  # every row with its `reason`
+    custom: set[str]
+    engine: Any
+
+    def run(self, expression: Any) -> Any: ...
+
 
 EPOCH_UNITS = (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9))
 MOST_FREQUENT = 5  # outcomes listed
 DECIMAL_COMMA = re.compile(r"\s*-?\d+,\d+\s*")
 
 
-def refusal_hints(events: Events, reasons: Collection[str]) -> list[str]:
+def refusal_hints(events: RefusedSource, reasons: Collection[str]) -> list[str]:
     """The hints for a refusal whose bad rows have these `reasons`, in the order of REASONS."""
     found = []
     for reason, hint in (("bad_timestamp", _timestamp_hint), ("bad_outcome", _outcome_hint),
@@ -52,12 +61,12 @@ def refusal_hints(events: Events, reasons: Collection[str]) -> list[str]:
 # --- the queries ---------------------------------------------------------------------------------
 
 
-def _timestamp_hint(events: Events) -> str | None:
+def _timestamp_hint(events: RefusedSource) -> str | None:
     """Numbers in a finer unit than epoch seconds, or else what the first bad timestamp reads."""
     return _epoch_hint(events) or _first_bad_timestamp(events)
 
 
-def _epoch_hint(events: Events) -> str | None:
+def _epoch_hint(events: RefusedSource) -> str | None:
     numbers = epoch_numbers(events.raw)
     if numbers is None:
         return None
@@ -67,7 +76,7 @@ def _epoch_hint(events: Events) -> str | None:
     return epoch_unit_hint(row["low"], row["high"])
 
 
-def _first_bad(events: Events, reason: str) -> tuple[Any, str] | None:
+def _first_bad(events: RefusedSource, reason: str) -> tuple[Any, str] | None:
     """The raw row (a one-row table) of the first row skipped for `reason`, and where it is."""
     if "_row" not in events.raw.columns:
         return None
@@ -81,7 +90,7 @@ def _first_bad(events: Events, reason: str) -> tuple[Any, str] | None:
     return raw, f"{Path(file_name).name}:{row}" if file_name else f"row {row}"
 
 
-def _first_bad_timestamp(events: Events) -> str | None:
+def _first_bad_timestamp(events: RefusedSource) -> str | None:
     first = _first_bad(events, "bad_timestamp")
     if first is None:
         return None
@@ -92,7 +101,7 @@ def _first_bad_timestamp(events: Events) -> str | None:
     return timestamp_hint(where, text, nested=bool(texts and texts[0]["nested"]))
 
 
-def _outcome_hint(events: Events) -> str | None:
+def _outcome_hint(events: RefusedSource) -> str | None:
     """The refused outcomes, most frequent first."""
     table = events.checked
     bad = table.filter(table.reason == "bad_outcome")
@@ -101,7 +110,7 @@ def _outcome_hint(events: Events) -> str | None:
     return outcome_hint([(row["value"], row["n"]) for row in rows]) if rows else None
 
 
-def _value_hint(events: Events) -> str | None:
+def _value_hint(events: RefusedSource) -> str | None:
     """The columns of the first bad-value row that hold a bad value, and what they read."""
     first = _first_bad(events, "bad_value")
     if first is None:
