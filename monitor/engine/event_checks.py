@@ -175,6 +175,11 @@ def epoch_numbers(raw: Any) -> Any | None:
     return _lenient(column, dt.float64) if kind.is_string() else None
 
 
+def holds_nested(raw: Any, name: str) -> Any:
+    """True where the row of `raw` holds an object or a list in column `name`."""
+    return _Columns(raw).nested(name)
+
+
 def _one_or_zero(value: Any) -> Any:
     """A number read as a flag: 1 is true, 0 false, anything else unreadable (null)."""
     return ibis.cases((value == 1, True), (value == 0, False), else_=ibis.null(dt.boolean))

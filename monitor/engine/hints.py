@@ -9,6 +9,7 @@ mean; bad values the columns of the first bad row that hold them and what they r
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -22,8 +23,10 @@ from monitor.engine.event_checks import (
     AFTER,
     BOOLEAN,
     FIRST,
+    MAX_MAGNITUDE,
     OUTCOMES,
     epoch_numbers,
+    holds_nested,
     value_problems,
 )
 from playbook.core.errors import UsageError, close_matches
@@ -43,6 +46,7 @@ class RefusedSource(Protocol):
 EPOCH_UNITS = (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9))
 MOST_FREQUENT = 5  # outcomes listed
 DECIMAL_COMMA = re.compile(r"\s*-?\d+,\d+\s*")
+BEYOND = f"±1e{round(math.log10(MAX_MAGNITUDE))}"  # ±1e12
 
 
 def refusal_hints(events: RefusedSource, reasons: Collection[str]) -> list[str]:
@@ -50,12 +54,15 @@ def refusal_hints(events: RefusedSource, reasons: Collection[str]) -> list[str]:
     found = []
     for reason, hint in (("bad_timestamp", _timestamp_hint), ("bad_outcome", _outcome_hint),
                          ("bad_value", _value_hint)):  # fmt: skip
-        if reason in reasons:
-            try:
-                found.append(hint(events))
-            except UsageError:
-                found.append(None)
-    return [hint for hint in found if hint]
+        if reason not in reasons:
+            continue
+        try:
+            said = hint(events)
+        except UsageError:  # a hint that cannot be had is no hint
+            continue
+        if said:
+            found.append(said)
+    return found
 
 
 # --- the queries ---------------------------------------------------------------------------------
@@ -95,7 +102,7 @@ def _first_bad_timestamp(events: RefusedSource) -> str | None:
     if first is None:
         return None
     raw, where = first
-    nested = raw["timestamp__nested"] if "timestamp__nested" in raw.columns else False
+    nested = holds_nested(raw, "timestamp")
     texts = events.run(raw.select(text=raw.timestamp.cast(dt.string), nested=nested)).to_pylist()
     text = texts[0]["text"] if texts else None
     return timestamp_hint(where, text, nested=bool(texts and texts[0]["nested"]))
@@ -190,7 +197,7 @@ def _said(name: str, text: str | None, nested: bool) -> str:
     if DECIMAL_COMMA.fullmatch(text):
         return f"{reads} (a decimal comma? write {text.strip().replace(',', '.')})"
     if _number(text) is not None:
-        return f"{reads} (NaN, infinite or beyond ±1e12: not a measurement)"
+        return f"{reads} (NaN, infinite or beyond {BEYOND}: not a measurement)"
     return reads
 
 
