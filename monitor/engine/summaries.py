@@ -187,14 +187,15 @@ class Summaries:
         """Base figures per calendar month (UTC) of the agent's events before `now` (the window
         `history`)."""
         totals = self._per_day(agent, HISTORY)
-        found: dict[str, dict[str, float]] = {}
-        for day in totals.days:
-            month = datetime.fromtimestamp(int(day) * DAY, UTC).strftime("%Y-%m")
-            figures = found.setdefault(month, dict.fromkeys(BASE, 0.0))
-            sums = totals.on(int(day))
-            for name in BASE:
-                figures[name] += sums[name]
-        return found
+        if not len(totals.days):
+            return {}
+        months = totals.days.astype("datetime64[D]").astype("datetime64[M]")
+        unique, inverse = np.unique(months, return_inverse=True)
+        sums = {name: np.bincount(inverse, totals.column(name), len(unique)) for name in BASE}
+        return {
+            str(month): {name: float(sums[name][index]) for name in BASE}
+            for index, month in enumerate(unique)
+        }
 
     def _per_day(self, agent: str, label: str) -> _DayTotals:
         key = (agent, label)
@@ -210,7 +211,6 @@ class _DayTotals:
     def __init__(self, groups: dict[str, np.ndarray], rows: np.ndarray) -> None:
         self.groups, self.rows = groups, rows
         self.days, self.inverse = np.unique(groups["day"][rows], return_inverse=True)
-        self.index = {int(day): position for position, day in enumerate(self.days)}
         self.columns: dict[str, np.ndarray] = {}
 
     def column(self, name: str) -> np.ndarray:
@@ -232,26 +232,6 @@ class _DayTotals:
             return out
 
         return column
-
-    def on(self, day: int) -> Mapping[str, float]:
-        """The totals of one day (zeros for a day without groups)."""
-        return _DaySums(self, self.index.get(day))
-
-
-class _DaySums(Mapping[str, float]):
-    def __init__(self, totals: _DayTotals, position: int | None) -> None:
-        self.totals, self.position = totals, position
-
-    def __getitem__(self, name: str) -> float:
-        if self.position is None:
-            return 0.0
-        return float(self.totals.column(name)[self.position])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.totals.groups)
-
-    def __len__(self) -> int:
-        return len(self.totals.groups)
 
 
 class _Sums(Mapping[str, float]):
