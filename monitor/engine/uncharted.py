@@ -48,11 +48,13 @@ class Seen:
 
 
 def seen_aggregates(table: Any, now: datetime) -> dict[str, Any]:
-    """Per group: tasks of an agent without a charter before `now`, those in the window, and
-    the first and last of their timestamps (null in every other group)."""
+    """Per group: tasks before `now`, those in the window, and the first and last of their
+    timestamps; read only in the groups of agents without a charter (`uncharted`). Groups are
+    by reason already, so the rows' reason is not compared again: a text comparison on every
+    row, a tenth of the summary query's CPU on 10M rows."""
     end = ibis.literal(now, UTC_TIME)
     start = ibis.literal(now - timedelta(days=WINDOW_DAYS), UTC_TIME)
-    seen = (table.reason == UNKNOWN_AGENT) & (table.ts < end)
+    seen = table.ts < end
     recent = seen & (table.ts >= start)
     return {
         "seen_tasks": count_if(seen),
@@ -66,7 +68,8 @@ def uncharted(groups: dict[str, np.ndarray]) -> list[Seen]:
     """Each agent without a charter that has tasks before `now`, most tasks first."""
     if "seen_tasks" not in groups:
         return []
-    rows = np.flatnonzero(np.nan_to_num(groups["seen_tasks"].astype(float)) > 0)
+    unknown = np.array([reason == UNKNOWN_AGENT for reason in groups["reason"]], dtype=bool)
+    rows = np.flatnonzero(unknown & (np.nan_to_num(groups["seen_tasks"].astype(float)) > 0))
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         agent = str(groups["agent"][row])
