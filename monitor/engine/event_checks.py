@@ -42,6 +42,7 @@ REASONS = (
     "negative_value",
     "unknown_agent",
 )
+UNKNOWN_AGENT = REASONS[-1]
 # A task's latency, cost, minutes or score beyond this is a broken value, not a measurement; the
 # bound keeps every sum and sum of squares over billions of rows far from overflowing.
 MAX_MAGNITUDE = 1e12
@@ -283,13 +284,31 @@ def checked(typed: Any, *, agents: Any, hourly_rate: float) -> Any:
     `reason`, `_file`, `_row`, and the columns of `agents` (an Ibis table of the charters' ids,
     `agent`, with whatever each agent needs beside, such as its windows). An agent is known when
     it is in `agents` (a join, far cheaper per row than a list of ids)."""
-    typed = typed.mutate(agent=_stripped(typed.agent), outcome=_outcome(typed.outcome))
-    joined = typed.left_join(agents.mutate(_known=True), "agent")
+    joined = _normalised(typed).left_join(agents.mutate(_known=True), "agent")
     return joined.select(
         *[name for name in joined.columns if name not in HELPERS],
-        human_cost_usd=joined.reviewer_minutes / MINUTES_PER_HOUR * float(hourly_rate),
+        human_cost_usd=_human_cost(joined, hourly_rate),
         reason=_first_reason(joined),
     )
+
+
+def charted(typed: Any, *, agents: Any, hourly_rate: float) -> Any:
+    """The rows of `typed` whose agent is in `agents`, as `checked` gives them but with no check
+    and no `reason`: what `checked` keeps as valid once a pass over the same rows has found none
+    that fails a check (rows of agents without a charter are left out by the join)."""
+    joined = _normalised(typed).inner_join(agents, "agent")
+    return joined.select(
+        *[name for name in joined.columns if name not in HELPERS],
+        human_cost_usd=_human_cost(joined, hourly_rate),
+    )
+
+
+def _normalised(typed: Any) -> Any:
+    return typed.mutate(agent=_stripped(typed.agent), outcome=_outcome(typed.outcome))
+
+
+def _human_cost(joined: Any, hourly_rate: float) -> Any:
+    return joined.reviewer_minutes / MINUTES_PER_HOUR * float(hourly_rate)
 
 
 def _outcome(text: Any) -> Any:
@@ -315,7 +334,7 @@ def _first_reason(typed: Any) -> Any:
         (typed.outcome.isnull() | ~typed.outcome.isin(OUTCOMES), "bad_outcome"),
         (typed._bad_value, "bad_value"),
         (negative, "negative_value"),
-        (~known, "unknown_agent"),
+        (~known, UNKNOWN_AGENT),
         else_=ibis.null(dt.string),
     )
 

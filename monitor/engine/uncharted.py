@@ -16,11 +16,11 @@ from typing import Any
 import ibis
 import numpy as np
 
+from monitor.engine.event_checks import UNKNOWN_AGENT
 from monitor.engine.kinds import count_if
 from monitor.engine.plan import UTC_TIME
 from playbook.core.clock import iso
 
-UNKNOWN_AGENT = "unknown_agent"
 UNCHARTED_WINDOW = "7d"  # an agent is uncharted while it has tasks in the last 7 days
 WINDOW_DAYS = 7
 COLUMNS = ("seen_tasks", "seen_recent", "first_seen", "last_seen")

@@ -60,6 +60,30 @@ def test_each_bad_row_is_counted_by_reason_with_its_row(tmp_path):
     assert store.query("SELECT count(*) FROM events").fetchone() == (4,)
 
 
+def test_valid_rows_skip_the_checks_only_when_a_pass_found_no_row_failing_them(tmp_path):
+    """`valid(reasons)` is the summary pass's shortcut: with no bad row among the reasons the
+    pass found (an agent without a charter is not bad), the rows are joined to the charters
+    unchecked; with any bad row, the checks run again. Either way: the same valid rows."""
+
+    def valid_rows(store, reasons=None):
+        table = store.events.valid(reasons).select("agent", "_row", "cost_usd")
+        return sorted(store.events.run(table).to_pylist(), key=lambda row: row["_row"])
+
+    clean = tmp_path / "clean.csv"
+    clean.write_text(HEADER + GOOD * 3 + BAD["unknown_agent"])
+    store = load(clean)
+    assert store.bad_rows.by_reason == {"unknown_agent": 1}
+    checked = valid_rows(store)
+    assert [row["_row"] for row in checked] == [1, 2, 3]
+    assert valid_rows(store, {"unknown_agent"}) == checked
+    assert "reason" not in store.events.valid({"unknown_agent"}).columns  # no checks computed
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + GOOD * 3 + BAD["unknown_agent"] + BAD["negative_value"])
+    store = load(bad)
+    assert valid_rows(store, set(store.bad_rows.by_reason)) == checked
+
+
 EPOCH_2026_11_20 = 1795132800  # 2026-11-20T00:00:00Z in epoch seconds
 
 

@@ -102,3 +102,34 @@ def test_metrics_match_an_independent_computation(tmp_path, governance, rows):
         ys = [1.0 if r["outcome"] == "success" else 0.0 for r in inside]
         assert ratio.sums["sxy"] == pytest.approx(sum(c * y for c, y in zip(cost, ys, strict=True)))
         assert ratio.n == n
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],  # no bad row: the histograms come from the rows joined to the charters, unchecked
+        [{"agent": "no-such-agent"}],  # likewise: an agent without a charter is not a bad row
+        [{"outcome": "maybe"}, {"latency_s": -1.0}, {"agent": "no-such-agent"}],  # checked again
+    ],
+    ids=["clean", "unknown-agent", "bad-rows"],
+)
+def test_histograms_hold_the_valid_rows_only(tmp_path, governance, rows, extra):
+    recent = NOW - timedelta(hours=1)
+    bad = [rows[-1] | {"timestamp": recent.isoformat(), "customer_feedback": 99.0} | change
+           for change in extra]  # fmt: skip
+    path = tmp_path / "events.csv"
+    columns = list(rows[0])
+    lines = [",".join(columns)]
+    lines += [",".join(_cell(r[c]) for c in columns) for r in rows + bad]
+    path.write_text("\n".join(lines) + "\n")
+    charter = governance.agent("support-replies")
+    summaries, bad_rows = measure(str(path), governance, [charter], NOW)
+    assert bad_rows.count == len(extra)
+
+    window = {w.label: w for w in charter_windows(charter, NOW)}[RECENT]
+    feedback = [r["customer_feedback"] for r in rows if r["customer_feedback"] is not None
+                and window.start <= datetime.fromisoformat(r["timestamp"]) < window.end]  # fmt: skip
+    histogram = summaries.histograms[("support-replies", RECENT, "customer_feedback")]
+    expected = Histogram.of(np.array(feedback))
+    assert histogram.codes.tolist() == expected.codes.tolist()
+    assert histogram.counts.tolist() == expected.counts.tolist()
