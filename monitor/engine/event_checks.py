@@ -117,7 +117,7 @@ class _Columns:
         number = self.number(name)
         if self.kind(name).is_string():
             as_flag = self.flag(name).cast(dt.float64)
-            return number.coalesce(as_flag)
+            return _first_of(number, as_flag)
         if self.kind(name).is_boolean():
             return self.raw[name].cast(dt.float64)
         return number
@@ -135,8 +135,16 @@ class _Columns:
         if kind.is_string():
             parsed = _in_calendar(_lenient(raw, UTC_TIMESTAMP))
             epoch = _lenient(raw, dt.float64)
-            return parsed.coalesce(_from_epoch(epoch, from_epoch))
+            return _first_of(parsed, _from_epoch(epoch, from_epoch))
         return _from_epoch(epoch, from_epoch) if epoch is not None else ibis.null(UTC_TIMESTAMP)
+
+
+def _first_of(value: Any, fallback: Any) -> Any:
+    """`value`, else `fallback` where it is NULL. A CASE, not a COALESCE: DuckDB computes every
+    argument of a COALESCE on every row, so a costly fallback (a second parse of the text) would
+    run where the first reading succeeded (the timestamp read again as epoch seconds: converting
+    the 10M-row CSV bench file took 6.9 CPU s with a COALESCE, 6.2 s with this)."""
+    return ibis.cases((value.notnull(), value), else_=fallback)
 
 
 def _lenient(text: Any, to: dt.DataType) -> Any:
