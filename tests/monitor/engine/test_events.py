@@ -84,6 +84,27 @@ def test_valid_rows_skip_the_checks_only_when_a_pass_found_no_row_failing_them(t
     assert valid_rows(store, set(store.bad_rows.by_reason)) == checked
 
 
+def test_a_custom_column_reads_numbers_and_flags_alike(tmp_path):
+    """A catalog's own column is a number or a flag: true/false (any spelling a flag may have,
+    pandas' 1.0/0.0 too) count as 1 and 0, numbers as themselves; text that is neither is a bad
+    value."""
+    cells = ["true", "false", "1", "0", "2.5", "1.0", "TRUE", " yes ", "", "-3"]
+    lines = [f"2026-11-20T10:00:00Z,refunds,success,{cell}\n" for cell in cells]
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "timestamp,agent,outcome,tokens\n"
+        + "".join(lines)
+        + "2026-11-20T10:00:00Z,refunds,success,many\n"
+    )
+    events = open_events(
+        str(path), open_engine("duckdb"), agents={"refunds"}, hourly_rate=60.0, custom={"tokens"}
+    )
+    read = events.run(events.valid().select("_row", "tokens").order_by("_row")).to_pylist()
+
+    assert [row["tokens"] for row in read] == [1.0, 0.0, 1.0, 0.0, 2.5, 1.0, 1.0, 1.0, None, -3.0]
+    assert events.check().by_reason == {"bad_value": 1}
+
+
 EPOCH_2026_11_20 = 1795132800  # 2026-11-20T00:00:00Z in epoch seconds
 
 
