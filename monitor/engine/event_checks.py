@@ -101,15 +101,11 @@ class _Columns:
         if kind.is_numeric():
             return _one_or_zero(self.raw[name])
         if kind.is_string():
-            # pandas writes a flag column with gaps as floats: 1.0, 0.0 and empty. A CASE, so
-            # each fallback runs only on the rows the one before failed (a COALESCE ran the
-            # number cast on every row: 34 CPU s on the 10M-row CSV bench)
+            # pandas writes a flag column with gaps as floats: 1.0, 0.0 and empty
             text = self.raw[name]
             exact = text.try_cast(dt.boolean)
             lenient = text.strip().lower().try_cast(dt.boolean)
-            as_number = _one_or_zero(text.strip().try_cast(dt.float64))
-            return ibis.cases((exact.notnull(), exact), (lenient.notnull(), lenient),
-                              else_=as_number)  # fmt: skip
+            return _first_of(exact, lenient, _one_or_zero(text.strip().try_cast(dt.float64)))
         return ibis.null(dt.boolean)
 
     def custom(self, name: str) -> Any:
@@ -121,7 +117,7 @@ class _Columns:
             # where both succeed ('1', '0') they agree.
             exact = self.raw[name].try_cast(dt.boolean).cast(dt.float64)
             as_flag = self.flag(name).cast(dt.float64)
-            return ibis.cases((exact.notnull(), exact), (number.notnull(), number), else_=as_flag)
+            return _first_of(exact, number, as_flag)
         if self.kind(name).is_boolean():
             return self.raw[name].cast(dt.float64)
         return number
@@ -143,12 +139,13 @@ class _Columns:
         return _from_epoch(epoch, from_epoch) if epoch is not None else ibis.null(UTC_TIMESTAMP)
 
 
-def _first_of(value: Any, fallback: Any) -> Any:
-    """`value`, else `fallback` where it is NULL. A CASE, not a COALESCE: DuckDB computes every
-    argument of a COALESCE on every row, so a costly fallback (a second parse of the text) would
-    run where the first reading succeeded (the timestamp read again as epoch seconds: converting
-    the 10M-row CSV bench file took 6.9 CPU s with a COALESCE, 6.2 s with this)."""
-    return ibis.cases((value.notnull(), value), else_=fallback)
+def _first_of(*readings: Any) -> Any:
+    """Row by row, the first of `readings` that is not NULL. A CASE, not a COALESCE: DuckDB
+    computes every argument of a COALESCE on every row, so a costly fallback would run where an
+    earlier reading succeeded (on the 10M-row CSV bench: a flag's number cast, 34 CPU s; the
+    timestamp read again as epoch seconds, 6.9 -> 6.2 s for converting the file)."""
+    *first, last = readings
+    return ibis.cases(*((reading.notnull(), reading) for reading in first), else_=last)
 
 
 def _lenient(text: Any, to: dt.DataType) -> Any:
