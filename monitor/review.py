@@ -21,7 +21,7 @@ from typing import Any
 
 from monitor.engine.engines import open_engine
 from monitor.engine.events import open_events
-from monitor.engine.plan import Plan, windows_table
+from monitor.engine.plan import Plan, agents_table
 from monitor.engine.summaries import summarise
 from monitor.review_incidents import period_incidents, read_actions
 from playbook.core.charter import Charter
@@ -129,7 +129,7 @@ def period_figures(
     source = open_events(
         events,
         open_engine(engine, governance.monitor.engine),
-        agents=windows_table(plan),
+        agents=agents_table(plan),
         hourly_rate=rate,
         custom=set(),
     )

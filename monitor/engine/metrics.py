@@ -13,7 +13,7 @@ from datetime import datetime
 
 from monitor.engine.engines import open_engine
 from monitor.engine.events import BadRows, open_events
-from monitor.engine.plan import Plan, windows_table
+from monitor.engine.plan import Plan, agents_table
 from monitor.engine.repeats import repeated_tasks
 from monitor.engine.summaries import HISTORY, Progress, Summaries, summarise
 from monitor.engine.summary import WindowSummary
@@ -86,7 +86,7 @@ def measure(
     source = open_events(
         events,
         opened,
-        agents=windows_table(planned),
+        agents=agents_table(planned),
         hourly_rate=governance.organisation.human_hourly_rate_usd,
         custom=custom_columns(governance),
     )

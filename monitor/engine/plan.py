@@ -1,9 +1,10 @@
 """What one summary pass computes: per agent its windows, its metrics, the histograms its drift
-tests need; and the engine-side table that carries each agent's windows to every event row.
+tests need; and the engine-side table of the agents that every event row is joined to.
 
-`windows_table` is joined to the events on `agent` (a left join: rows of agents without a
-charter stay, as `unknown_agent`); `window_mask` then gives each row one bit per window label it
-falls in, so one GROUP BY serves every window of every agent.
+`agents_table` is joined to the events on `agent` (a left join: rows of agents without a
+charter stay, as `unknown_agent`); it carries each agent's place (a compact group key) and which
+histograms its drift tests need. The windows themselves stay here: which ones a row falls in is
+read off after grouping, from its UTC day and segment (`monitor.engine.segments`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import ibis
 import ibis.expr.datatypes as dt
 
 from playbook.core.model import Metric
 
 UTC_TIME = dt.Timestamp(timezone="UTC")
-AGENT_INDEX = "_agent_index"  # the agent's place in `windows_table`, for compact group keys
+AGENT_INDEX = "_agent_index"  # the agent's place in `agents_table`, for compact group keys
 
 
 @dataclass
@@ -47,18 +47,13 @@ def distinct(metric_lists: Iterable[list[Metric]]) -> list[Metric]:
     return list(seen.values())
 
 
-def windows_table(plan: Plan) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+def agents_table(plan: Plan) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     """`(columns, schema)` of a table of one row per agent (`Engine.small_table` makes it): its
-    id, per window label `<label>_start` and `<label>_end`, and per continuous metric whether the
-    agent's drift tests need its histogram."""
+    id, its place in the sorted ids, and per continuous metric whether the agent's drift tests
+    need its histogram."""
     agents = sorted(plan.windows)
     data: dict[str, list[Any]] = {"agent": agents, AGENT_INDEX: list(range(len(agents)))}
     schema: dict[str, Any] = {"agent": dt.string, AGENT_INDEX: dt.int64}
-    for label in plan.labels:
-        bounds = [plan.windows[agent].get(label, (None, None)) for agent in agents]
-        data[f"{label}_start"] = [start for start, _ in bounds]
-        data[f"{label}_end"] = [end for _, end in bounds]
-        schema |= {f"{label}_start": UTC_TIME, f"{label}_end": UTC_TIME}
     for metric in distinct(plan.histograms.values()):
         data[histogram_flag(metric)] = [metric in plan.histograms.get(a, []) for a in agents]
         schema[histogram_flag(metric)] = dt.boolean
@@ -67,18 +62,3 @@ def windows_table(plan: Plan) -> tuple[dict[str, list[Any]], dict[str, Any]]:
 
 def histogram_flag(metric: Metric) -> str:
     return f"histogram_{metric.id}"
-
-
-def window_mask(joined: Any, plan: Plan, labels: Iterable[str] | None = None) -> Any:
-    """The windows a row falls in, one bit a window label (its place in `plan.labels`); only the
-    bits of `labels` when given (each bit costs two comparisons on every row). A row of an agent
-    without that window compares with NULL, which a CASE reads as false: no COALESCE (a tenth of
-    the summary query's CPU on 10M rows)."""
-    mask = ibis.literal(0, dt.int64)
-    wanted = plan.labels if labels is None else set(labels)
-    for index, label in enumerate(plan.labels):
-        if label not in wanted:
-            continue
-        inside = (joined.ts >= joined[f"{label}_start"]) & (joined.ts < joined[f"{label}_end"])
-        mask = mask + inside.ifelse(1 << index, 0)
-    return mask

@@ -1,9 +1,10 @@
 """Every figure the monitor needs, computed where the events live, in one pass over them.
 
-One query reads the checked events once, joins each row to its agent's windows (a table of one
-row per agent) and groups by (agent, UTC day, the windows the row falls in, reason): the counts,
-sums, sums of squares and cross-products of every metric and the figures reviews and costs use.
-Bad rows and rows of unknown agents fall into their own groups, so the same pass counts them.
+One query reads the checked events once, joins each row to its agent (a table of one row per
+agent) and groups by (agent, UTC day, segment, reason): the counts, sums, sums of squares and
+cross-products of every metric and the figures reviews and costs use. The windows each group
+falls in are read off its day and segment afterwards (`monitor.engine.segments`). Bad rows and
+rows of unknown agents fall into their own groups, so the same pass counts them.
 A second query bins each continuous metric of the drift windows (`monitor.engine.histograms`). Only
 these tables, whose size depends on agents x days x bins, reach Python; windows, daily series and
 months are added up here from them.
@@ -20,8 +21,9 @@ import numpy as np
 from monitor.engine.ahead import ahead_aggregates
 from monitor.engine.histograms import histograms
 from monitor.engine.kinds import KINDS, Columns, count_if, equals, part
-from monitor.engine.plan import Plan, distinct, window_mask
+from monitor.engine.plan import Plan, distinct
 from monitor.engine.repeats import Repeats
+from monitor.engine.segments import Segments
 from monitor.engine.summary import WindowSummary
 from monitor.engine.uncharted import seen_aggregates
 from playbook.core.model import Metric
@@ -254,11 +256,11 @@ class _Sums(Mapping[str, float]):
 
 def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -> Summaries:
     """Run the pass over `events` (`monitor.engine.events.Events`, opened with
-    `windows_table(plan)` as its agents) for `plan`."""
+    `agents_table(plan)` as its agents) for `plan`."""
     table = events.checked
-    mask = window_mask(table, plan)
+    segments = Segments(plan, with_days=True)
     day = events.engine.day_number(table.ts)
-    joined = table.mutate(_mask=mask, _day=day)
+    joined = table.mutate(_segment=segments.number(table.ts), _day=day)
     columns = Columns(joined, events.present)
     aggregates = base_aggregates(joined) | seen_aggregates(joined, plan.now)
     aggregates |= ahead_aggregates(joined, plan.now)
@@ -266,10 +268,11 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
         aggregates |= KINDS[metric.kind].aggregates(metric, columns)
     computed, copies = _distinct(aggregates)
     query = joined.group_by(
-        agent=joined.agent, day=joined._day, mask=joined._mask, reason=joined.reason
+        agent=joined.agent, day=joined._day, segment=joined._segment, reason=joined.reason
     ).aggregate(**computed)
     progress("reading and summarising the events")
     groups = events.fetch(query, progress=progress)
+    groups["mask"] = segments.masks(groups["agent"], groups["segment"], groups["day"])
     groups |= {name: groups[original] for name, original in copies.items()}
     reasons = {reason for reason in groups["reason"] if reason is not None}
     binned = histograms(events, events.valid(reasons), plan, progress)

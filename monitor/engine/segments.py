@@ -1,0 +1,98 @@
+"""Which windows a row falls in, worked out after the engine has grouped the rows, not on each row.
+
+A window starts and ends at one of a few instants shared by every agent (`now`, `now` less a
+baseline's length, ...). Numbering the rows by how many of those instants they are at or past (a
+row's segment) splits time into spans that no window bound cuts, so every row of one (agent,
+segment) lies in the same windows, and the engine only groups by the segment. The windows of
+each group are then read off in Python (`Segments.masks`), a few thousand groups instead of a
+comparison with each bound on every row (the summary query of the 10M-row bench file: its mask
+took a third of the CPU of that query without aggregates). With the UTC day in the group key as
+well (the summary pass groups by day anyway), bounds at a UTC midnight need no segment at all:
+the day says which side of them a row is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+
+import ibis
+import ibis.expr.datatypes as dt
+import numpy as np
+
+from monitor.engine.plan import UTC_TIME, Plan
+
+DAY = 86_400 * 1_000_000  # microseconds
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST, _LATEST = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+
+
+class Segments:
+    """The bounds of `labels` (default: every window of the plan) that a row's segment counts,
+    and each group's windows from its agent and segment (and UTC day, `with_days`)."""
+
+    def __init__(self, plan: Plan, labels: Iterable[str] | None = None, *, with_days: bool):
+        self.plan = plan
+        wanted = set(plan.labels if labels is None else labels)
+        self.labels = [label for label in plan.labels if label in wanted]
+        self.with_days = with_days
+        self.bounds = sorted({
+            moment
+            for windows in plan.windows.values()
+            for label, span in windows.items()
+            if label in self.labels
+            for moment in span
+        })  # fmt: skip
+        self.cuts = [b for b in self.bounds if not (with_days and _is_midnight(b))]
+
+    def span(self) -> tuple[datetime, datetime] | None:
+        """From the earliest start to the latest end of the windows; None without a window."""
+        return (self.bounds[0], self.bounds[-1]) if self.bounds else None
+
+    def number(self, ts: ibis.Value) -> ibis.Value:
+        """The row's segment: how many of the cuts its time `ts` is at or past."""
+        number = ibis.literal(0, dt.int64)
+        for cut in self.cuts:
+            number = number + (ts >= ibis.literal(cut, UTC_TIME)).ifelse(1, 0)
+        return number
+
+    def masks(
+        self,
+        agents: np.ndarray,
+        segments: np.ndarray,
+        days: np.ndarray | None = None,
+        bits: dict[str, int] | None = None,
+    ) -> np.ndarray:
+        """Per group, the windows its rows fall in: `bits[label]` (default: one bit a label, its
+        place in `plan.labels`) summed. `days`: the groups' UTC day numbers (NaN for rows without
+        a time: no window), required `with_days`. An agent without a window of a label gets no
+        bit for it."""
+        bits = bits or {label: 1 << self.plan.labels.index(label) for label in self.labels}
+        edges = np.array([_EARLIEST, *(_microseconds(cut) for cut in self.cuts), _LATEST])
+        segment = np.asarray(segments, dtype=np.int64)
+        low, high = edges[segment], edges[segment + 1]
+        timed = np.ones(len(segment), dtype=bool)
+        if self.with_days:
+            day = np.asarray(days, dtype=float)
+            timed = np.isfinite(day)
+            start = np.where(timed, day, 0).astype(np.int64) * DAY
+            low, high = np.maximum(low, start), np.minimum(high, start + DAY)
+        names, inverse = np.unique(np.asarray(agents, dtype=str), return_inverse=True)
+        masks = np.zeros(len(segment), dtype=np.int64)
+        for label, bit in bits.items():
+            starts = np.full(len(names), _LATEST)  # no window: a span no group fits in
+            ends = np.full(len(names), _EARLIEST)
+            for index, name in enumerate(names):
+                if (span := self.plan.windows.get(str(name), {}).get(label)) is not None:
+                    starts[index], ends[index] = map(_microseconds, span)
+            inside = timed & (starts[inverse] <= low) & (high <= ends[inverse])
+            masks[inside] |= bit
+        return masks
+
+
+def _is_midnight(moment: datetime) -> bool:
+    return moment.astimezone(UTC).time() == time()
+
+
+def _microseconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)

@@ -1,0 +1,111 @@
+"""Windows read off (agent, day, segment) after grouping: the same as comparing each row with
+each window's bounds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import ibis.expr.datatypes as dt
+import numpy as np
+import pytest
+
+from monitor.engine.engines import DuckDBEngine
+from monitor.engine.plan import Plan
+from monitor.engine.segments import Segments
+
+NOW = datetime(2026, 11, 24, 14, 37, 12, 250_000, tzinfo=UTC)
+MIDNIGHT = datetime(2026, 11, 24, tzinfo=UTC)
+HALF_PAST = MIDNIGHT + timedelta(minutes=30)
+
+
+def _plan() -> Plan:
+    """Windows ending at `now`, at a midnight and half an hour past one, one of an hour,
+    overlapping ones, an agent without a window of every label."""
+    day = timedelta(days=1)
+    return Plan(
+        now=NOW,
+        windows={
+            "a": {"baseline": (NOW - 35 * day, NOW - 7 * day), "recent": (NOW - 7 * day, NOW),
+                  "stop": (NOW - timedelta(hours=1), NOW)},
+            "d": {"recent": (NOW - 7 * day, NOW)},
+            "b": {"baseline": (MIDNIGHT - 28 * day, MIDNIGHT - 7 * day),
+                  "recent": (MIDNIGHT - 7 * day, MIDNIGHT), "stop": (MIDNIGHT - 3 * day, NOW)},
+            "c": {"baseline": (NOW - 14 * day, NOW - 7 * day), "recent": (NOW - 7 * day, NOW),
+                  "stop": (HALF_PAST - day, HALF_PAST)},
+        },
+        metrics={},
+    )  # fmt: skip
+
+
+def _moments(plan: Plan) -> list[datetime]:
+    """Every bound, a microsecond either side of it, and times spread over the 40 days."""
+    rng = np.random.default_rng(3)
+    bounds = {m for windows in plan.windows.values() for span in windows.values() for m in span}
+    near = [b + timedelta(microseconds=shift) for b in bounds for shift in (-1, 0, 1)]
+    spread = [NOW - timedelta(seconds=float(s)) for s in rng.uniform(0, 40 * 86_400, 2_000)]
+    return near + spread
+
+
+def _truth(plan: Plan, agent: str, moment: datetime) -> int:
+    mask = 0
+    for index, label in enumerate(plan.labels):
+        span = plan.windows.get(agent, {}).get(label)
+        if span is not None and span[0] <= moment < span[1]:
+            mask |= 1 << index
+    return mask
+
+
+@pytest.fixture(scope="module")
+def engine():
+    opened = DuckDBEngine()
+    yield opened
+    opened.close()
+
+
+@pytest.mark.parametrize("with_days", [True, False])
+def test_each_rows_windows_are_the_windows_of_its_group(engine, with_days):
+    plan = _plan()
+    agents = [*plan.windows, "uncharted"]
+    rows = [(agent, moment) for agent in agents for moment in _moments(plan)]
+    table = engine.small_table(
+        {"agent": [a for a, _ in rows], "ts": [m for _, m in rows]},
+        {"agent": dt.string, "ts": dt.Timestamp(timezone="UTC")},
+    )
+    segments = Segments(plan, with_days=with_days)
+    read = engine.to_numpy(
+        table.select("agent", day=engine.day_number(table.ts), segment=segments.number(table.ts))
+    )
+    masks = segments.masks(read["agent"], read["segment"], read["day"] if with_days else None)
+    expected = [_truth(plan, agent, moment) for agent, moment in rows]
+    assert masks.tolist() == expected
+    assert any(expected) and not all(expected)
+
+
+def test_bounds_at_midnight_need_no_segment_when_days_are_grouped():
+    plan = _plan()
+    with_days = Segments(plan, with_days=True)
+    assert all(cut.time() != MIDNIGHT.time() for cut in with_days.cuts)
+    assert len(with_days.cuts) < len(Segments(plan, with_days=False).cuts)
+    only_b = Plan(now=NOW, windows={"b": {"recent": plan.windows["b"]["recent"]}}, metrics={})
+    assert Segments(only_b, with_days=True).cuts == []
+
+
+def test_a_group_without_a_time_is_in_no_window():
+    plan = _plan()
+    segments = Segments(plan, with_days=True)
+    moment = MIDNIGHT - timedelta(days=2) + timedelta(hours=12)
+    segment = sum(cut <= moment for cut in segments.cuts)
+    day = (moment - datetime(1970, 1, 1, tzinfo=UTC)).days
+    masks = segments.masks(np.array(["a", "a"]), np.array([segment] * 2), np.array([np.nan, day]))
+    assert masks.tolist() == [0, _truth(plan, "a", moment)]
+    assert masks[1] != 0
+
+
+def test_only_the_labels_asked_for_are_counted_and_given_bits():
+    plan = _plan()
+    segments = Segments(plan, ["recent"], with_days=False)
+    day = timedelta(days=1)
+    assert segments.cuts == [MIDNIGHT - 7 * day, NOW - 7 * day, MIDNIGHT, NOW]
+    assert segments.span() == (MIDNIGHT - 7 * day, NOW)
+    masks = segments.masks(np.array(["c", "c", "b"]), np.array([1, 2, 1]), bits={"recent": 4})
+    assert masks.tolist() == [0, 4, 4]
