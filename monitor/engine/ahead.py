@@ -6,30 +6,35 @@ as UTC, so every zone east of UTC lands in the future), or a producer whose cloc
 Such events fall in no window and would otherwise vanish without a word. A run with `--now`
 replays the past on purpose, and the events after it are expected: no warning then.
 
-`ahead_aggregates` adds two figures per group of the pass (the tasks dated more than `TOLERANCE`
-after now, and the latest of their timestamps); `ahead_warning` adds them up.
+`ahead_columns` reads two figures off each group of the pass (the tasks dated more than
+`TOLERANCE` after now, and the latest of their timestamps); `ahead_warning` adds them up.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-import ibis
 import numpy as np
 
-from monitor.engine.kinds import count_if
-from monitor.engine.plan import UTC_TIME
-from monitor.engine.uncharted import UNKNOWN_AGENT, engine_instant
+from monitor.engine.segments import Segments
+from monitor.engine.uncharted import LAST_TIME, UNKNOWN_AGENT, engine_instant
 from playbook.core.clock import iso
 
 TOLERANCE = timedelta(minutes=5)  # clocks of the machines that log tasks differ by seconds
 
 
-def ahead_aggregates(table: Any, now: datetime) -> dict[str, Any]:
-    """Per group: tasks dated more than `TOLERANCE` after `now`, and the latest such time."""
-    ahead = table.ts >= ibis.literal(now + TOLERANCE, UTC_TIME)
-    return {"ahead": count_if(ahead), "ahead_latest": table.ts.max(where=ahead)}
+def ahead_instants(now: datetime) -> tuple[datetime, ...]:
+    """The moment no group of the pass may straddle for `ahead_columns` to be exact."""
+    return (now + TOLERANCE,)
+
+
+def ahead_columns(groups: dict[str, np.ndarray], segments: Segments) -> dict[str, np.ndarray]:
+    """Per group of the pass (`ahead_instants` among its segments' cuts): its tasks if they are
+    dated more than `TOLERANCE` after `now`, and the latest of its times."""
+    (after,) = ahead_instants(segments.plan.now)
+    late = segments.within(after, None, groups["segment"], groups["day"])
+    tasks = np.nan_to_num(groups["tasks"].astype(float)).astype(np.int64)
+    return {"ahead": np.where(late, tasks, 0), "ahead_latest": groups[LAST_TIME]}
 
 
 def ahead_warning(groups: dict[str, np.ndarray], now: datetime) -> list[str]:

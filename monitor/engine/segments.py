@@ -31,7 +31,16 @@ class Segments:
     """The bounds of `labels` (default: every window of the plan) that a row's segment counts,
     and each group's windows from its agent and segment (and UTC day, `with_days`)."""
 
-    def __init__(self, plan: Plan, labels: Iterable[str] | None = None, *, with_days: bool):
+    def __init__(
+        self,
+        plan: Plan,
+        labels: Iterable[str] | None = None,
+        *,
+        with_days: bool,
+        instants: Iterable[datetime] = (),
+    ):
+        """`instants`: more moments no group may straddle, for figures read off the groups
+        (`within`) rather than filtered on every row."""
         self.plan = plan
         wanted = set(plan.labels if labels is None else labels)
         self.labels = [label for label in plan.labels if label in wanted]
@@ -43,7 +52,8 @@ class Segments:
             if label in self.labels
             for moment in span
         })  # fmt: skip
-        self.cuts = [b for b in self.bounds if not (with_days and _is_midnight(b))]
+        cuts = {*self.bounds, *instants}
+        self.cuts = sorted(b for b in cuts if not (with_days and _is_midnight(b)))
 
     def span(self) -> tuple[datetime, datetime] | None:
         """From the earliest start to the latest end of the windows; None without a window."""
@@ -68,6 +78,38 @@ class Segments:
         a time: no window), required `with_days`. An agent without a window of a label gets no
         bit for it."""
         bits = bits or {label: 1 << self.plan.labels.index(label) for label in self.labels}
+        low, high, timed = self._spans(segments, days)
+        names, inverse = np.unique(np.asarray(agents, dtype=str), return_inverse=True)
+        masks = np.zeros(len(low), dtype=np.int64)
+        for label, bit in bits.items():
+            starts = np.full(len(names), _LATEST)  # no window: a span no group fits in
+            ends = np.full(len(names), _EARLIEST)
+            for index, name in enumerate(names):
+                if (span := self.plan.windows.get(str(name), {}).get(label)) is not None:
+                    starts[index], ends[index] = map(_microseconds, span)
+            masks[timed & (starts[inverse] <= low) & (high <= ends[inverse])] |= bit
+        return masks
+
+    def within(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        segments: np.ndarray,
+        days: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Per group, whether all its rows are in [start, end) (None: unbounded on that side);
+        exact for a bound that is a window bound, one of the `instants`, or (`with_days`) a UTC
+        midnight. False for a group without a time."""
+        low, high, timed = self._spans(segments, days)
+        after = low >= (_EARLIEST if start is None else _microseconds(start))
+        return timed & after & (high <= (_LATEST if end is None else _microseconds(end)))
+
+    def _spans(
+        self, segments: np.ndarray, days: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per group, [low, high) in microseconds, the span that no cut (nor, `with_days`, a
+        midnight) splits and that holds its rows; and whether the group has a time (day not
+        NaN)."""
         edges = np.array([_EARLIEST, *(_microseconds(cut) for cut in self.cuts), _LATEST])
         segment = np.asarray(segments, dtype=np.int64)
         low, high = edges[segment], edges[segment + 1]
@@ -77,17 +119,7 @@ class Segments:
             timed = np.isfinite(day)
             start = np.where(timed, day, 0).astype(np.int64) * DAY
             low, high = np.maximum(low, start), np.minimum(high, start + DAY)
-        names, inverse = np.unique(np.asarray(agents, dtype=str), return_inverse=True)
-        masks = np.zeros(len(segment), dtype=np.int64)
-        for label, bit in bits.items():
-            starts = np.full(len(names), _LATEST)  # no window: a span no group fits in
-            ends = np.full(len(names), _EARLIEST)
-            for index, name in enumerate(names):
-                if (span := self.plan.windows.get(str(name), {}).get(label)) is not None:
-                    starts[index], ends[index] = map(_microseconds, span)
-            inside = timed & (starts[inverse] <= low) & (high <= ends[inverse])
-            masks[inside] |= bit
-        return masks
+        return low, high, timed
 
 
 def _is_midnight(moment: datetime) -> bool:

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from monitor.engine.ahead import ahead_aggregates
+from monitor.engine.ahead import ahead_columns, ahead_instants
 from monitor.engine.histograms import histograms
 from monitor.engine.kinds import KINDS, Columns, count_if, equals, part
 from monitor.engine.plan import Plan, distinct
 from monitor.engine.repeats import Repeats
 from monitor.engine.segments import Segments
 from monitor.engine.summary import WindowSummary
-from monitor.engine.uncharted import seen_aggregates
+from monitor.engine.uncharted import FIRST_TIME, LAST_TIME, seen_columns, seen_instants
 from playbook.core.model import Metric
 
 DAY = 86_400
@@ -258,12 +258,13 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     """Run the pass over `events` (`monitor.engine.events.Events`, opened with
     `agents_table(plan)` as its agents) for `plan`."""
     table = events.checked
-    segments = Segments(plan, with_days=True)
+    instants = (*seen_instants(plan.now), *ahead_instants(plan.now))
+    segments = Segments(plan, with_days=True, instants=instants)
     day = events.engine.day_number(table.ts)
     joined = table.mutate(_segment=segments.number(table.ts), _day=day)
     columns = Columns(joined, events.present)
-    aggregates = base_aggregates(joined) | seen_aggregates(joined, plan.now)
-    aggregates |= ahead_aggregates(joined, plan.now)
+    aggregates = base_aggregates(joined)
+    aggregates |= {FIRST_TIME: joined.ts.min(), LAST_TIME: joined.ts.max()}
     for metric in distinct(plan.metrics.values()):
         aggregates |= KINDS[metric.kind].aggregates(metric, columns)
     computed, copies = _distinct(aggregates)
@@ -273,6 +274,7 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     progress("reading and summarising the events")
     groups = events.fetch(query, progress=progress)
     groups["mask"] = segments.masks(groups["agent"], groups["segment"], groups["day"])
+    groups |= seen_columns(groups, segments) | ahead_columns(groups, segments)
     groups |= {name: groups[original] for name, original in copies.items()}
     reasons = {reason for reason in groups["reason"] if reason is not None}
     binned = histograms(events, events.valid(reasons), plan, progress)

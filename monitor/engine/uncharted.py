@@ -1,10 +1,10 @@
 """Agents the events name that no charter has: counted in the summary pass itself.
 
-The pass (`monitor.engine.summaries.summarise`) groups rows by (agent, day, windows, reason); rows
-of an agent without a charter have the reason `unknown_agent`. `seen_aggregates` adds, per group,
-the tasks before `now`, those in the last `UNCHARTED_WINDOW`, and the first and last timestamps,
-computed by the engine; `uncharted` adds up an agent's day groups into one row (a few hundred
-small groups at most, not events).
+The pass (`monitor.engine.summaries.summarise`) groups rows by (agent, day, segment, reason);
+rows of an agent without a charter have the reason `unknown_agent`. `seen_columns` reads off
+each group the tasks before `now`, those in the last `UNCHARTED_WINDOW`, and the first and last
+timestamps (the engine's MIN and MAX); `uncharted` adds up an agent's day groups into one row (a
+few hundred small groups at most, not events).
 """
 
 from __future__ import annotations
@@ -13,17 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import ibis
 import numpy as np
 
 from monitor.engine.event_checks import UNKNOWN_AGENT
-from monitor.engine.kinds import count_if
-from monitor.engine.plan import UTC_TIME
+from monitor.engine.segments import Segments
 from playbook.core.clock import iso
 
 UNCHARTED_WINDOW = "7d"  # an agent is uncharted while it has tasks in the last 7 days
 WINDOW_DAYS = 7
-COLUMNS = ("seen_tasks", "seen_recent", "first_seen", "last_seen")
+FIRST_TIME, LAST_TIME = "first_time", "last_time"  # the pass's MIN and MAX of the rows' times
 
 
 @dataclass(frozen=True)
@@ -47,20 +45,25 @@ class Seen:
         }
 
 
-def seen_aggregates(table: Any, now: datetime) -> dict[str, Any]:
-    """Per group: tasks before `now`, those in the window, and the first and last of their
-    timestamps; read only in the groups of agents without a charter (`uncharted`). Groups are
-    by reason already, so the rows' reason is not compared again: a text comparison on every
-    row, a tenth of the summary query's CPU on 10M rows."""
-    end = ibis.literal(now, UTC_TIME)
-    start = ibis.literal(now - timedelta(days=WINDOW_DAYS), UTC_TIME)
-    seen = table.ts < end
-    recent = seen & (table.ts >= start)
+def seen_instants(now: datetime) -> tuple[datetime, ...]:
+    """The moments no group of the pass may straddle for `seen_columns` to be exact."""
+    return (now - timedelta(days=WINDOW_DAYS), now)
+
+
+def seen_columns(groups: dict[str, np.ndarray], segments: Segments) -> dict[str, np.ndarray]:
+    """Per group of the pass (grouped by day and segment, `seen_instants` among the segments'
+    cuts): tasks before `now`, those in the window, and the first and last timestamps of its
+    rows (the engine's plain MIN and MAX: a group is all before `now` or all after, so no
+    filtered aggregate runs on every row; read only in the groups of agents without a charter,
+    `uncharted`)."""
+    start, now = seen_instants(segments.plan.now)
+    where = groups["segment"], groups["day"]
+    tasks = np.nan_to_num(groups["tasks"].astype(float)).astype(np.int64)
     return {
-        "seen_tasks": count_if(seen),
-        "seen_recent": count_if(recent),
-        "first_seen": table.ts.min(where=seen),
-        "last_seen": table.ts.max(where=seen),
+        "seen_tasks": np.where(segments.within(None, now, *where), tasks, 0),
+        "seen_recent": np.where(segments.within(start, now, *where), tasks, 0),
+        "first_seen": groups[FIRST_TIME],
+        "last_seen": groups[LAST_TIME],
     }
 
 

@@ -9,9 +9,14 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pytest
 
+from monitor.engine.ahead import TOLERANCE, ahead_warning
 from monitor.engine.engines import DuckDBEngine
+from monitor.engine.metrics import measure
 from monitor.engine.plan import Plan
 from monitor.engine.segments import Segments
+from monitor.engine.uncharted import uncharted
+from playbook.policy import load_governance
+from tests.conftest import EXAMPLE_GOVERNANCE
 
 NOW = datetime(2026, 11, 24, 14, 37, 12, 250_000, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 11, 24, tzinfo=UTC)
@@ -109,3 +114,24 @@ def test_only_the_labels_asked_for_are_counted_and_given_bits():
     assert segments.span() == (MIDNIGHT - 7 * day, NOW)
     masks = segments.masks(np.array(["c", "c", "b"]), np.array([1, 2, 1]), bits={"recent": 4})
     assert masks.tolist() == [0, 4, 4]
+
+
+def test_the_pass_counts_unknown_and_future_tasks_exactly_at_their_bounds(tmp_path):
+    governance = load_governance(EXAMPLE_GOVERNANCE, today=NOW.date())
+    tick = timedelta(microseconds=1)
+    week = NOW - timedelta(days=7)
+    moments = [week - tick, week, NOW - tick, NOW, NOW + TOLERANCE - tick, NOW + TOLERANCE,
+               NOW + TOLERANCE + timedelta(hours=30)]  # fmt: skip
+    lines = ["timestamp,agent,outcome"]
+    lines += [f"{m.isoformat()},{agent},success" for m in moments
+              for agent in ("support-replies", "shadow-bot")]  # fmt: skip
+    (tmp_path / "events.csv").write_text("\n".join(lines) + "\n")
+    charter = governance.agent("support-replies")
+    summaries, _ = measure(str(tmp_path / "events.csv"), governance, [charter], NOW)
+
+    (seen,) = uncharted(summaries.groups)
+    assert (seen.agent, seen.tasks, seen.recent_tasks) == ("shadow-bot", 3, 2)
+    assert (seen.first_seen, seen.last_seen) == (week - tick, NOW - tick)
+    (warning,) = ahead_warning(summaries.groups, NOW)
+    assert warning.startswith("4 events are dated after now")  # 2 agents x 2 moments
+    assert "the latest 2026-11-25T20:42:12Z, 30 h 5 min ahead" in warning
