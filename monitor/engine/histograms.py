@@ -29,6 +29,7 @@ from playbook.core.model import Metric
 # The key, from the right: bin code + CODE_OFFSET, metric, segment, agent index.
 CODE_BITS, METRIC_BITS, SEGMENT_BITS = 12, 8, 20
 CODE_OFFSET = 1 << (CODE_BITS - 1)
+PREFIX_SHIFT = METRIC_BITS + CODE_BITS  # (agent, segment) sits above the metric and the code
 METRIC = "_metric"  # the metric's place in the key, on the rows of the cross join
 NO_KEY = ibis.null(dt.int64)
 
@@ -50,16 +51,13 @@ def histograms(
     first, last = span
     inside = (valid.ts >= ibis.literal(first, UTC_TIME)) & (valid.ts < ibis.literal(last, UTC_TIME))
     rows = valid.filter(inside)
-    values = Columns(rows, events.present)
     segment = segments.number(rows.ts)
-    prefix = (rows[AGENT_INDEX] * (1 << SEGMENT_BITS) + segment) * (1 << METRIC_BITS)
+    rows = rows.mutate(_prefix=(rows[AGENT_INDEX] * (1 << SEGMENT_BITS) + segment) << PREFIX_SHIFT)
+    values = Columns(rows, events.present)
     keyed = rows.select(
         **{
             _key(index): rows[histogram_flag(metric)].ifelse(
-                (prefix + index) * (1 << CODE_BITS)
-                + bin_expression(values.value(metric))
-                + CODE_OFFSET,
-                NO_KEY,
+                rows._prefix + bin_expression(values.value(metric)) + _offset(index), NO_KEY
             )
             for index, metric in enumerate(metrics)
         }
@@ -74,6 +72,11 @@ def histograms(
     arrays = events.fetch(counted, progress=progress)
     keys = arrays["key"].astype(np.int64)
     return _unpack_histograms(keys, arrays["n"], plan, metrics, segments, bits)
+
+
+def _offset(index: int) -> int:
+    """The metric's place and the bin code's offset, in their bits of the key."""
+    return (index << CODE_BITS) + CODE_OFFSET
 
 
 def _key(index: int) -> str:
