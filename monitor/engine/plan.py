@@ -2,9 +2,9 @@
 tests need; and the engine-side table of the agents that every event row is joined to.
 
 `agents_table` is joined to the events on `agent` (a left join: rows of agents without a
-charter stay, as `unknown_agent`); it carries each agent's place (a compact group key) and which
-histograms its drift tests need. The windows themselves stay here: which ones a row falls in is
-read off after grouping, from its UTC day and segment (`monitor.engine.segments`).
+charter stay, as `unknown_agent`); it carries each agent's place (a compact group key), the bounds
+of its drift windows and which histograms its drift tests need. The summary pass reads the other
+windows off its groups, from their UTC day and segment (`monitor.engine.segments`).
 """
 
 from __future__ import annotations
@@ -49,15 +49,28 @@ def distinct(metric_lists: Iterable[list[Metric]]) -> list[Metric]:
 
 def agents_table(plan: Plan) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     """`(columns, schema)` of a table of one row per agent (`Engine.small_table` makes it): its
-    id, its place in the sorted ids, and per continuous metric whether the agent's drift tests
-    need its histogram."""
+    id, its place in the sorted ids, the bounds of its drift windows (`plan.histogram_labels`),
+    and per continuous metric whether the agent's drift tests need its histogram."""
     agents = sorted(plan.windows)
     data: dict[str, list[Any]] = {"agent": agents, AGENT_INDEX: list(range(len(agents)))}
     schema: dict[str, Any] = {"agent": dt.string, AGENT_INDEX: dt.int64}
+    for label in plan.histogram_labels:
+        bounds = [plan.windows[agent].get(label, (None, None)) for agent in agents]
+        data[start_column(label)] = [start for start, _ in bounds]
+        data[end_column(label)] = [end for _, end in bounds]
+        schema |= {start_column(label): UTC_TIME, end_column(label): UTC_TIME}
     for metric in distinct(plan.histograms.values()):
         data[histogram_flag(metric)] = [metric in plan.histograms.get(a, []) for a in agents]
         schema[histogram_flag(metric)] = dt.boolean
     return data, schema
+
+
+def start_column(label: str) -> str:
+    return f"{label}_start"
+
+
+def end_column(label: str) -> str:
+    return f"{label}_end"
 
 
 def histogram_flag(metric: Metric) -> str:

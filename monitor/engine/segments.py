@@ -29,36 +29,17 @@ _EARLIEST, _LATEST = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
 
 class Segments:
-    """The bounds of `labels` (default: every window of the plan) that a row's segment counts,
-    and each group's windows from its agent and segment (and UTC day, `with_days`)."""
+    """The window bounds (and `instants`) that a row's segment counts, and each group's windows
+    from its agent and segment (and UTC day, `with_days`)."""
 
-    def __init__(
-        self,
-        plan: Plan,
-        labels: Iterable[str] | None = None,
-        *,
-        with_days: bool,
-        instants: Iterable[datetime] = (),
-    ):
+    def __init__(self, plan: Plan, *, with_days: bool, instants: Iterable[datetime] = ()):
         """`instants`: more moments no group may straddle, for figures read off the groups
         (`within`) rather than filtered on every row."""
         self.plan = plan
-        wanted = set(plan.labels if labels is None else labels)
-        self.labels = [label for label in plan.labels if label in wanted]
         self.with_days = with_days
-        self.bounds = sorted({
-            moment
-            for windows in plan.windows.values()
-            for label, span in windows.items()
-            if label in self.labels
-            for moment in span
-        })  # fmt: skip
-        cuts = {*self.bounds, *instants}
+        bounds = {m for windows in plan.windows.values() for span in windows.values() for m in span}
+        cuts = {*bounds, *instants}
         self.cuts = sorted(b for b in cuts if not (with_days and _is_midnight(b)))
-
-    def span(self) -> tuple[datetime, datetime] | None:
-        """From the earliest start to the latest end of the windows; None without a window."""
-        return (self.bounds[0], self.bounds[-1]) if self.bounds else None
 
     def number(self, ts: ibis.Value) -> ibis.Value:
         """The row's segment: how many of the cuts its time `ts` is at or past."""
@@ -68,17 +49,13 @@ class Segments:
         return number
 
     def masks(
-        self,
-        agents: np.ndarray,
-        segments: np.ndarray,
-        days: np.ndarray | None = None,
-        bits: dict[str, int] | None = None,
+        self, agents: np.ndarray, segments: np.ndarray, days: np.ndarray | None = None
     ) -> np.ndarray:
-        """Per group, the windows its rows fall in: `bits[label]` (default: one bit a label, its
-        place in `plan.labels`) summed. `days`: the groups' UTC day numbers (NaN for rows without
-        a time: no window), required `with_days`. An agent without a window of a label gets no
-        bit for it."""
-        bits = bits or {label: 1 << self.plan.labels.index(label) for label in self.labels}
+        """Per group, the windows its rows fall in: one bit a window label (its place in
+        `plan.labels`). `days`: the groups' UTC day numbers (NaN for rows without a time: no
+        window), required `with_days`. An agent without a window of a label gets no bit for
+        it."""
+        bits = {label: 1 << index for index, label in enumerate(self.plan.labels)}
         low, high, timed = self._spans(segments, days)
         names, inverse = np.unique(np.asarray(agents, dtype=str), return_inverse=True)
         masks = np.zeros(len(low), dtype=np.int64)

@@ -106,16 +106,6 @@ def test_a_group_without_a_time_is_in_no_window():
     assert masks[1] != 0
 
 
-def test_only_the_labels_asked_for_are_counted_and_given_bits():
-    plan = _plan()
-    segments = Segments(plan, ["recent"], with_days=False)
-    day = timedelta(days=1)
-    assert segments.cuts == [MIDNIGHT - 7 * day, NOW - 7 * day, MIDNIGHT, NOW]
-    assert segments.span() == (MIDNIGHT - 7 * day, NOW)
-    masks = segments.masks(np.array(["c", "c", "b"]), np.array([1, 2, 1]), bits={"recent": 4})
-    assert masks.tolist() == [0, 4, 4]
-
-
 def test_the_pass_counts_unknown_and_future_tasks_exactly_at_their_bounds(tmp_path):
     governance = load_governance(EXAMPLE_GOVERNANCE, today=NOW.date())
     tick = timedelta(microseconds=1)
