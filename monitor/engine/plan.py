@@ -56,21 +56,18 @@ def agents_table(plan: Plan) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     schema: dict[str, Any] = {"agent": dt.string, AGENT_INDEX: dt.int64}
     for label in plan.histogram_labels:
         bounds = [plan.windows[agent].get(label, (None, None)) for agent in agents]
-        data[start_column(label)] = [start for start, _ in bounds]
-        data[end_column(label)] = [end for _, end in bounds]
-        schema |= {start_column(label): UTC_TIME, end_column(label): UTC_TIME}
+        start, end = bound_columns(label)
+        data[start], data[end] = [b[0] for b in bounds], [b[1] for b in bounds]
+        schema |= {start: UTC_TIME, end: UTC_TIME}
     for metric in distinct(plan.histograms.values()):
         data[histogram_flag(metric)] = [metric in plan.histograms.get(a, []) for a in agents]
         schema[histogram_flag(metric)] = dt.boolean
     return data, schema
 
 
-def start_column(label: str) -> str:
-    return f"{label}_start"
-
-
-def end_column(label: str) -> str:
-    return f"{label}_end"
+def bound_columns(label: str) -> tuple[str, str]:
+    """The agents table's columns that hold the start and the end of a drift window."""
+    return f"{label}_start", f"{label}_end"
 
 
 def histogram_flag(metric: Metric) -> str:
