@@ -6,8 +6,8 @@ as UTC, so every zone east of UTC lands in the future), or a producer whose cloc
 Such events fall in no window and would otherwise vanish without a word. A run with `--now`
 replays the past on purpose, and the events after it are expected: no warning then.
 
-`ahead_columns` reads two figures off each group of the pass (the tasks dated more than
-`TOLERANCE` after now, and the latest of their timestamps); `ahead_warning` adds them up.
+`ahead_columns` reads off each group of the pass its tasks dated more than `TOLERANCE` after now;
+`ahead_warning` adds them up, with the latest of their timestamps (the pass's `LAST_TIME`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from monitor.engine.segments import Segments
+from monitor.engine.segments import Spans
 from monitor.engine.uncharted import LAST_TIME, UNKNOWN_AGENT, engine_instant
 from playbook.core.clock import iso
 
@@ -28,13 +28,13 @@ def ahead_instants(now: datetime) -> tuple[datetime, ...]:
     return (now + TOLERANCE,)
 
 
-def ahead_columns(groups: dict[str, np.ndarray], segments: Segments) -> dict[str, np.ndarray]:
+def ahead_columns(
+    groups: dict[str, np.ndarray], spans: Spans, now: datetime
+) -> dict[str, np.ndarray]:
     """Per group of the pass (`ahead_instants` among its segments' cuts): its tasks if they are
-    dated more than `TOLERANCE` after `now`, and the latest of its times."""
-    (after,) = ahead_instants(segments.plan.now)
-    late = segments.within(after, None, groups["segment"], groups["day"])
-    tasks = np.nan_to_num(groups["tasks"].astype(float)).astype(np.int64)
-    return {"ahead": np.where(late, tasks, 0), "ahead_latest": groups[LAST_TIME]}
+    dated more than `TOLERANCE` after `now`; the latest of its times is the pass's `LAST_TIME`."""
+    (after,) = ahead_instants(now)
+    return {"ahead": np.where(spans.within(after, None), groups["tasks"], 0)}
 
 
 def ahead_warning(groups: dict[str, np.ndarray], now: datetime) -> list[str]:
@@ -47,7 +47,7 @@ def ahead_warning(groups: dict[str, np.ndarray], now: datetime) -> list[str]:
     if not len(rows):
         return []
     tasks = int(counts[rows].sum())
-    latest = max(engine_instant(groups["ahead_latest"][row]) for row in rows)
+    latest = max(engine_instant(groups[LAST_TIME][row]) for row in rows)
     example = latest.replace(tzinfo=None).isoformat(timespec="seconds")
     counted = "they count" if tasks != 1 else "it counts"
     return [

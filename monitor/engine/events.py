@@ -159,7 +159,7 @@ def open_events(
 ) -> Events:
     """`--events` on `engine`, checked (lazily: nothing is read until a query runs). `agents`:
     the charters' ids, as a set, or as `(columns, schema)` of a table with an `agent` column
-    (for the summary pass, with its place and histograms beside: `plan.agents_table`)."""
+    (for the summary pass, with its place, drift windows and histograms: `plan.agents_table`)."""
     if isinstance(agents, set | frozenset | list):
         agents = ({"agent": sorted(agents)}, {"agent": dt.string})
     table = engine.small_table(*agents)

@@ -4,10 +4,10 @@ Windows start and end at a handful of instants (`now`, `now` less each window's 
 them shared by every agent. Numbering the rows by how many of those instants they are at or past
 (a row's segment) splits time into spans that no window bound cuts, so all rows of one (agent,
 segment) lie in the same windows, and the engine only groups by the segment. The windows of each
-group are read off in Python (`Segments.masks`): a few thousand groups, instead of comparing
+group are read off in Python (`Spans.masks`): a few thousand groups, instead of comparing
 every row with each agent's bounds (on the 10M-row bench file that comparison was a third of the
 summary query without its aggregates; the query went 1.65 -> 1.34 CPU s). Other instants a
-figure needs (`now` for the tasks seen before it) can be cuts as well (`within`). With the UTC
+figure needs (`now` for the tasks seen before it) can be cuts as well (`Spans.within`). With the UTC
 day in the group key too (the summary pass groups by day anyway), a bound at a UTC midnight needs
 no cut: the day says which side of it a row is on.
 """
@@ -15,6 +15,7 @@ no cut: the day says which side of it a row is on.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import ibis
@@ -29,12 +30,12 @@ _EARLIEST, _LATEST = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
 
 class Segments:
-    """The window bounds (and `instants`) that a row's segment counts, and each group's windows
-    from its agent and segment (and UTC day, `with_days`)."""
+    """The window bounds (and `instants`) that a row's segment counts, and each group's span
+    from its segment (and UTC day, `with_days`)."""
 
     def __init__(self, plan: Plan, *, with_days: bool, instants: Iterable[datetime] = ()):
         """`instants`: more moments no group may straddle, for figures read off the groups
-        (`within`) rather than filtered on every row."""
+        (`Spans.within`) rather than filtered on every row."""
         self.plan = plan
         self.with_days = with_days
         bounds = {m for windows in plan.windows.values() for span in windows.values() for m in span}
@@ -48,46 +49,9 @@ class Segments:
             number = number + (ts >= ibis.literal(cut, UTC_TIME)).ifelse(1, 0)
         return number
 
-    def masks(
-        self, agents: np.ndarray, segments: np.ndarray, days: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Per group, the windows its rows fall in: one bit a window label (its place in
-        `plan.labels`). `days`: the groups' UTC day numbers (NaN for rows without a time: no
-        window), required `with_days`. An agent without a window of a label gets no bit for
-        it."""
-        bits = {label: 1 << index for index, label in enumerate(self.plan.labels)}
-        low, high, timed = self._spans(segments, days)
-        names, inverse = np.unique(np.asarray(agents, dtype=str), return_inverse=True)
-        masks = np.zeros(len(low), dtype=np.int64)
-        for label, bit in bits.items():
-            starts = np.full(len(names), _LATEST)  # no window: a span no group fits in
-            ends = np.full(len(names), _EARLIEST)
-            for index, name in enumerate(names):
-                if (span := self.plan.windows.get(str(name), {}).get(label)) is not None:
-                    starts[index], ends[index] = map(_microseconds, span)
-            masks[timed & (starts[inverse] <= low) & (high <= ends[inverse])] |= bit
-        return masks
-
-    def within(
-        self,
-        start: datetime | None,
-        end: datetime | None,
-        segments: np.ndarray,
-        days: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Per group, whether all its rows are in [start, end) (None: unbounded on that side);
-        exact for a bound that is a window bound, one of the `instants`, or (`with_days`) a UTC
-        midnight. False for a group without a time."""
-        low, high, timed = self._spans(segments, days)
-        after = low >= (_EARLIEST if start is None else _microseconds(start))
-        return timed & after & (high <= (_LATEST if end is None else _microseconds(end)))
-
-    def _spans(
-        self, segments: np.ndarray, days: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per group, [low, high) in microseconds, the span that no cut (nor, `with_days`, a
-        midnight) splits and that holds its rows; and whether the group has a time (day not
-        NaN)."""
+    def spans(self, segments: np.ndarray, days: np.ndarray | None = None) -> Spans:
+        """The groups' spans, from their segments and (required `with_days`) their UTC day
+        numbers (NaN for rows without a time)."""
         edges = np.array([_EARLIEST, *(_microseconds(cut) for cut in self.cuts), _LATEST])
         segment = np.asarray(segments, dtype=np.int64)
         low, high = edges[segment], edges[segment + 1]
@@ -97,7 +61,43 @@ class Segments:
             timed = np.isfinite(day)
             start = np.where(timed, day, 0).astype(np.int64) * DAY
             low, high = np.maximum(low, start), np.minimum(high, start + DAY)
-        return low, high, timed
+        return Spans(self.plan, low, high, timed)
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Per group of a pass, [low, high) in microseconds: the span that no cut (nor, with days, a
+    midnight) splits and that holds its rows; and whether the group has a time at all."""
+
+    plan: Plan
+    low: np.ndarray
+    high: np.ndarray
+    timed: np.ndarray
+
+    def masks(self, agents: np.ndarray) -> np.ndarray:
+        """Per group, the windows its rows fall in: one bit a window label (its place in
+        `plan.labels`). An agent without a window of a label gets no bit for it; a group without
+        a time none at all."""
+        names, inverse = np.unique(np.asarray(agents, dtype=str), return_inverse=True)
+        masks = np.zeros(len(self.low), dtype=np.int64)
+        for index, label in enumerate(self.plan.labels):
+            starts = np.full(len(names), _LATEST)  # no window: a span no group fits in
+            ends = np.full(len(names), _EARLIEST)
+            for place, name in enumerate(names):
+                if (span := self.plan.windows.get(str(name), {}).get(label)) is not None:
+                    starts[place], ends[place] = map(_microseconds, span)
+            masks[self._inside(starts[inverse], ends[inverse])] |= 1 << index
+        return masks
+
+    def within(self, start: datetime | None, end: datetime | None) -> np.ndarray:
+        """Per group, whether all its rows are in [start, end) (None: unbounded on that side);
+        exact for a bound that is a window bound, one of the `instants`, or (with days) a UTC
+        midnight."""
+        low = _EARLIEST if start is None else _microseconds(start)
+        return self._inside(low, _LATEST if end is None else _microseconds(end))
+
+    def _inside(self, starts: np.ndarray | int, ends: np.ndarray | int) -> np.ndarray:
+        return self.timed & (starts <= self.low) & (self.high <= ends)
 
 
 def _is_midnight(moment: datetime) -> bool:

@@ -273,8 +273,9 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     ).aggregate(**computed)
     progress("reading and summarising the events")
     groups = events.fetch(query, progress=progress)
-    groups["mask"] = segments.masks(groups["agent"], groups["segment"], groups["day"])
-    groups |= seen_columns(groups, segments) | ahead_columns(groups, segments)
+    spans = segments.spans(groups["segment"], groups["day"])
+    groups["mask"] = spans.masks(groups["agent"])
+    groups |= seen_columns(groups, spans, plan.now) | ahead_columns(groups, spans, plan.now)
     groups |= {name: groups[original] for name, original in copies.items()}
     reasons = {reason for reason in groups["reason"] if reason is not None}
     binned = histograms(events, events.valid(reasons), plan, progress)

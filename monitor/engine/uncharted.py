@@ -2,9 +2,9 @@
 
 The pass (`monitor.engine.summaries.summarise`) groups rows by (agent, day, segment, reason);
 rows of an agent without a charter have the reason `unknown_agent`. `seen_columns` reads off
-each group the tasks before `now`, those in the last `UNCHARTED_WINDOW`, and the first and last
-timestamps (the engine's MIN and MAX); `uncharted` adds up an agent's day groups into one row (a
-few hundred small groups at most, not events).
+each group the tasks before `now` and those in the last `UNCHARTED_WINDOW`; the pass gives its
+first and last timestamps (the engine's MIN and MAX); `uncharted` adds up an agent's day groups
+into one row (a few hundred small groups at most, not events).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from monitor.engine.event_checks import UNKNOWN_AGENT
-from monitor.engine.segments import Segments
+from monitor.engine.segments import Spans
 from playbook.core.clock import iso
 
 UNCHARTED_WINDOW = "7d"  # an agent is uncharted while it has tasks in the last 7 days
@@ -50,20 +50,18 @@ def seen_instants(now: datetime) -> tuple[datetime, ...]:
     return (now - timedelta(days=WINDOW_DAYS), now)
 
 
-def seen_columns(groups: dict[str, np.ndarray], segments: Segments) -> dict[str, np.ndarray]:
-    """Per group of the pass (grouped by day and segment, `seen_instants` among the segments'
-    cuts): tasks before `now`, those in the window, and the first and last timestamps of its
-    rows (the engine's plain MIN and MAX: a group is all before `now` or all after, so no
-    filtered aggregate runs on every row; read only in the groups of agents without a charter,
-    `uncharted`)."""
-    start, now = seen_instants(segments.plan.now)
-    where = groups["segment"], groups["day"]
-    tasks = np.nan_to_num(groups["tasks"].astype(float)).astype(np.int64)
+def seen_columns(
+    groups: dict[str, np.ndarray], spans: Spans, now: datetime
+) -> dict[str, np.ndarray]:
+    """Per group of the pass (`seen_instants` among its segments' cuts): its tasks if they are
+    before `now`, and if they are in the window. Its first and last times are the engine's plain
+    MIN and MAX (`FIRST_TIME`, `LAST_TIME`): a group is all before `now` or all after, so no
+    filtered aggregate runs on every row. Read only in the groups of agents without a charter
+    (`uncharted`)."""
+    start, end = seen_instants(now)
     return {
-        "seen_tasks": np.where(segments.within(None, now, *where), tasks, 0),
-        "seen_recent": np.where(segments.within(start, now, *where), tasks, 0),
-        "first_seen": groups[FIRST_TIME],
-        "last_seen": groups[LAST_TIME],
+        "seen_tasks": np.where(spans.within(None, end), groups["tasks"], 0),
+        "seen_recent": np.where(spans.within(start, end), groups["tasks"], 0),
     }
 
 
@@ -77,8 +75,8 @@ def uncharted(groups: dict[str, np.ndarray]) -> list[Seen]:
     for row in rows:
         agent = str(groups["agent"][row])
         first, last = (
-            engine_instant(groups["first_seen"][row]),
-            engine_instant(groups["last_seen"][row]),
+            engine_instant(groups[FIRST_TIME][row]),
+            engine_instant(groups[LAST_TIME][row]),
         )
         totals = found.setdefault(agent, {"tasks": 0, "recent": 0, "first": first, "last": last})
         totals["tasks"] += int(groups["seen_tasks"][row])

@@ -80,7 +80,8 @@ def test_each_rows_windows_are_the_windows_of_its_group(engine, with_days):
     read = engine.to_numpy(
         table.select("agent", day=engine.day_number(table.ts), segment=segments.number(table.ts))
     )
-    masks = segments.masks(read["agent"], read["segment"], read["day"] if with_days else None)
+    spans = segments.spans(read["segment"], read["day"] if with_days else None)
+    masks = spans.masks(read["agent"])
     expected = [_truth(plan, agent, moment) for agent, moment in rows]
     assert masks.tolist() == expected
     assert any(expected) and not all(expected)
@@ -101,7 +102,8 @@ def test_a_group_without_a_time_is_in_no_window():
     moment = MIDNIGHT - timedelta(days=2) + timedelta(hours=12)
     segment = sum(cut <= moment for cut in segments.cuts)
     day = (moment - datetime(1970, 1, 1, tzinfo=UTC)).days
-    masks = segments.masks(np.array(["a", "a"]), np.array([segment] * 2), np.array([np.nan, day]))
+    spans = segments.spans(np.array([segment] * 2), np.array([np.nan, day]))
+    masks = spans.masks(np.array(["a", "a"]))
     assert masks.tolist() == [0, _truth(plan, "a", moment)]
     assert masks[1] != 0
 
