@@ -283,6 +283,7 @@ def _conditions(
 def snapshot_text(governance: Governance, report: RunReport) -> str:
     """The published result the handbook reads (`playbook.results.Snapshot`)."""
     agents: dict[str, results.AgentResults] = {}
+    series: dict[str, dict[str, list[Any]]] = {}
     outcomes = report.by_agent(charter.id for charter in governance.agents)
     for charter in governance.agents:
         outcome = outcomes[charter.id]
@@ -294,8 +295,10 @@ def snapshot_text(governance: Governance, report: RunReport) -> str:
             findings=outcome.findings,
             checks=outcome.checks,
             firing_alerts=outcome.firing,
-            **trend,
+            costs=trend["costs"],
+            windows=trend["windows"],
         )
+        series[charter.id] = trend["series"]
     snapshot = results.Snapshot(
         run_id=report.run_id,
         generated_at=iso(report.now),  # the run's moment (`--now`): a rerun is the same file
@@ -308,4 +311,4 @@ def snapshot_text(governance: Governance, report: RunReport) -> str:
         uncharted=report.uncharted,
         warnings=report.warnings,
     )
-    return results.snapshot_json(snapshot)
+    return results.snapshot_json(snapshot, series)

@@ -1,9 +1,10 @@
 """JSON that every parser accepts: RFC 8259 has no NaN or Infinity, so govkit never writes them.
 
 Every JSON document govkit prints or publishes (run reports, the monitor snapshot, reviews, whois,
-policy decisions) goes through `dumps`: a figure that is not finite (an undefined ratio, an
-overflowed statistic) becomes `null`, which is how the README documents a figure that is not
-available, and `allow_nan=False` makes any other such value an error instead of invalid output.
+policy decisions) goes through `dumps` (or `encode`, for a value already made finite): a figure
+that is not finite (an undefined ratio, an overflowed statistic) becomes `null`, which is how the
+README documents a figure that is not available, and `allow_nan=False` makes any other such value
+an error instead of invalid output.
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ def dumps(
 ) -> str:
     """Strict JSON text of `value` (`compact`: no spaces, for large published files; `digits`:
     floats rounded to that many significant digits)."""
+    return encode(finite(value, digits), indent=indent, compact=compact)
+
+
+def encode(value: Any, *, indent: int | None = None, compact: bool = False) -> str:
+    """`dumps` without the walk, for a value whose floats are already finite (and rounded): a
+    float that is not finite is a ValueError here, never invalid output."""
     separators = (",", ":") if compact else None
-    return json.dumps(finite(value, digits), indent=indent, separators=separators, allow_nan=False)
+    return json.dumps(value, indent=indent, separators=separators, allow_nan=False)
 
 
 def loads_strict(text: str) -> Any:

@@ -12,6 +12,7 @@ import pytest
 from monitor.engine.metrics import measure
 from monitor.engine.series import agent_trends
 from playbook.policy import load_governance
+from playbook.results import AgentResults, Snapshot, snapshot_json
 from tests.conftest import EXAMPLE_GOVERNANCE
 from tests.monitor.conftest import AGENT, write_events
 
@@ -223,3 +224,18 @@ def test_snapshot_carries_series_costs_and_windows_for_every_monitored_agent(gov
     rollbacks = refunds["series"]["rollback_rate"]
     assert sum(p["n"] for p in rollbacks) > 0
     assert all(p["value"] is None or 0 <= p["value"] <= 1 for p in rollbacks)
+    # the series are published as they were computed, without a second validation: the file must
+    # still be exactly what the handbook's schema reads back, key for key and in the same order
+    read = Snapshot.model_validate(snapshot).to_json()
+    assert json.dumps(read) == json.dumps(snapshot)
+
+
+def test_a_series_point_that_is_not_finite_is_an_error_not_invalid_json():
+    snapshot = Snapshot(run_id=1, generated_at="x", now="x", agents={AGENT: AgentResults()})
+    series = {AGENT: {"success_rate": [{"day": "2026-11-24", "value": float("nan"), "n": 3}]}}
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        snapshot_json(snapshot, series)
+    finite = {AGENT: {"success_rate": [{"day": "2026-11-24", "value": 0.5, "n": 3}]}}
+    published = json.loads(snapshot_json(snapshot, finite))
+    assert published["agents"][AGENT]["series"] == finite[AGENT]
+    assert list(published["agents"][AGENT]) == list(AgentResults().to_json())
