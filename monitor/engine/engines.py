@@ -127,9 +127,11 @@ class DuckDBEngine:
             raise UsageError(f"{spec}: cannot read events: {_first_line(exc)}") from None
 
     def day_number(self, moment: Any) -> Any:
-        # DuckDB's epoch() of a TIMESTAMPTZ directly: Ibis's epoch_seconds() casts to TIMESTAMP
-        # first, which costs four times the whole day computation on a large scan.
-        return (_duckdb_epoch(moment) // DAY).cast("int64")
+        # DuckDB's epoch_us() of a TIMESTAMPTZ directly: Ibis's epoch_seconds() casts to
+        # TIMESTAMP first, which costs four times the whole day computation on a large scan, and
+        # the integer microseconds are cheaper to divide than epoch()'s fractional seconds
+        # (summary query of the 10M-row bench file: 1.19 -> 1.14 CPU s, alternating runs).
+        return (_duckdb_epoch_us(moment) // (DAY * 1_000_000)).cast("int64")
 
     def from_epoch(self, seconds: Any) -> Any:
         return _duckdb_to_timestamp(seconds)
@@ -246,9 +248,9 @@ def _unmasked(values: Any, kind: dt.DataType) -> Any:
     return values
 
 
-@ibis.udf.scalar.builtin(name="epoch")
-def _duckdb_epoch(moment: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[valid-type]
-    """DuckDB's epoch(): seconds since 1970-01-01 UTC."""
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's epoch_us(): microseconds since 1970-01-01 UTC."""
 
 
 @ibis.udf.scalar.builtin(name="to_timestamp")
