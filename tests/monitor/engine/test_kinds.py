@@ -76,3 +76,21 @@ def test_a_metric_computed_like_a_base_figure_is_one_aggregate():
     assert copies[part(rollback, "k")] == "rolled_back"
     assert set(computed) | set(copies) == set(aggregates)
     assert not set(computed) & set(copies)
+
+
+def test_an_aggregate_is_named_by_what_it_computes_however_often_governance_is_loaded():
+    """Names are remembered per metric object (a run asks ~10,000 times): a scheduler loading the
+    governance again for every run must get the same names, and never another metric's."""
+    from monitor.engine import kinds
+    from playbook.policy import load_governance
+    from tests.conftest import EXAMPLE_GOVERNANCE
+
+    first = load_governance(EXAMPLE_GOVERNANCE)
+    names = {metric.id: kinds.part(metric, "n") for metric in first.metrics}
+    for _ in range(3):
+        again = load_governance(EXAMPLE_GOVERNANCE)
+        assert {m.id: kinds.part(m, "n") for m in again.metrics} == names
+    edited = first.metric("rework_rate").model_copy(update={"compute": None})
+    assert kinds.part(edited, "n") != names["rework_rate"]
+    kinds._COMPUTATIONS.clear()
+    assert {metric.id: kinds.part(metric, "n") for metric in first.metrics} == names
