@@ -7,13 +7,19 @@ segment) lie in the same windows, and the engine only groups by the segment. The
 group are read off in Python (`Spans.masks`): a few thousand groups, instead of comparing
 every row with each agent's bounds (on the 10M-row bench file that comparison was a third of the
 summary query without its aggregates; the query went 1.65 -> 1.34 CPU s). Other instants a
-figure needs (`now` for the tasks seen before it) can be cuts as well (`Spans.within`). With the UTC
-day in the group key too (the summary pass groups by day anyway), a bound at a UTC midnight needs
-no cut: the day says which side of it a row is on.
+figure needs (`now` for the tasks seen before it) can be cuts as well (`Spans.within`).
+
+With the UTC day in the group key too (the summary pass groups by day anyway), a bound at a UTC
+midnight needs no cut: the day says which side of it a row is on. And a bound at another time is
+decided by the day and by whether the row's time of day is at or past the bound's, so the segment
+counts the distinct times of day of the bounds, not the bounds: every window that ends at `now`
+or a whole number of days before it shares `now`'s time of day, so a plan pays one comparison per
+row for them, not one per distinct window length.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -22,6 +28,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 
+from monitor.engine.engines import Engine
 from monitor.engine.plan import UTC_TIME, Plan
 
 DAY = 86_400 * 1_000_000  # microseconds
@@ -41,26 +48,42 @@ class Segments:
         bounds = {m for windows in plan.windows.values() for span in windows.values() for m in span}
         cuts = {*bounds, *instants}
         self.cuts = sorted(b for b in cuts if not (with_days and _is_midnight(b)))
+        # With days, a time of day (microseconds after midnight) that several cuts share is one
+        # comparison for all of them; it splits every day, so a time only one cut has (`now`
+        # plus the future-event tolerance) stays a comparison with that cut (`single`).
+        shared = Counter(_microseconds(cut) % DAY for cut in self.cuts) if with_days else {}
+        self.times = sorted(time for time, cuts in shared.items() if cuts > 1)
+        self.single = [cut for cut in self.cuts if _microseconds(cut) % DAY not in self.times]
 
-    def number(self, ts: ibis.Value) -> ibis.Value:
-        """The row's segment: how many of the cuts its time `ts` is at or past."""
-        number = ibis.literal(0, dt.int64)
-        for cut in self.cuts:
-            number = number + (ts >= ibis.literal(cut, UTC_TIME)).ifelse(1, 0)
-        return number
+    def number(self, ts: ibis.Value, engine: Engine) -> ibis.Value:
+        """The row's segment: how many of `times` its time of day is at or past, and how many
+        of the `single` cuts it is at or past (one number: the first times the second's
+        `len(single) + 1` values, plus the second)."""
+        past_times = ibis.literal(0, dt.int64)
+        if self.times:
+            time_of_day = engine.time_of_day(ts)
+            for moment in self.times:
+                past_times = past_times + (time_of_day >= moment).ifelse(1, 0)
+        past_cuts = ibis.literal(0, dt.int64)
+        for cut in self.single:
+            past_cuts = past_cuts + (ts >= ibis.literal(cut, UTC_TIME)).ifelse(1, 0)
+        return past_times * (len(self.single) + 1) + past_cuts if self.times else past_cuts
 
     def spans(self, segments: np.ndarray, days: np.ndarray | None = None) -> Spans:
         """The groups' spans, from their segments and (required `with_days`) their UTC day
         numbers (NaN for rows without a time)."""
-        edges = np.array([_EARLIEST, *(_microseconds(cut) for cut in self.cuts), _LATEST])
         segment = np.asarray(segments, dtype=np.int64)
-        low, high = edges[segment], edges[segment + 1]
-        timed = np.ones(len(segment), dtype=bool)
-        if self.with_days:
-            day = np.asarray(days, dtype=float)
-            timed = np.isfinite(day)
-            start = np.where(timed, day, 0).astype(np.int64) * DAY
-            low, high = np.maximum(low, start), np.minimum(high, start + DAY)
+        past_times, past_cuts = np.divmod(segment, len(self.single) + 1)
+        edges = np.array([_EARLIEST, *(_microseconds(cut) for cut in self.single), _LATEST])
+        low, high = edges[past_cuts], edges[past_cuts + 1]
+        if not self.with_days:
+            return Spans(self.plan, low, high, np.ones(len(low), dtype=bool))
+        day = np.asarray(days, dtype=float)
+        timed = np.isfinite(day)
+        start = np.where(timed, day, 0).astype(np.int64) * DAY
+        times = np.array([0, *self.times, DAY], dtype=np.int64)
+        low = np.maximum(low, start + times[past_times])
+        high = np.minimum(high, start + times[past_times + 1])
         return Spans(self.plan, low, high, timed)
 
 

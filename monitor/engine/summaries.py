@@ -261,7 +261,7 @@ def summarise(events: Any, plan: Plan, *, progress: Progress = lambda _: None) -
     instants = (*seen_instants(plan.now), *ahead_instants(plan.now))
     segments = Segments(plan, with_days=True, instants=instants)
     day = events.engine.day_number(table.ts)
-    joined = table.mutate(_segment=segments.number(table.ts), _day=day)
+    joined = table.mutate(_segment=segments.number(table.ts, events.engine), _day=day)
     columns = Columns(joined, events.present)
     aggregates = base_aggregates(joined)
     aggregates |= {FIRST_TIME: joined.ts.min(), LAST_TIME: joined.ts.max()}

@@ -78,7 +78,9 @@ def test_each_rows_windows_are_the_windows_of_its_group(engine, with_days):
     )
     segments = Segments(plan, with_days=with_days)
     read = engine.to_numpy(
-        table.select("agent", day=engine.day_number(table.ts), segment=segments.number(table.ts))
+        table.select(
+            "agent", day=engine.day_number(table.ts), segment=segments.number(table.ts, engine)
+        )
     )
     spans = segments.spans(read["segment"], read["day"] if with_days else None)
     masks = spans.masks(read["agent"])
@@ -96,11 +98,30 @@ def test_bounds_at_midnight_need_no_segment_when_days_are_grouped():
     assert Segments(only_b, with_days=True).cuts == []
 
 
+def test_with_days_a_row_is_compared_once_per_time_of_day_not_once_per_bound():
+    """Windows of 40 lengths, all ending at `now` or whole days before it, share `now`'s time of
+    day: one comparison a row, where counting the bounds would take 42; a time of day only one
+    bound has is compared as that bound (it would split every day for one cut)."""
+    day = timedelta(days=1)
+    windows = {f"agent-{n}": {"baseline": (NOW - (n + 8) * day, NOW - 7 * day),
+                              "recent": (NOW - 7 * day, NOW)} for n in range(40)}  # fmt: skip
+    plan = Plan(now=NOW, windows=windows, metrics={})
+    segments = Segments(plan, with_days=True)
+    assert len(segments.cuts) == 42
+    assert segments.times == [(14 * 3600 + 37 * 60 + 12) * 1_000_000 + 250_000]
+    assert segments.single == []
+    mixed = Segments(_plan(), with_days=True)  # now's time of day and 00:30 each end two windows
+    assert mixed.times == [30 * 60 * 1_000_000, segments.times[0]]
+    assert mixed.single == [NOW - timedelta(hours=1)]  # the only bound at 13:37:12.25
+
+
 def test_a_group_without_a_time_is_in_no_window():
     plan = _plan()
     segments = Segments(plan, with_days=True)
     moment = MIDNIGHT - timedelta(days=2) + timedelta(hours=12)
-    segment = sum(cut <= moment for cut in segments.cuts)
+    since_midnight = (moment - moment.replace(hour=0, minute=0)) // timedelta(microseconds=1)
+    past_times = sum(time <= since_midnight for time in segments.times)
+    segment = past_times * (len(segments.single) + 1) + sum(c <= moment for c in segments.single)
     day = (moment - datetime(1970, 1, 1, tzinfo=UTC)).days
     spans = segments.spans(np.array([segment] * 2), np.array([np.nan, day]))
     masks = spans.masks(np.array(["a", "a"]))
