@@ -11,10 +11,12 @@ figure needs (`now` for the tasks seen before it) can be cuts as well (`Spans.wi
 
 With the UTC day in the group key too (the summary pass groups by day anyway), a bound at a UTC
 midnight needs no cut: the day says which side of it a row is on. And a bound at another time is
-decided by the day and by whether the row's time of day is at or past the bound's, so the segment
-counts the distinct times of day of the bounds, not the bounds: every window that ends at `now`
-or a whole number of days before it shares `now`'s time of day, so a plan pays one comparison per
-row for them, not one per distinct window length.
+decided by the day and by whether the row's time of day is at or past the bound's, so bounds that
+share a time of day are one comparison for all of them: every window that ends at `now` or a
+whole number of days before it shares `now`'s time of day, so a plan pays one comparison per row
+for them, not one per distinct window length (110 lengths: 2.10 -> 1.19 CPU s). A time of day
+splits every day, though, so a bound alone at its time (`now` plus the future-event tolerance)
+is compared as an instant.
 """
 
 from __future__ import annotations
