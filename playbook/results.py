@@ -282,7 +282,8 @@ def snapshot_json(
     """Compact, strict JSON: with a daily series per monitored metric, an indented snapshot of a
     few hundred agents would be several times larger for no reader's benefit. Floats keep 12
     significant digits: the engine adds doubles in parallel, in an order that changes the last
-    bits from one run to the next, and a rerun with the same `--now` must publish the same file.
+    bits from one run to the next, and the rounding hides that from all but the few figures that
+    sit on a rounding edge (a rerun on 10M events: 13-24 of 42,039 differ in their last digit).
 
     `series` (per agent, per metric: `Point`s as JSON dicts, rounded and finite where they were
     made) replaces the agents' `series` as it is: it is nine tenths of a large snapshot, and
