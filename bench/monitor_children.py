@@ -99,8 +99,12 @@ def naive(events: str, columns: str) -> int:
 
 def govkit(governance_dir: str, events: str, state: str, engine: str) -> int:
     """One monitor pass: read + validate, metrics, daily series, drift tests, checks, alerts,
-    state and the handbook's snapshot."""
+    state and the handbook's snapshot. The collector is tuned first, as `govkit`'s entry point
+    does before it loads the monitor's commands."""
     sys.path.insert(0, str(REPO))
+    from playbook.core import collector
+
+    collector.tune()
     from monitor.run import RunOptions, run_monitor
     from playbook.policy import load_governance
 

@@ -16,7 +16,7 @@ import click
 from playbook import __version__
 from playbook.cli import options as shared
 from playbook.cli.reports import strict_failure
-from playbook.core import jsonout, resources
+from playbook.core import collector, jsonout, resources
 from playbook.core.clock import utc_now
 from playbook.core.errors import Stopped, UsageError, display_path
 from playbook.handbook import BUILDERS
@@ -392,4 +392,5 @@ def init(directory: Path) -> None:
 
 
 def main() -> None:
+    collector.tune()  # before the commands' own imports, which are loaded on first use
     cli(prog_name="govkit")
