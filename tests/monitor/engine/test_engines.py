@@ -358,27 +358,14 @@ def test_uncharted_agents_are_counted_alike_on_both_engines(spark, governance, t
 
 
 def test_each_rows_windows_are_its_groups_on_spark_too(spark):
-    """Spark's microseconds since midnight (`unix_micros`) place a row against bounds at a
-    fraction of a second past a minute, at midnights and at half past one, as DuckDB's do."""
-    import ibis.expr.datatypes as dt
-
-    from monitor.engine.segments import Segments
-    from tests.monitor.engine.test_segments import _moments, _plan, _truth
+    """Spark's microseconds since midnight (`unix_micros`) place rows against bounds a quarter
+    second past a minute, at midnights, at half past midnight and at a bound alone at its time
+    of day, as DuckDB's do."""
+    from tests.monitor.engine.test_segments import _plan, placed
 
     plan = _plan()
-    rows = [(agent, moment) for agent in plan.windows for moment in _moments(plan)]
-    table = spark.small_table(
-        {"agent": [a for a, _ in rows], "ts": [m for _, m in rows]},
-        {"agent": dt.string, "ts": dt.Timestamp(timezone="UTC")},
-    )
-    segments = Segments(plan, with_days=True)
-    read = spark.to_numpy(
-        table.select(
-            "agent", day=spark.day_number(table.ts), segment=segments.number(table.ts, spark)
-        )
-    )
-    masks = segments.spans(read["segment"], read["day"]).masks(read["agent"])
-    assert masks.tolist() == [_truth(plan, agent, moment) for agent, moment in rows]
+    masks, expected = placed(spark, plan, with_days=True, agents=list(plan.windows))
+    assert masks == expected
 
 
 # --- DuckDB's own result conversion -------------------------------------------------------------

@@ -67,10 +67,9 @@ def engine():
     opened.close()
 
 
-@pytest.mark.parametrize("with_days", [True, False])
-def test_each_rows_windows_are_the_windows_of_its_group(engine, with_days):
-    plan = _plan()
-    agents = [*plan.windows, "uncharted"]
+def placed(engine, plan: Plan, *, with_days: bool, agents: list[str]) -> tuple[list, list]:
+    """Rows of `agents` at every bound, a microsecond either side and spread over 40 days: the
+    windows each is in as read off its group by `engine`, and as comparing it with each bound."""
     rows = [(agent, moment) for agent in agents for moment in _moments(plan)]
     table = engine.small_table(
         {"agent": [a for a, _ in rows], "ts": [m for _, m in rows]},
@@ -83,9 +82,15 @@ def test_each_rows_windows_are_the_windows_of_its_group(engine, with_days):
         )
     )
     spans = segments.spans(read["segment"], read["day"] if with_days else None)
-    masks = spans.masks(read["agent"])
     expected = [_truth(plan, agent, moment) for agent, moment in rows]
-    assert masks.tolist() == expected
+    return spans.masks(read["agent"]).tolist(), expected
+
+
+@pytest.mark.parametrize("with_days", [True, False])
+def test_each_rows_windows_are_the_windows_of_its_group(engine, with_days):
+    plan = _plan()
+    masks, expected = placed(engine, plan, with_days=with_days, agents=[*plan.windows, "ghost"])
+    assert masks == expected
     assert any(expected) and not all(expected)
 
 
