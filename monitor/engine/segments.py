@@ -24,16 +24,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 
-from monitor.engine.engines import Engine
+from monitor.engine.engines import DAY_US, Engine
 from monitor.engine.plan import UTC_TIME, Plan
 
-DAY = 86_400 * 1_000_000  # microseconds
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EARLIEST, _LATEST = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 
@@ -48,14 +47,16 @@ class Segments:
         self.plan = plan
         self.with_days = with_days
         bounds = {m for windows in plan.windows.values() for span in windows.values() for m in span}
-        cuts = {*bounds, *instants}
-        self.cuts = sorted(b for b in cuts if not (with_days and _is_midnight(b)))
-        # With days, a time of day (microseconds after midnight) that several cuts share is one
-        # comparison for all of them; it splits every day, so a time only one cut has (`now`
-        # plus the future-event tolerance) stays a comparison with that cut (`single`).
-        shared = Counter(_microseconds(cut) % DAY for cut in self.cuts) if with_days else {}
-        self.times = sorted(time for time, cuts in shared.items() if cuts > 1)
-        self.single = [cut for cut in self.cuts if _microseconds(cut) % DAY not in self.times]
+        time_of_day = {cut: _microseconds(cut) % DAY_US for cut in {*bounds, *instants}}
+        # with days, a bound at midnight (time of day 0) needs no cut: the day decides it
+        self.cuts = sorted(c for c, time in time_of_day.items() if not (with_days and time == 0))
+        # With days, a time of day that several cuts share is one comparison for all of them; it
+        # splits every day, so a time only one cut has (`now` plus the future-event tolerance)
+        # stays a comparison with that cut (`single`).
+        shared = Counter(time_of_day[cut] for cut in self.cuts) if with_days else Counter()
+        several = {time for time, cuts in shared.items() if cuts > 1}
+        self.times = sorted(several)
+        self.single = [cut for cut in self.cuts if time_of_day[cut] not in several]
 
     def number(self, ts: ibis.Value, engine: Engine) -> ibis.Value:
         """The row's segment: how many of `times` its time of day is at or past, and how many
@@ -82,8 +83,8 @@ class Segments:
             return Spans(self.plan, low, high, np.ones(len(low), dtype=bool))
         day = np.asarray(days, dtype=float)
         timed = np.isfinite(day)
-        start = np.where(timed, day, 0).astype(np.int64) * DAY
-        times = np.array([0, *self.times, DAY], dtype=np.int64)
+        start = np.where(timed, day, 0).astype(np.int64) * DAY_US
+        times = np.array([0, *self.times, DAY_US], dtype=np.int64)
         low = np.maximum(low, start + times[past_times])
         high = np.minimum(high, start + times[past_times + 1])
         return Spans(self.plan, low, high, timed)
@@ -123,10 +124,6 @@ class Spans:
 
     def _inside(self, starts: np.ndarray | int, ends: np.ndarray | int) -> np.ndarray:
         return self.timed & (starts <= self.low) & (self.high <= ends)
-
-
-def _is_midnight(moment: datetime) -> bool:
-    return moment.astimezone(UTC).time() == time()
 
 
 def _microseconds(moment: datetime) -> int:
