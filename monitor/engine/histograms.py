@@ -73,8 +73,9 @@ def drift_bits(rows: Any, bits: dict[str, int]) -> Any:
     """The drift windows a row falls in, `bits[label]` each, compared with its agent's bounds
     (`agents_table` carries them). A row of an agent without that window compares with NULL,
     which a CASE reads as false. Per row rather than by segment (`monitor.engine.segments`):
-    drift windows of different lengths end at different instants, and on 200 agents with 20
-    lengths the segments' 24 comparisons cost this scan 1.47 CPU s against 1.0 s for these."""
+    this scan's key has no UTC day, so bounds cannot share a time-of-day comparison and a
+    segment needs one per distinct bound; on 200 agents with 20 lengths those 24 comparisons
+    cost this scan 1.47 CPU s against 1.0 s for these four."""
     mask = ibis.literal(0, dt.int64)
     for label, bit in bits.items():
         start, end = bound_columns(label)
